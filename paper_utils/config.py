@@ -1,0 +1,263 @@
+"""Presets (TOML) validated into dataclasses, and the run grid they define.
+
+Example::
+
+    >>> from paper_utils.config import load_preset
+    >>> cfg = load_preset("demo")
+    >>> cfg.grid.languages, cfg.grid.models
+    (('uz',), ('smollm2-135m',))
+    >>> [r.run_id for r in cfg.runs()][:1]
+    ['uz__smollm2-135m__fvt__seed0']
+
+Presets live in ``data/presets/<name>.toml``; ``load_preset`` also accepts a path to a TOML file and
+keyword overrides in dotted form (``load_preset("demo", **{"vocabulary.budget": 4000})``). Every
+invalid value raises :class:`~paper_utils.errors.ConfigError` naming the key and the fix.
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Iterator
+
+from .errors import ConfigError
+from .paths import DATA_DIR, PRESETS_DIR
+
+METHODS = ("random", "mean", "fvt", "focus", "wechsel", "bxod", "salt")
+DATA_SOURCES = ("offline", "hub", "fixtures")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def language_codes() -> tuple[str, ...]:
+    with open(DATA_DIR / "languages.toml", "rb") as fh:
+        return tuple(tomllib.load(fh))
+
+
+def preset_names() -> tuple[str, ...]:
+    return tuple(sorted(p.stem for p in PRESETS_DIR.glob("*.toml")))
+
+
+@dataclass(frozen=True)
+class Grid:
+    languages: tuple[str, ...]
+    models: tuple[str, ...]
+    methods: tuple[str, ...]            # initialization methods (step-0 diagnostics)
+    adapt_methods: tuple[str, ...]      # methods carried through adaptation and evaluation
+    seeds: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Fertility:
+    tokenizers: tuple[str, ...]
+    languages: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    budget: int                         # new tokens added for the study
+    budgets: tuple[int, ...]            # budget curve (fertility vs budget figure)
+
+
+@dataclass(frozen=True)
+class Adaptation:
+    stage1_steps: int
+    stage2_steps: int
+    seq_len: int
+    batch_size: int
+    learning_rate: float
+    english_share: float
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    mmlu_questions: int                 # 0 = all 14,042
+    translation_sentences: int
+    classification_items: int
+    bootstrap_samples: int
+
+
+@dataclass(frozen=True)
+class Run:
+    """One cell of the grid (language x model x method x seed)."""
+
+    language: str
+    model: str
+    method: str
+    seed: int
+
+    @property
+    def run_id(self) -> str:
+        return f"{self.language}__{self.model}__{self.method}__seed{self.seed}"
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    description: str
+    data_source: str
+    encoder: str
+    device: str
+    grid: Grid
+    fertility: Fertility
+    vocabulary: Vocabulary
+    adaptation: Adaptation
+    evaluation: Evaluation
+    source_file: str = field(default="", compare=False)
+
+    def runs(self, methods: tuple[str, ...] | None = None) -> Iterator[Run]:
+        """Adaptation/evaluation runs: language x model x adapt_method x seed, in a fixed order."""
+        for lang in self.grid.languages:
+            for model in self.grid.models:
+                for method in methods or self.grid.adapt_methods:
+                    for seed in self.grid.seeds:
+                        yield Run(lang, model, method, seed)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _check_keys(table: dict, cls, where: str) -> None:
+    known = {f.name for f in fields(cls)}
+    for key in table:
+        if key not in known:
+            raise ConfigError(f"{where}.{key}", table[key], f"unknown key; [{where}] takes: {', '.join(sorted(known))}")
+
+
+def _get(table: dict, key: str, kind, where: str, fix: str):
+    if key not in table:
+        raise ConfigError(f"{where}.{key}", None, f"missing; {fix}")
+    value = table[key]
+    ok = isinstance(value, kind) and not (kind in (int, float) and isinstance(value, bool))
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value, ok = float(value), True
+    if not ok:
+        raise ConfigError(f"{where}.{key}", value, f"expected {getattr(kind, '__name__', kind)}; {fix}")
+    return value
+
+
+def _str_list(table: dict, key: str, where: str, allowed: tuple[str, ...] | None, fix: str) -> tuple[str, ...]:
+    values = _get(table, key, list, where, fix)
+    if not values:
+        raise ConfigError(f"{where}.{key}", values, f"must not be empty; {fix}")
+    for v in values:
+        if not isinstance(v, str) or (allowed is not None and v not in allowed):
+            raise ConfigError(f"{where}.{key}", v, f"use one of: {', '.join(allowed or ())}" if allowed else fix)
+    if len(set(values)) != len(values):
+        raise ConfigError(f"{where}.{key}", values, "remove the duplicates")
+    return tuple(values)
+
+
+def _positive(value, key: str, fix: str = "use a value > 0", allow_zero: bool = False):
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ConfigError(key, value, fix)
+    return value
+
+
+def validate(raw: dict[str, Any], name: str, source_file: str = "") -> Preset:
+    """Turn a parsed TOML table into a :class:`Preset`, raising ``ConfigError`` on the first bad value."""
+    from .assets import MODELS
+    from .encoders import ENCODERS
+    from .tokenization import OFFLINE_TOKENIZERS
+
+    known = {"description", "data_source", "encoder", "device", "grid", "fertility", "vocabulary",
+             "adaptation", "evaluation"}
+    for key in raw:
+        if key not in known:
+            raise ConfigError(key, raw[key], f"unknown preset key; known keys: {', '.join(sorted(known))}")
+    langs = language_codes()
+    data_source = _get(raw, "data_source", str, "preset", "offline, hub or fixtures")
+    if data_source not in DATA_SOURCES:
+        raise ConfigError("data_source", data_source, f"use one of: {', '.join(DATA_SOURCES)}")
+    encoder = _get(raw, "encoder", str, "preset", f"one of {ENCODERS}")
+    if encoder not in ENCODERS:
+        raise ConfigError("encoder", encoder, f"use one of: {', '.join(ENCODERS)}")
+    device = raw.get("device", "auto")
+    if device not in DEVICES:
+        raise ConfigError("device", device, f"use one of: {', '.join(DEVICES)}")
+
+    g = _get(raw, "grid", dict, "preset", "add a [grid] table")
+    _check_keys(g, Grid, "grid")
+    model_ok = lambda m: m in MODELS or Path(m).expanduser().is_dir()  # noqa: E731
+    models = _str_list(g, "models", "grid", None, f"use model names: {', '.join(MODELS)} or local folders")
+    for m in models:
+        if not model_ok(m):
+            raise ConfigError("grid.models", m, f"use one of: {', '.join(MODELS)}, or an existing local model folder")
+    methods = _str_list(g, "methods", "grid", METHODS, "")
+    adapt = _str_list(g, "adapt_methods", "grid", METHODS, "")
+    if not set(adapt) <= set(methods):
+        raise ConfigError("grid.adapt_methods", list(adapt), "every adapted method must also be in grid.methods")
+    seeds = _get(g, "seeds", list, "grid", "a list of integer seeds, e.g. [0]")
+    if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds):
+        raise ConfigError("grid.seeds", seeds, "a non-empty list of integers >= 0, e.g. [0]")
+    grid = Grid(_str_list(g, "languages", "grid", langs, ""), models, methods, adapt, tuple(seeds))
+
+    f = _get(raw, "fertility", dict, "preset", "add a [fertility] table")
+    _check_keys(f, Fertility, "fertility")
+    fert = Fertility(_str_list(f, "tokenizers", "fertility", None, ""), _str_list(f, "languages", "fertility", langs, ""))
+    for t in fert.tokenizers:
+        if t not in OFFLINE_TOKENIZERS and "/" not in t and not Path(t).expanduser().is_dir():
+            raise ConfigError("fertility.tokenizers", t, f"use one of: {', '.join(OFFLINE_TOKENIZERS)}, a Hub id or a local folder")
+
+    v = _get(raw, "vocabulary", dict, "preset", "add a [vocabulary] table")
+    _check_keys(v, Vocabulary, "vocabulary")
+    budget = _positive(_get(v, "budget", int, "vocabulary", "e.g. 8000"), "vocabulary.budget")
+    budgets = _get(v, "budgets", list, "vocabulary", "e.g. [1000, 4000, 16000]")
+    if not budgets or not all(isinstance(b, int) and not isinstance(b, bool) and b > 0 for b in budgets):
+        raise ConfigError("vocabulary.budgets", budgets, "a non-empty list of integers > 0")
+    vocab = Vocabulary(budget, tuple(sorted(budgets)))
+
+    a = _get(raw, "adaptation", dict, "preset", "add an [adaptation] table")
+    _check_keys(a, Adaptation, "adaptation")
+    share = _get(a, "english_share", float, "adaptation", "a fraction in [0, 1)")
+    if not 0 <= share < 1:
+        raise ConfigError("adaptation.english_share", share, "use a fraction in [0, 1)")
+    adaptation = Adaptation(
+        _positive(_get(a, "stage1_steps", int, "adaptation", "steps >= 0"), "adaptation.stage1_steps", allow_zero=True),
+        _positive(_get(a, "stage2_steps", int, "adaptation", "steps >= 0"), "adaptation.stage2_steps", allow_zero=True),
+        _positive(_get(a, "seq_len", int, "adaptation", "e.g. 256"), "adaptation.seq_len"),
+        _positive(_get(a, "batch_size", int, "adaptation", "e.g. 8"), "adaptation.batch_size"),
+        _positive(_get(a, "learning_rate", float, "adaptation", "e.g. 1e-3"), "adaptation.learning_rate"),
+        share)
+
+    e = _get(raw, "evaluation", dict, "preset", "add an [evaluation] table")
+    _check_keys(e, Evaluation, "evaluation")
+    evaluation = Evaluation(
+        _positive(_get(e, "mmlu_questions", int, "evaluation", "0 for all"), "evaluation.mmlu_questions", allow_zero=True),
+        _positive(_get(e, "translation_sentences", int, "evaluation", "0 for all"), "evaluation.translation_sentences", allow_zero=True),
+        _positive(_get(e, "classification_items", int, "evaluation", "0 for all"), "evaluation.classification_items", allow_zero=True),
+        _positive(_get(e, "bootstrap_samples", int, "evaluation", "e.g. 1000"), "evaluation.bootstrap_samples"))
+
+    desc = raw.get("description", "")
+    return Preset(name, desc, data_source, encoder, device, grid, fert, vocab, adaptation, evaluation, source_file)
+
+
+def _set_dotted(raw: dict, dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    table = raw
+    for p in parents:
+        if not isinstance(table.get(p), dict):
+            raise ConfigError(dotted, value, f"no table [{p}] in the preset")
+        table = table[p]
+    table[leaf] = value
+
+
+def load_preset(name_or_path: str | Path = "demo", **overrides: Any) -> Preset:
+    """Load and validate a preset by name (``data/presets/<name>.toml``) or TOML path."""
+    path = Path(name_or_path)
+    if path.suffix != ".toml":
+        path = PRESETS_DIR / f"{name_or_path}.toml"
+        if not path.exists():
+            raise ConfigError("preset", str(name_or_path), f"use one of: {', '.join(preset_names())}, or a path to a .toml file")
+    elif not path.exists():
+        raise ConfigError("preset", str(name_or_path), "the TOML file does not exist")
+    try:
+        with open(path, "rb") as fh:
+            raw = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("preset", str(path), f"fix the TOML syntax: {exc}") from exc
+    for key, value in overrides.items():
+        _set_dotted(raw, key, value)
+    return validate(raw, path.stem, str(path))
+
+
+__all__ = ["Preset", "Run", "Grid", "load_preset", "validate", "preset_names", "METHODS"]

