@@ -1,0 +1,61 @@
+"""One seaborn style and the figure functions the notebooks use.
+
+Example::
+
+    >>> import pandas as pd
+    >>> from paper_utils.plots import fertility_heatmap
+    >>> df = pd.DataFrame({"tokenizer": ["gpt2", "gpt2"], "language": ["en", "uz"], "fertility": [1.3, 3.1]})
+    >>> fig = fertility_heatmap(df)
+
+Figures take results tables (``pandas.DataFrame`` read from ``results/<preset>/``) and return a
+matplotlib figure; saving is :func:`paper_utils.io.save_figure`.
+"""
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg") if matplotlib.get_backend().lower() not in ("agg", "module://matplotlib_inline.backend_inline") else None
+import matplotlib.pyplot as plt  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+PALETTE = "colorblind"
+
+
+def set_style() -> None:
+    """The study's single style: seaborn ``whitegrid``, colour-blind palette, readable sizes."""
+    sns.set_theme(style="whitegrid", palette=PALETTE, context="notebook", font_scale=1.0)
+    plt.rcParams.update({"figure.dpi": 110, "savefig.dpi": 150, "axes.titleweight": "bold", "svg.hashsalt": "paper-utils"})
+
+
+def fertility_heatmap(table, value: str = "fertility", languages=None, tokenizers=None):
+    """Heatmap of ``value`` (tokens per word) with tokenizers as rows and languages as columns."""
+    set_style()
+    pivot = table.pivot(index="tokenizer", columns="language", values=value)
+    if languages:
+        pivot = pivot[[lang for lang in languages if lang in pivot.columns]]
+    if tokenizers:
+        pivot = pivot.loc[[t for t in tokenizers if t in pivot.index]]
+    fig, ax = plt.subplots(figsize=(1.2 + 1.1 * pivot.shape[1], 0.9 + 0.5 * pivot.shape[0]))
+    sns.heatmap(pivot, annot=True, fmt=".2f", cmap="rocket_r", cbar_kws={"label": value.replace("_", " ")}, ax=ax)
+    ax.set_title(f"{value.replace('_', ' ').capitalize()} by tokenizer and language")
+    ax.set_xlabel("language")
+    ax.set_ylabel("tokenizer")
+    fig.tight_layout()
+    return fig
+
+
+def budget_curve(table, x: str = "budget", y: str = "fertility_after", hue: str = "language", style: str | None = "model",
+                 baseline: str | None = "fertility_before"):
+    """Held-out fertility against the number of new tokens, one line per language (and model)."""
+    set_style()
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    sns.lineplot(data=table, x=x, y=y, hue=hue, style=style if style in table.columns else None, marker="o", ax=ax)
+    if baseline and baseline in table.columns:
+        for (key, group) in table.groupby([hue] + ([style] if style in table.columns else [])):
+            ax.axhline(group[baseline].iloc[0], color="grey", lw=0.8, ls=":")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("new tokens (budget)")
+    ax.set_ylabel("held-out fertility (tokens / word)")
+    ax.set_title("Fertility vs vocabulary budget (dotted: base tokenizer)")
+    fig.tight_layout()
+    return fig

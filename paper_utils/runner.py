@@ -1,0 +1,183 @@
+"""The papermill batch: the study's notebooks in order, over a preset's grid; skip done, isolate failures.
+
+Example::
+
+    >>> from paper_utils.runner import plan
+    >>> [job.job_id for job in plan("demo")][:2]
+    ['01_fertility', '02_vocabulary_expansion__uz__smollm2-135m']
+
+``reproduce(preset)`` executes every job with the papermill Python API: parameters are built in
+Python (never YAML) and checked against the notebook's tagged ``parameters`` cell, the kernel is
+``python3``, paths are absolute, environment variables (seed, offline flags, thread counts, quiet
+progress bars) are set before the kernel starts, and each notebook has a timeout. Executed copies
+go to ``results/<preset>/executed/``. A job whose outputs exist and whose parameters and code
+version match its stamp is skipped; a failing job is recorded with its traceback in
+``results/<preset>/failures/`` and the batch goes on with every job that does not depend on it.
+"""
+from __future__ import annotations
+
+import ast
+import contextlib
+import hashlib
+import json
+import os
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .config import Preset, load_preset
+from .errors import ConfigError
+from .io import read_json, write_json
+from .paths import NOTEBOOKS_DIR, PACKAGE_DIR, results_dir
+
+
+@dataclass(frozen=True)
+class Job:
+    notebook: str                       # stem in notebooks/
+    key: tuple[str, ...]                # grid coordinates, () for study-wide notebooks
+    parameters: dict[str, Any] = field(hash=False, compare=False)
+    outputs: tuple[str, ...] = ()       # paths relative to results/<preset>/ that prove the job is done
+    depends: tuple[str, ...] = ()       # job ids that must succeed first
+    timeout_s: int = 1800
+
+    @property
+    def job_id(self) -> str:
+        return "__".join((self.notebook,) + self.key)
+
+
+def _fertility_jobs(p: Preset) -> list[Job]:
+    return [Job("01_fertility", (), {"preset": p.name}, ("fertility.csv",), timeout_s=1200)]
+
+
+def _vocabulary_jobs(p: Preset) -> list[Job]:
+    return [Job("02_vocabulary_expansion", (lang, model), {"preset": p.name, "language": lang, "model": model},
+                (f"{lang}/{model}/vocabulary.json",), timeout_s=1800)
+            for lang in p.grid.languages for model in p.grid.models]
+
+
+# Stages in execution order; later issues append initialization, adaptation, evaluation, figures.
+STAGES: list[Callable[[Preset], list[Job]]] = [_fertility_jobs, _vocabulary_jobs]
+
+
+def plan(preset: str | Preset) -> list[Job]:
+    """Every job of a preset, in execution order (only notebooks that exist)."""
+    p = load_preset(preset) if isinstance(preset, str) else preset
+    return [job for stage in STAGES for job in stage(p) if (NOTEBOOKS_DIR / f"{job.notebook}.ipynb").exists()]
+
+
+def notebook_parameters(path: Path) -> dict[str, Any]:
+    """Names and literal values of the notebook's cell tagged ``parameters``."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if "parameters" in cell.get("metadata", {}).get("tags", []):
+            tree = ast.parse(cell.source)
+            return {t.id: ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.Assign)
+                    for t in node.targets if isinstance(t, ast.Name)}
+    raise ConfigError("notebook", str(path), "add a first code cell tagged `parameters` with plain literals")
+
+
+def code_version(notebook: Path) -> str:
+    """Hash of the notebook and the package sources: a change to either reruns the job."""
+    digest = hashlib.sha256(notebook.read_bytes())
+    for src in sorted(PACKAGE_DIR.rglob("*.py")):
+        digest.update(src.relative_to(PACKAGE_DIR).as_posix().encode())
+        digest.update(src.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def job_environment(preset: Preset, seed: int = 0) -> dict[str, str]:
+    """Variables set before each kernel starts (inherited by the kernel process)."""
+    threads = str(os.cpu_count() or 1)
+    env = {"PYTHONHASHSEED": str(seed), "TOKENIZERS_PARALLELISM": "false", "TQDM_MININTERVAL": "30",
+           "HF_HUB_DISABLE_PROGRESS_BARS": "1", "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
+           "MPLBACKEND": "Agg", "PAPER_UTILS_PRESET": preset.name}
+    if preset.data_source != "hub":
+        env.update({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"})
+    return env
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]):
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _stamp_path(preset: str, job: Job) -> Path:
+    return results_dir(preset) / "executed" / f"{job.job_id}.done.json"
+
+
+def is_done(preset: str, job: Job, version: str) -> bool:
+    stamp = _stamp_path(preset, job)
+    if not stamp.exists():
+        return False
+    info = read_json(stamp)
+    outputs_exist = all((results_dir(preset) / out).exists() for out in job.outputs)
+    return outputs_exist and info.get("parameters") == job.parameters and info.get("code_version") == version
+
+
+def run_job(preset: Preset, job: Job) -> float:
+    """Execute one notebook with papermill; returns seconds. Raises on failure."""
+    import papermill as pm
+
+    src = NOTEBOOKS_DIR / f"{job.notebook}.ipynb"
+    declared = notebook_parameters(src)
+    unknown = set(job.parameters) - set(declared)
+    if unknown:
+        raise ConfigError("parameters", sorted(unknown), f"{src.name} declares only {sorted(declared)}")
+    out = results_dir(preset.name) / "executed" / f"{job.job_id}.ipynb"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    start = time.time()
+    with _environment(job_environment(preset, seed=int(job.parameters.get("seed", 0)))):
+        pm.execute_notebook(str(src.resolve()), str(out.resolve()), parameters=dict(job.parameters),
+                            kernel_name="python3", cwd=str(NOTEBOOKS_DIR.resolve()), progress_bar=False,
+                            execution_timeout=job.timeout_s, log_output=False)
+    return time.time() - start
+
+
+def reproduce(preset: str, only: list[str] | None = None, force: bool = False, log=print) -> list[str]:
+    """Run (or skip) every job of ``preset``; returns the ids of failed jobs."""
+    p = load_preset(preset)
+    jobs = [j for j in plan(p) if not only or j.notebook in only or j.job_id in only]
+    failed: list[str] = []
+    summary = []
+    for job in jobs:
+        src = NOTEBOOKS_DIR / f"{job.notebook}.ipynb"
+        version = code_version(src)
+        blocked = [d for d in job.depends if d in failed]
+        if blocked:
+            failed.append(job.job_id)
+            summary.append((job.job_id, "blocked", 0.0, f"depends on failed {blocked}"))
+            continue
+        if not force and is_done(p.name, job, version):
+            summary.append((job.job_id, "skipped", 0.0, "up to date"))
+            continue
+        log(f"running {job.job_id} ...")
+        failure = results_dir(p.name) / "failures" / f"{job.job_id}.txt"
+        try:
+            seconds = run_job(p, job)
+        except Exception as exc:  # noqa: BLE001 - isolate any notebook failure
+            failed.append(job.job_id)
+            failure.parent.mkdir(parents=True, exist_ok=True)
+            failure.write_text("".join(traceback.format_exception(exc)))
+            summary.append((job.job_id, "FAILED", 0.0, f"see {failure.relative_to(results_dir(p.name).parent.parent)}"))
+            continue
+        failure.unlink(missing_ok=True)
+        write_json(_stamp_path(p.name, job), {"parameters": job.parameters, "code_version": version,
+                                              "seconds": round(seconds, 1), "finished": time.strftime("%Y-%m-%dT%H:%M:%S")})
+        summary.append((job.job_id, "done", seconds, ""))
+    log(f"\n{'job':<55} {'status':<8} {'seconds':>8}  note")
+    for job_id, status, seconds, note in summary:
+        log(f"{job_id:<55} {status:<8} {seconds:>8.1f}  {note}")
+    return failed
