@@ -80,12 +80,44 @@ def notebook_parameters(path: Path) -> dict[str, Any]:
     raise ConfigError("notebook", str(path), "add a first code cell tagged `parameters` with plain literals")
 
 
+def _imported_modules(source: str, package_relative: bool) -> set[str]:
+    """``paper_utils`` modules imported by ``source`` (absolute, and relative when inside the package)."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("paper_utils.")}
+        elif isinstance(node, ast.ImportFrom):
+            mod = node.module or ""
+            if mod == "paper_utils" or (package_relative and node.level == 1 and not mod):
+                found |= {a.name for a in node.names}
+            elif mod.startswith("paper_utils."):
+                found.add(mod.split(".")[1])
+            elif package_relative and node.level == 1:
+                found.add(mod.split(".")[0])
+    return found
+
+
 def code_version(notebook: Path) -> str:
-    """Hash of the notebook and the package sources: a change to either reruns the job."""
+    """Hash of the notebook and of the package modules it imports, transitively.
+
+    A change to the notebook or to any module it depends on reruns the job; an unrelated module
+    does not.
+    """
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    source = "\n".join(c.source for c in nb.cells if c.cell_type == "code" and not c.source.lstrip().startswith(("%", "!")))
+    todo, seen = sorted(_imported_modules(source, False)), set()
+    while todo:
+        name = todo.pop()
+        path = PACKAGE_DIR / f"{name}.py"
+        if name in seen or not path.exists():
+            continue
+        seen.add(name)
+        todo.extend(_imported_modules(path.read_text(encoding="utf-8"), True) - seen)
     digest = hashlib.sha256(notebook.read_bytes())
-    for src in sorted(PACKAGE_DIR.rglob("*.py")):
-        digest.update(src.relative_to(PACKAGE_DIR).as_posix().encode())
-        digest.update(src.read_bytes())
+    for name in sorted(seen):
+        digest.update(name.encode() + b"\0" + (PACKAGE_DIR / f"{name}.py").read_bytes())
     return digest.hexdigest()[:16]
 
 

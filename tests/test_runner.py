@@ -1,0 +1,105 @@
+"""The papermill batch: parameter checks, skip-done, rerun on change, failure isolation."""
+import json
+
+import nbformat
+import pytest
+
+from paper_utils import runner
+from paper_utils.config import load_preset
+from paper_utils.errors import ConfigError
+from paper_utils.paths import NOTEBOOKS_DIR
+
+
+def _notebook(path, params_src, body_src):
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell(params_src)
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [cell, nbformat.v4.new_code_cell(body_src)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+
+
+@pytest.fixture
+def toy_study(tmp_path, monkeypatch):
+    nbs, results = tmp_path / "notebooks", tmp_path / "results"
+    nbs.mkdir()
+    _notebook(nbs / "a_write.ipynb", 'preset = "x"\nvalue = 1',
+              "import os, pathlib\n"
+              "out = pathlib.Path(os.environ['TOY_RESULTS']) / preset / 'a.txt'\n"
+              "out.parent.mkdir(parents=True, exist_ok=True)\n"
+              "out.write_text(str(value) + os.environ['PAPER_UTILS_PRESET'])")
+    _notebook(nbs / "b_fail.ipynb", 'preset = "x"', "raise RuntimeError('boom')")
+    _notebook(nbs / "c_after_fail.ipynb", 'preset = "x"', "print('never')")
+    monkeypatch.setattr(runner, "NOTEBOOKS_DIR", nbs)
+    monkeypatch.setattr(runner, "results_dir", lambda p: results / p)
+    monkeypatch.setenv("TOY_RESULTS", str(results))
+    monkeypatch.setattr(runner, "STAGES", [
+        lambda p: [runner.Job("a_write", (), {"preset": p.name, "value": 7}, ("a.txt",), timeout_s=120)],
+        lambda p: [runner.Job("b_fail", (), {"preset": p.name}, timeout_s=120)],
+        lambda p: [runner.Job("c_after_fail", (), {"preset": p.name}, depends=("b_fail",), timeout_s=120)],
+    ])
+    return results / "smoke"
+
+
+@pytest.mark.slow
+def test_batch_isolates_failures_skips_done_and_reruns_missing(toy_study):
+    logs = []
+    failed = runner.reproduce("smoke", log=logs.append)
+    assert failed == ["b_fail", "c_after_fail"]
+    assert (toy_study / "a.txt").read_text() == "7smoke"           # env set before the kernel started
+    assert "boom" in (toy_study / "failures" / "b_fail.txt").read_text()
+    assert (toy_study / "executed" / "a_write.ipynb").exists()
+    assert json.loads((toy_study / "executed" / "a_write.done.json").read_text())["parameters"]["value"] == 7
+    assert any("blocked" in line for line in logs)
+
+    logs.clear()
+    runner.reproduce("smoke", only=["a_write"], log=logs.append)
+    assert any("a_write" in line and "skipped" in line for line in logs)
+
+    (toy_study / "a.txt").unlink()                                   # deleting an output reruns that job
+    logs.clear()
+    runner.reproduce("smoke", only=["a_write"], log=logs.append)
+    assert any("a_write" in line and " done " in line for line in logs)
+    assert (toy_study / "a.txt").exists()
+
+
+def test_unknown_parameter_is_rejected_before_running(toy_study):
+    job = runner.Job("a_write", (), {"preset": "smoke", "valeu": 3})
+    with pytest.raises(ConfigError, match="valeu"):
+        runner.run_job(load_preset("smoke"), job)
+
+
+def test_plan_covers_the_grid():
+    jobs = runner.plan("demo-full")
+    vocab = [j for j in jobs if j.notebook == "02_vocabulary_expansion"]
+    if (NOTEBOOKS_DIR / "02_vocabulary_expansion.ipynb").exists():
+        assert len(vocab) == 4 * 2
+    assert jobs[0].job_id == "01_fertility"
+    assert len({j.job_id for j in jobs}) == len(jobs)
+
+
+def test_every_notebook_is_clean_and_parameterized():
+    for path in sorted(NOTEBOOKS_DIR.glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        assert "parameters" in code[0].metadata.get("tags", []), path.name
+        assert all(not c.get("outputs") and c.get("execution_count") is None for c in code), f"{path.name} has outputs"
+        params = runner.notebook_parameters(path)
+        assert params.get("preset") == "demo", path.name
+        assert "load_preset" in code[1].source, f"{path.name}: second cell must validate the parameters"
+
+
+def test_code_version_follows_imports_transitively(tmp_path, monkeypatch):
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "a.py").write_text("from .b import f\n")
+    (pkg / "b.py").write_text("X = 1\n")
+    (pkg / "c.py").write_text("Y = 1\n")
+    monkeypatch.setattr(runner, "PACKAGE_DIR", pkg)
+    nb = tmp_path / "n.ipynb"
+    _notebook(nb, 'preset = "demo"', "from paper_utils.a import f\nfrom paper_utils import io")
+    before = runner.code_version(nb)
+    (pkg / "c.py").write_text("Y = 2\n")           # not imported: same version
+    assert runner.code_version(nb) == before
+    (pkg / "b.py").write_text("X = 2\n")           # imported through a.py: new version
+    assert runner.code_version(nb) != before
