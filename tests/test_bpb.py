@@ -1,0 +1,46 @@
+import math
+
+import pytest
+import torch
+
+from paper_utils.bpb import bits_per_byte
+from paper_utils.errors import DataError
+
+
+@pytest.fixture(scope="module")
+def tiny_model(byte_bpe_tokenizer):
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    cfg = LlamaConfig(vocab_size=len(byte_bpe_tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                      num_attention_heads=4, num_key_value_heads=4, tie_word_embeddings=True,
+                      bos_token_id=byte_bpe_tokenizer.eos_token_id, eos_token_id=byte_bpe_tokenizer.eos_token_id)
+    return LlamaForCausalLM(cfg).eval()
+
+
+def test_bpb_matches_a_manual_loop(tiny_model, byte_bpe_tokenizer):
+    texts = ["The quick brown fox.", "Please enter a valid email address to continue.", "Oʻzbekiston"]
+    got = bits_per_byte(tiny_model, byte_bpe_tokenizer, texts, batch_size=2)
+    manual_bits = []
+    for t in texts:
+        ids = [byte_bpe_tokenizer.eos_token_id] + byte_bpe_tokenizer(t, add_special_tokens=False)["input_ids"]
+        x = torch.tensor([ids])
+        with torch.no_grad():
+            logp = torch.log_softmax(tiny_model(x).logits[0, :-1], -1)
+        manual_bits.append(-float(logp.gather(-1, x[0, 1:, None]).sum()) / math.log(2))
+    assert got.bits == pytest.approx(manual_bits, rel=1e-4)
+    assert got.bpb == pytest.approx(sum(manual_bits) / sum(len(t.encode()) for t in texts), rel=1e-4)
+    assert len(got.per_document) == 3
+
+
+def test_chunking_scores_every_token(tiny_model, byte_bpe_tokenizer):
+    text = "The answer depends on the temperature of the water. " * 5
+    whole = bits_per_byte(tiny_model, byte_bpe_tokenizer, [text], max_tokens=512)
+    chunked = bits_per_byte(tiny_model, byte_bpe_tokenizer, [text], max_tokens=7)
+    assert whole.tokens == chunked.tokens
+    assert chunked.bpb > 0 and whole.bpb > 0
+
+
+def test_empty_held_out_set_is_rejected(tiny_model, byte_bpe_tokenizer):
+    with pytest.raises(DataError, match="empty"):
+        bits_per_byte(tiny_model, byte_bpe_tokenizer, ["", "  "])
