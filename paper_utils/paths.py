@@ -10,7 +10,7 @@ Example::
 
 Every path is derived from this file's location, never from the working directory, so notebooks
 run by papermill from any folder read and write the same files. ``PAPER_UTILS_CACHE`` overrides the
-cache folder (for example a shared disk in a workshop).
+cache folder (for example a shared disk in a workshop); ``PAPER_UTILS_RESULTS`` the results root.
 """
 from __future__ import annotations
 
@@ -31,5 +31,5 @@ def cache_dir() -> Path:
 
 
 def results_dir(preset: str) -> Path:
-    """``results/<preset>/`` (not created here)."""
-    return RESULTS_DIR / preset
+    """``results/<preset>/`` (not created here); ``PAPER_UTILS_RESULTS`` moves the root (tests)."""
+    return Path(os.environ.get("PAPER_UTILS_RESULTS", RESULTS_DIR)).resolve() / preset
