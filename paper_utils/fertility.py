@@ -56,12 +56,10 @@ def _check_texts(texts: Sequence[str], what: str) -> list[str]:
 def word_token_counts(tokenizer: TextTokenizer, unique_words: Sequence[str]) -> dict[str, int]:
     """Tokens each word costs mid-sentence: ``" " + word`` tokenized, a lone leading space token dropped."""
     unique_words = list(unique_words)
-    counts = {}
-    for word, ids in zip(unique_words, tokenizer.encode_batch([" " + w for w in unique_words])):
-        if len(ids) > 1 and not tokenizer.decode(ids[:1]).strip():
-            ids = ids[1:]
-        counts[word] = len(ids)
-    return counts
+    lone = tokenizer.encode_batch([" "])[0]
+    space = lone[0] if len(lone) == 1 else None
+    return {word: len(ids) - (len(ids) > 1 and ids[0] == space)
+            for word, ids in zip(unique_words, tokenizer.encode_batch([" " + w for w in unique_words]))}
 
 
 def fertility(tokenizer: TextTokenizer, texts: Sequence[str], english: Sequence[str] | None = None) -> dict:

@@ -43,3 +43,9 @@ def test_local_folder_loads(tmp_path, byte_bpe_tokenizer):
     byte_bpe_tokenizer.save_pretrained(tmp_path / "tok")
     tok = load_text_tokenizer(str(tmp_path / "tok"))
     assert tok.encode_batch(["hello"]) == HFTextTokenizer("x", byte_bpe_tokenizer).encode_batch(["hello"])
+
+
+def test_fast_batch_equals_the_tokenizer_call(byte_bpe_tokenizer):
+    tok = HFTextTokenizer("tiny", byte_bpe_tokenizer)
+    texts = ["The quick brown fox.", "  spaced  out ", "Oʻzbekiston", "<|endoftext|> special", ""]
+    assert tok.encode_batch(texts) == [byte_bpe_tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts]
