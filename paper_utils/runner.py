@@ -209,6 +209,14 @@ def reproduce(preset: str, only: list[str] | None = None, force: bool = False, l
         write_json(_stamp_path(p.name, job), {"parameters": job.parameters, "code_version": version,
                                               "seconds": round(seconds, 1), "finished": time.strftime("%Y-%m-%dT%H:%M:%S")})
         summary.append((job.job_id, "done", seconds, ""))
+    from .provenance import run_info
+
+    timings = {}
+    for job in plan(p):
+        stamp = _stamp_path(p.name, job)
+        if stamp.exists():
+            timings[job.job_id] = read_json(stamp).get("seconds")
+    write_json(results_dir(p.name) / "run_info.json", run_info(p.name, timings))
     log(f"\n{'job':<55} {'status':<8} {'seconds':>8}  note")
     for job_id, status, seconds, note in summary:
         log(f"{job_id:<55} {status:<8} {seconds:>8.1f}  {note}")
