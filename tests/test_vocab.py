@@ -1,0 +1,211 @@
+"""Tests of paper_utils.vocab on tiny tokenizers trained here (both families), no network."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+from transformers import AutoTokenizer, PreTrainedTokenizerFast
+
+from paper_utils.errors import ConfigError, DataError
+from paper_utils.vocab import extend_tokenizer, learn_candidates, token_savings, tokenizer_family
+
+ENGLISH = [
+    "The quick brown fox jumps over the lazy dog.",
+    "Which of the following statements about the market is true?",
+    "A student measures the temperature of water in a beaker every minute.",
+    "In the United States, the president is elected for a term of four years.",
+    "What is the capital of France? Paris is the answer, isn't it?",
+    "Photosynthesis converts light energy into chemical energy in plants.",
+    "She said that they'd arrived, but we'll see whether it's true.",
+] * 20
+# One English question mentions the place "Zanzibar": target merges building it must go.
+ENGLISH_EVAL = ENGLISH[:7] + ["Where is Zanzibar located, and is zanzibar an island?"]
+TARGET = [
+    "Bu kitob juda qiziqarli va foydali bo'ldi.",
+    "Oʻzbekiston Respublikasi poytaxti Toshkent shahri.",
+    "Men maktabga boraman, u esa ishga boradi.",
+    "Kitoblarimizni o‘qiymiz va yozamiz, to’g’ri javob.",
+    "zanzibar zanzibarlik zanzibarliklar zanzibarda zanzibarga",
+    "Saya suka membaca buku di perpustakaan setiap hari.",
+    "Mereka sedang belajar bahasa Melayu bersama-sama.",
+    "한국어 문장을 토큰화합니다. 한국어는 재미있습니다.",
+] * 15
+HELDOUT = [
+    "Kitobni o'qiymiz va maktabga boramiz.",
+    "Toshkent shahri juda katta, zanzibarliklar ham keladi.",
+    "Saya membaca buku bersama-sama.",
+    "한국어 문장은 재미있습니다.",
+]
+ROUNDTRIP = ["Oʻzbekiston", "o‘qiymiz", "to’g’ri", "bo'ldi", "한국어는 재미있습니다", "bersama-sama, hari ini."]
+
+
+def _bytelevel() -> PreTrainedTokenizerFast:
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=400, special_tokens=["<|endoftext|>"], show_progress=False,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator(ENGLISH, trainer=trainer)
+    return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|endoftext|>")
+
+
+def _sentencepiece(style: str = "metaspace", model: str = "bpe") -> PreTrainedTokenizerFast:
+    """SentencePiece-style: '▁' metaspace, byte fallback (BPE) or Unigram."""
+    byte_tokens = [f"<0x{b:02X}>" for b in range(256)]
+    if model == "bpe":
+        tok = Tokenizer(models.BPE(unk_token="<unk>", byte_fallback=True, fuse_unk=True))
+        trainer = trainers.BpeTrainer(vocab_size=600, special_tokens=["<unk>", "<s>", "</s>"] + byte_tokens,
+                                      show_progress=False)
+    else:
+        tok = Tokenizer(models.Unigram())
+        trainer = trainers.UnigramTrainer(vocab_size=400, special_tokens=["<unk>", "<s>", "</s>"],
+                                          unk_token="<unk>", show_progress=False)
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="first")
+    tok.decoder = decoders.Sequence([decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse(),
+                                     decoders.Strip(" ", 1, 0)])
+    tok.train_from_iterator(ENGLISH, trainer=trainer)
+    spec = json.loads(tok.to_str())
+    spec["added_tokens"] = [t for t in spec["added_tokens"] if t["content"] in ("<unk>", "<s>", "</s>")]
+    if style == "llama2":  # Llama-2 / Mistral v1 layout: normalizer does the '▁', no pre-tokenizer
+        spec["pre_tokenizer"] = None
+        spec["normalizer"] = json.loads(normalizers.Sequence(
+            [normalizers.Prepend("▁"), normalizers.Replace(" ", "▁")]).__getstate__())
+    tok = Tokenizer.from_str(json.dumps(spec))
+    return PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", bos_token="<s>", eos_token="</s>")
+
+
+@pytest.fixture(scope="module")
+def bytelevel():
+    return _bytelevel()
+
+
+@pytest.fixture(scope="module", params=["metaspace", "llama2"])
+def spm(request):
+    return _sentencepiece(request.param)
+
+
+def _ids(tok, texts):
+    return [tok(t)["input_ids"] for t in texts]
+
+
+def test_family_detection(bytelevel, spm):
+    assert tokenizer_family(bytelevel) == "byte_level_bpe"
+    assert tokenizer_family(spm) == "sentencepiece_bpe"
+    assert tokenizer_family(_sentencepiece(model="unigram")) == "unigram"
+
+
+@pytest.mark.parametrize("family", ["bytelevel", "spm"])
+def test_extension_keeps_english_and_cuts_fertility(family, bytelevel, spm, tmp_path):
+    base = bytelevel if family == "bytelevel" else spm
+    ext, rep = extend_tokenizer(base, TARGET, 60, ENGLISH_EVAL, heldout_texts=HELDOUT)
+    assert rep["added"] == 60 == len(ext) - len(base)
+    assert rep["english_identical_share"] == 1.0
+    assert _ids(ext, ENGLISH_EVAL) == _ids(base, ENGLISH_EVAL)
+    assert rep["fertility_after"] < rep["fertility_before"] and rep["fertility_reduction"] > 0.1
+    assert rep["roundtrip_failures"] == []
+    for text in ROUNDTRIP + TARGET[:8]:
+        assert ext.decode(ext(text, add_special_tokens=False)["input_ids"]) == text
+    json.dumps(rep)  # serialisable
+    # save and reload with AutoTokenizer: same ids
+    ext.save_pretrained(tmp_path)
+    again = AutoTokenizer.from_pretrained(tmp_path)
+    probe = ENGLISH_EVAL + TARGET[:8] + HELDOUT + ROUNDTRIP
+    assert _ids(again, probe) == _ids(ext, probe)
+
+
+def test_new_ids_follow_added_special_tokens():
+    """Llama-3 layout: special tokens sit above the model vocabulary; new ids must not collide."""
+    base = _bytelevel()
+    base.add_special_tokens({"additional_special_tokens": ["<|reserved_0|>", "<|reserved_1|>"]})
+    ext, rep = extend_tokenizer(base, TARGET, 20, ENGLISH_EVAL)
+    top_special = max(base.convert_tokens_to_ids(["<|reserved_0|>", "<|reserved_1|>"]))
+    new_ids = set(ext.get_vocab().values()) - set(base.get_vocab().values())
+    assert len(new_ids) == 20 and min(new_ids) > top_special
+    assert ext.convert_tokens_to_ids("<|reserved_1|>") == top_special
+    assert len(ext) == max(ext.get_vocab().values()) + 1 == len(base) + 20  # embedding rows to allocate
+
+
+def test_english_fixpoint_drops_firing_merge_and_dependents(bytelevel):
+    """'zanzibar' is frequent in the target text and occurs in one English question."""
+    free, _ = extend_tokenizer(bytelevel, TARGET, 60, ENGLISH)  # English without zanzibar
+    assert "Ġzanzibar" in free.get_vocab()
+    assert "Ġzanzibarlik" in free.get_vocab()  # built on top of Ġzanzibar
+    ext, rep = extend_tokenizer(bytelevel, TARGET, 60, ENGLISH_EVAL)
+    assert rep["dropped_for_english"] >= 1 and rep["dropped_dependent"] >= 1
+    assert "Ġzanzibar" not in ext.get_vocab()
+    assert rep["english_identical_share"] == 1.0 and rep["added"] == 60
+    assert _ids(ext, ENGLISH_EVAL) == _ids(bytelevel, ENGLISH_EVAL)
+
+
+def test_candidates_in_base_vocabulary_space(bytelevel):
+    cands = learn_candidates(bytelevel, TARGET, 30)
+    vocab = bytelevel.get_vocab()
+    have = set(vocab)
+    for c in cands:
+        assert c.left in have and c.right in have and c.token == c.left + c.right
+        have.add(c.token)
+    assert any(c.token.startswith("Ġ") for c in cands)  # the leading-space marker is the base's
+
+
+def test_token_savings_ranks_new_tokens(bytelevel):
+    ext, _ = extend_tokenizer(bytelevel, TARGET, 40, ENGLISH)
+    ranked = token_savings(ext, bytelevel, HELDOUT + TARGET[:8])
+    assert ranked and all(saved >= 0 for _, _, saved in ranked)
+    assert [r[2] for r in ranked] == sorted((r[2] for r in ranked), reverse=True)
+
+
+def test_sentencepiece_adds_bytefallback_characters():
+    base = _sentencepiece()
+    assert "한" not in base.get_vocab()
+    ext, rep = extend_tokenizer(base, TARGET, 80, ENGLISH_EVAL)
+    assert "한" in ext.get_vocab()  # needed by merges over Hangul
+    assert rep["english_identical_share"] == 1.0 and rep["roundtrip_failures"] == []
+
+
+def test_unigram_adds_scored_pieces():
+    base = _sentencepiece(model="unigram")
+    ext, rep = extend_tokenizer(base, TARGET, 30, ENGLISH_EVAL, heldout_texts=HELDOUT)
+    assert rep["added"] == 30 and rep["english_identical_share"] == 1.0
+    assert rep["fertility_after"] < rep["fertility_before"]
+    assert _ids(ext, ENGLISH_EVAL) == _ids(base, ENGLISH_EVAL)
+
+
+def test_added_tokens_fallback_is_explicit(bytelevel):
+    ext, rep = extend_tokenizer(bytelevel, TARGET, 20, ENGLISH_EVAL, method="added_tokens")
+    assert rep["method"] == "added_tokens" and rep["english_identical_share"] == 1.0
+    assert len(ext.get_added_vocab()) > len(bytelevel.get_added_vocab())
+
+
+@pytest.mark.parametrize("texts", [[], ["", "  \n\t "]])
+def test_empty_corpus(bytelevel, texts):
+    with pytest.raises(DataError, match="empty or whitespace-only"):
+        extend_tokenizer(bytelevel, texts, 10, ENGLISH)
+    with pytest.raises(DataError, match="english_texts"):
+        extend_tokenizer(bytelevel, TARGET, 10, texts)
+
+
+@pytest.mark.parametrize("budget", [0, -5, 2.5, True])
+def test_bad_budget(bytelevel, budget):
+    with pytest.raises(ConfigError, match="budget"):
+        extend_tokenizer(bytelevel, TARGET, budget, ENGLISH)
+
+
+def test_budget_above_candidates(bytelevel):
+    with pytest.raises(ConfigError, match=r"yields only \d+ new tokens"):
+        extend_tokenizer(bytelevel, ["kitob kitoblar"], 5000, ENGLISH)
+
+
+def test_unsupported_tokenizer():
+    wp = Tokenizer(models.WordPiece({"[UNK]": 0, "a": 1}, unk_token="[UNK]"))
+    wp.pre_tokenizer = pre_tokenizers.Whitespace()
+    with pytest.raises(ConfigError, match="byte-level BPE") as err:
+        extend_tokenizer(PreTrainedTokenizerFast(tokenizer_object=wp), TARGET, 10, ENGLISH)
+    assert "WordPiece" in str(err.value)
+    with pytest.raises(ConfigError, match="fast tokenizer"):
+        extend_tokenizer(object(), TARGET, 10, ENGLISH)
+
+
+def test_unknown_method(bytelevel):
+    with pytest.raises(ConfigError, match="method"):
+        extend_tokenizer(bytelevel, TARGET, 10, ENGLISH, method="add_tokens")
