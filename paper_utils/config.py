@@ -56,6 +56,8 @@ class Fertility:
 class Vocabulary:
     budget: int                         # new tokens added for the study
     budgets: tuple[int, ...]            # budget curve (fertility vs budget figure)
+    in_domain_weight: int = 10          # repeat count of in-domain (parallel-corpus) training sentences
+    word_frequency_scale: int = 100000  # wordfreq word weight = max(1, round(frequency * scale)); 0 = off
 
 
 @dataclass(frozen=True)
@@ -204,7 +206,13 @@ def validate(raw: dict[str, Any], name: str, source_file: str = "") -> Preset:
     budgets = _get(v, "budgets", list, "vocabulary", "e.g. [1000, 4000, 16000]")
     if not budgets or not all(isinstance(b, int) and not isinstance(b, bool) and b > 0 for b in budgets):
         raise ConfigError("vocabulary.budgets", budgets, "a non-empty list of integers > 0")
-    vocab = Vocabulary(budget, tuple(sorted(budgets)))
+    extra = {}
+    for key in ("in_domain_weight", "word_frequency_scale"):
+        if key in v:
+            extra[key] = _positive(_get(v, key, int, "vocabulary", "an integer"), f"vocabulary.{key}",
+                                   "use an integer >= 1" if key == "in_domain_weight" else "use an integer >= 0 (0 = off)",
+                                   allow_zero=key == "word_frequency_scale")
+    vocab = Vocabulary(budget, tuple(sorted(budgets)), **extra)
 
     a = _get(raw, "adaptation", dict, "preset", "add an [adaptation] table")
     _check_keys(a, Adaptation, "adaptation")

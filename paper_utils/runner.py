@@ -41,6 +41,7 @@ class Job:
     outputs: tuple[str, ...] = ()       # paths relative to results/<preset>/ that prove the job is done
     depends: tuple[str, ...] = ()       # job ids that must succeed first
     timeout_s: int = 1800
+    always_run: bool = False            # cheap jobs whose inputs are other jobs' results (figures)
 
     @property
     def job_id(self) -> str:
@@ -57,8 +58,13 @@ def _vocabulary_jobs(p: Preset) -> list[Job]:
             for lang in p.grid.languages for model in p.grid.models]
 
 
-# Stages in execution order; later issues append initialization, adaptation, evaluation, figures.
-STAGES: list[Callable[[Preset], list[Job]]] = [_fertility_jobs, _vocabulary_jobs]
+def _figures_jobs(p: Preset) -> list[Job]:
+    return [Job("07_figures", (), {"preset": p.name}, ("figures/fertility_heatmap.png",), timeout_s=600,
+                always_run=True)]
+
+
+# Stages in execution order; figures always come last.
+STAGES: list[Callable[[Preset], list[Job]]] = [_fertility_jobs, _vocabulary_jobs, _figures_jobs]
 
 
 def plan(preset: str | Preset) -> list[Job]:
@@ -192,7 +198,7 @@ def reproduce(preset: str, only: list[str] | None = None, force: bool = False, l
             failed.append(job.job_id)
             summary.append((job.job_id, "blocked", 0.0, f"depends on failed {blocked}"))
             continue
-        if not force and is_done(p.name, job, version):
+        if not force and not job.always_run and is_done(p.name, job, version):
             summary.append((job.job_id, "skipped", 0.0, "up to date"))
             continue
         log(f"running {job.job_id} ...")

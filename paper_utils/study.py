@@ -67,6 +67,30 @@ def training_text(preset: Preset, lang: str) -> list[str]:
     return list(corpora.monolingual(lang, "train")["text"])
 
 
+def vocabulary_training(preset: Preset, lang: str) -> tuple[list[str], list[int]]:
+    """Tokenizer training text and integer weights for :func:`paper_utils.vocab.extend_tokenizer`.
+
+    The monolingual training text counts once per line, except in-domain sentences (the
+    training side of the parallel corpus, ``source == "django"`` offline) which count
+    ``vocabulary.in_domain_weight`` times; where wordfreq has a list for the language, its words
+    are added with weight ``max(1, round(frequency * vocabulary.word_frequency_scale))``.
+    """
+    texts = training_text(preset, lang)
+    if preset.data_source == "fixtures":
+        return texts, [1] * len(texts)
+    from . import corpora
+
+    mono = corpora.monolingual(lang, "train")
+    texts, sources = list(mono["text"]), list(mono["source"])
+    weights = [preset.vocabulary.in_domain_weight if s == "django" else 1 for s in sources]
+    scale = preset.vocabulary.word_frequency_scale
+    if scale and preset.data_source == "offline" and lang in corpora.WORDFREQ_LANGUAGES:
+        freq = corpora.word_frequencies(lang)
+        texts += list(freq["word"])
+        weights += [max(1, round(f * scale)) for f in freq["frequency"]]
+    return texts, weights
+
+
 def heldout_text(preset: Preset, lang: str) -> list[str]:
     """Held-out target-language text (fertility after extension, bits per byte)."""
     if preset.data_source == "fixtures":

@@ -29,6 +29,8 @@ def test_demo_grid_and_run_ids():
     ("grid.seeds", [-1], ">= 0"),
     ("vocabulary.budget", 0, "> 0"),
     ("vocabulary.budget", "8000", "expected int"),
+    ("vocabulary.in_domain_weight", 0, ">= 1"),
+    ("vocabulary.word_frequency_scale", -5, ">= 0"),
     ("adaptation.learning_rate", -1e-3, "> 0"),
     ("adaptation.english_share", 1.5, "[0, 1)"),
     ("encoder", "laser", "e5-small"),

@@ -1,0 +1,54 @@
+"""Every figure of the study, drawn from results files only (no model, no data loading).
+
+Example::
+
+    >>> from paper_utils.figures import all_figures
+    >>> from paper_utils.paths import results_dir
+    >>> made = all_figures(results_dir("demo"))          # doctest: +SKIP
+    >>> sorted(made)[:1]                                 # doctest: +SKIP
+    ['fertility_heatmap']
+
+Each ``figure_*`` function takes the ``results/<preset>/`` folder, returns the saved paths (PNG and
+SVG) or an empty list when its inputs do not exist yet, so the batch draws whatever stages have run.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .io import save_figure
+from .plots import budget_curve, fertility_heatmap
+
+
+def figure_fertility(out: Path) -> dict[str, list[Path]]:
+    path = out / "fertility.csv"
+    if not path.exists():
+        return {}
+    table = pd.read_csv(path)
+    made = {}
+    for value, name in (("fertility", "fertility_heatmap"), ("parity", "fertility_parity")):
+        made[name] = save_figure(fertility_heatmap(table, value), out / "figures" / name)
+    return made
+
+
+def figure_budget_curves(out: Path) -> dict[str, list[Path]]:
+    curves = sorted(out.glob("*/*/budget_curve.csv"))
+    if not curves:
+        return {}
+    table = pd.concat([pd.read_csv(p) for p in curves], ignore_index=True)
+    return {"fertility_budget": save_figure(budget_curve(table), out / "figures" / "fertility_budget")}
+
+
+FIGURES = [figure_fertility, figure_budget_curves]
+
+
+def all_figures(out: Path) -> dict[str, list[Path]]:
+    """Draw every figure whose inputs exist; returns ``{figure name: saved paths}``."""
+    import matplotlib.pyplot as plt
+
+    made: dict[str, list[Path]] = {}
+    for draw in FIGURES:
+        made.update(draw(Path(out)))
+        plt.close("all")
+    return made
