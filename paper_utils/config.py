@@ -57,7 +57,7 @@ class Vocabulary:
     budget: int                         # new tokens added for the study
     budgets: tuple[int, ...]            # budget curve (fertility vs budget figure)
     in_domain_weight: int = 10          # repeat count of in-domain (parallel-corpus) training sentences
-    word_frequency_scale: int = 100000  # wordfreq word weight = max(1, round(frequency * scale)); 0 = off
+    word_frequency_scale: int = 1000000  # wordfreq word weight = max(1, round(frequency * scale)); 0 = off
 
 
 @dataclass(frozen=True)
