@@ -47,6 +47,12 @@ def words(text: str) -> list[str]:
 
 
 def _check_texts(texts: Sequence[str], what: str) -> list[str]:
+    for i, t in enumerate(texts):
+        try:
+            t.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise DataError(f"{what}[{i}] is not valid Unicode text (unpaired surrogate at character {exc.start}); "
+                            "decode the source file as UTF-8 with errors='strict' and fix it") from exc
     texts = [t for t in texts if t and t.strip()]
     if not texts:
         raise DataError(f"{what}: no non-empty text to measure; pass at least one text with words in it")

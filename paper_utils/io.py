@@ -65,3 +65,30 @@ def save_figure(fig, path_stem: str | Path, formats: tuple[str, ...] = ("png", "
             fig.savefig(tmp, format=fmt, dpi=150, bbox_inches="tight", metadata={"Date": None} if fmt == "svg" else None)
         out.append(target)
     return out
+
+
+def read_lines(path: str | Path) -> list[str]:
+    """Non-empty lines of a UTF-8 text file; invalid UTF-8 raises ``DataError`` naming file and line.
+
+    Example::
+
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "uz.txt"
+        >>> _ = p.write_bytes("Salom\\n\\ndunyo\\n".encode())
+        >>> read_lines(p)
+        ['Salom', 'dunyo']
+    """
+    from .errors import DataError
+
+    path = Path(path)
+    lines = []
+    with open(path, "rb") as fh:
+        for number, raw in enumerate(fh, 1):
+            try:
+                line = raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as exc:
+                raise DataError(f"{path}, line {number}: not valid UTF-8 (byte {exc.start}: {raw[exc.start:exc.start + 4]!r}); "
+                                "re-encode the file as UTF-8, e.g. `iconv -f latin1 -t utf-8`") from exc
+            if line.strip():
+                lines.append(line)
+    return lines

@@ -54,7 +54,9 @@ def heldout_english(preset: Preset, languages) -> list[str]:
 
 
 def _fixture_lines(name: str) -> list[str]:
-    return [line for line in (FIXTURES / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+    from .io import read_lines
+
+    return read_lines(FIXTURES / name)
 
 
 def training_text(preset: Preset, lang: str) -> list[str]:

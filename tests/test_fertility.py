@@ -63,3 +63,17 @@ def test_empty_or_wordless_corpus_is_rejected(texts):
 def test_parity_needs_aligned_english():
     with pytest.raises(DataError, match="same parallel sentences"):
         fertility(CharTokenizer(), ["a", "b"], english=["a"])
+
+
+def test_invalid_utf8_file_names_file_and_line(tmp_path):
+    from paper_utils.io import read_lines
+
+    path = tmp_path / "uz.txt"
+    path.write_bytes("Salom\nyaxshi\n".encode() + b"caf\xe9 latin1\n")
+    with pytest.raises(DataError, match=r"uz.txt, line 3: not valid UTF-8"):
+        read_lines(path)
+
+
+def test_unpaired_surrogate_text_is_rejected():
+    with pytest.raises(DataError, match=r"texts\[1\]"):
+        fertility(CharTokenizer(), ["ok", "bad \udcff text"])
