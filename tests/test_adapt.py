@@ -1,0 +1,385 @@
+"""Staged adaptation (paper_utils.adapt, paper_utils.adapt_data) on the smoke preset's tiny random Llama."""
+from __future__ import annotations
+
+import ast
+import copy
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from paper_utils.adapt import AdaptConfig, Stage, latest_checkpoint, run_adaptation, train  # noqa: E402
+from paper_utils.adapt_data import MixedStream, english_training_text, pack, steps_to_reach  # noqa: E402
+from paper_utils.config import load_preset  # noqa: E402
+from paper_utils.errors import ConfigError, DataError  # noqa: E402
+from paper_utils.paths import NOTEBOOKS_DIR, REPO_ROOT  # noqa: E402
+
+# Built the same way in this process and in the child process of the kill test.
+BUILD = """
+import torch
+from paper_utils.config import load_preset
+from paper_utils.diagnostics import smoke_setup, tiny_model
+from paper_utils.embedding_init import apply_patch, initialize
+from paper_utils.study import training_text
+from paper_utils.adapt_data import english_training_text
+
+smoke = load_preset("smoke")
+setup = smoke_setup(smoke, "uz", "smollm2-135m")
+patch = initialize(setup.model, setup.base_tokenizer, setup.extended_tokenizer, "fvt")
+model = apply_patch(setup.model, patch)
+target_texts = training_text(smoke, "uz")
+english_texts = english_training_text(smoke, "uz")
+"""
+
+
+def _config(**kw):
+    values = dict(stages=(Stage("embeddings", 2), Stage("lora", 2)), seq_len=16, batch_size=2, learning_rate=1e-2,
+                  english_share=0.25, seed=0, eval_every=2)
+    values.update(kw)
+    return AdaptConfig(**values)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny matrices: one thread is faster and (on a shared 2-core machine) far less noisy."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def built():
+    ns: dict = {}
+    exec(BUILD, ns)
+    return ns
+
+
+def _fresh(built):
+    return copy.deepcopy(built["model"])
+
+
+def _train(built, out, config, model=None, **kw):
+    kw.setdefault("heldout_texts", built["setup"].heldout_texts)
+    kw.setdefault("english_texts", built["english_texts"])
+    return train(model if model is not None else _fresh(built), built["setup"].extended_tokenizer,
+                 kw.pop("target_texts", built["target_texts"]), out, config,
+                 new_token_ids=built["patch"].token_ids, log=lambda line: None, **kw)
+
+
+def _assert_same_weights(a, b, exact=True, atol=1e-6):
+    sa, sb = a.state_dict(), b.state_dict()
+    assert sa.keys() == sb.keys()
+    for k in sa:
+        if exact:
+            assert torch.equal(sa[k], sb[k]), k
+        else:
+            diff = float((sa[k] - sb[k]).abs().max())
+            assert diff <= atol, (k, diff)
+
+
+# ------------------------------------------------------------------------------------------------
+# data
+
+def test_pack_is_seeded_and_separates_documents(built):
+    tok = built["setup"].extended_tokenizer
+    texts = built["target_texts"][:60]
+    a = pack(tok, texts, 16, seed=0)
+    assert a.dtype == torch.long and a.shape[1] == 16 and a.shape[0] > 3
+    assert torch.equal(a, pack(tok, texts, 16, seed=0))
+    assert not torch.equal(a, pack(tok, texts, 16, seed=1))
+    assert (a == tok.eos_token_id).sum() >= 1
+    with pytest.raises(DataError, match="empty"):
+        pack(tok, ["", "   "], 16)
+    with pytest.raises(DataError, match="fewer than one sequence"):
+        pack(tok, ["salom"], 1000)
+
+
+def test_stream_share_order_and_split_are_pure_functions_of_the_step():
+    target = torch.arange(7 * 4).view(7, 4)
+    english = -torch.arange(1, 13).view(3, 4)
+    s = MixedStream(target, english, english_share=0.2, seed=3)
+    assert sum(s.is_english(i) for i in range(100)) == 20
+    assert sum(s.is_english(i) for i in range(10)) == 2
+    whole = s.batch(step=5, batch_size=8)
+    assert torch.equal(whole, s.samples(40, 8))
+    # 2 processes x 2 micro-steps x 2 sequences read the same global batch
+    parts = {(a, p): s.batch(5, 8, micro=a, micro_size=2, process=p, processes=2) for a in range(2) for p in range(2)}
+    assert torch.equal(torch.cat([parts[(0, 0)], parts[(0, 1)], parts[(1, 0)], parts[(1, 1)]]), whole)
+    # a fresh stream (a resumed run) serves the same samples; every epoch visits every block once
+    assert torch.equal(MixedStream(target, english, 0.2, seed=3).samples(0, 200), s.samples(0, 200))
+    firsts = {int(s.samples(i, 1)[0, 0]) for i in range(200) if not s.is_english(i)}
+    assert firsts == set(range(0, 28, 4))
+    with pytest.raises(ConfigError, match="english_share"):
+        MixedStream(target, english, english_share=1.0)
+    with pytest.raises(DataError, match="English training text is empty"):
+        MixedStream(target, None, english_share=0.2)
+
+
+def test_english_training_text_is_not_held_out_or_mmlu_eval():
+    smoke = load_preset("smoke")
+    from paper_utils.study import heldout_parallel
+
+    english = english_training_text(smoke, "uz")
+    assert english and not set(english) & set(heldout_parallel(smoke, "uz")[1])
+
+
+# ------------------------------------------------------------------------------------------------
+# bad input
+
+def test_bad_inputs_raise_clear_errors(built, tmp_path):
+    with pytest.raises(ConfigError, match="learning_rate"):
+        _config(learning_rate=0.0)
+    with pytest.raises(ConfigError, match="learning_rate"):
+        AdaptConfig.from_preset(load_preset("smoke"), learning_rate=-1e-3)
+    with pytest.raises(ConfigError, match="unknown stage name; use one of: embeddings, lora, full"):
+        _config(stages=(Stage("embedding", 2),))
+    with pytest.raises(ConfigError, match="unknown stage name"):
+        run_adaptation(load_preset("smoke"), "uz", "smollm2-135m", "fvt", stage2="adapters")
+    with pytest.raises(ConfigError, match="'lora' must be the last stage"):
+        _config(stages=(Stage("lora", 2), Stage("embeddings", 2)))
+    with pytest.raises(ConfigError, match="seq_len"):
+        _train(built, tmp_path / "ctx", _config(seq_len=4096))
+    with pytest.raises(DataError, match="training text is empty"):
+        _train(built, tmp_path / "empty", _config(), target_texts=["", "  "])
+    with pytest.raises(ConfigError, match="multiple of"):
+        _train(built, tmp_path / "micro", _config(batch_size=3, micro_batch_size=2))
+
+
+class _Stop(Exception):
+    pass
+
+
+def _stop_at(k):
+    def callback(step, record):
+        if step == k:
+            raise _Stop(step)
+    return callback
+
+
+def test_checkpoint_from_another_model_or_setting_is_refused(built, tmp_path):
+    out = tmp_path / "run"
+    with pytest.raises(_Stop):
+        _train(built, out, _config(checkpoint_every=1), callback=_stop_at(1))
+    assert latest_checkpoint(out / "checkpoints") is not None
+    other = copy.deepcopy(built["model"])
+    with torch.no_grad():
+        other.get_input_embeddings().weight[built["patch"].token_ids] += 1.0   # another initialization
+    with pytest.raises(ConfigError, match="another model"):
+        _train(built, out, _config(checkpoint_every=1), model=other)
+    with pytest.raises(ConfigError, match="other training settings"):
+        _train(built, out, _config(checkpoint_every=1, seed=1))
+    _train(built, out, _config(checkpoint_every=1, seed=1), resume=False, export=False)   # starts over
+
+
+# ------------------------------------------------------------------------------------------------
+# stages
+
+def _rows(model):
+    w_in = model.get_input_embeddings().weight.detach().clone()
+    out = model.get_output_embeddings()
+    w_out = None if out is None or out.weight is model.get_input_embeddings().weight else out.weight.detach().clone()
+    return w_in, w_out
+
+
+@pytest.mark.parametrize("tied", [True, False])
+def test_embeddings_stage_with_mask_moves_only_new_rows(built, tmp_path, tied):
+    from paper_utils.diagnostics import tiny_model
+    from paper_utils.embedding_init import apply_patch, initialize
+
+    setup = built["setup"]
+    if tied:
+        model = _fresh(built)
+    else:
+        net = tiny_model("llama", len(setup.base_tokenizer), tied=False)
+        model = apply_patch(net, initialize(net, setup.base_tokenizer, setup.extended_tokenizer, "fvt"))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    in0, out0 = _rows(model)
+    res = _train(built, tmp_path / "emb", _config(stages=(Stage("embeddings", 3),)), model=model, export=False)
+    in1, out1 = _rows(res.model)
+    new = torch.tensor(built["patch"].token_ids)
+    old = torch.ones(in0.shape[0], dtype=torch.bool)
+    old[new] = False
+    assert torch.equal(in0[old], in1[old]) and not torch.equal(in0[new], in1[new])
+    if not tied:
+        assert out1 is not None and torch.equal(out0[old], out1[old]) and not torch.equal(out0[new], out1[new])
+    for k, v in res.model.state_dict().items():
+        if "embed" not in k and "lm_head" not in k:
+            assert torch.equal(v, before[k]), k
+    # without the mask every row trains
+    res = _train(built, tmp_path / "all", _config(stages=(Stage("embeddings", 2, new_rows_only=False),)),
+                 export=False)
+    assert not torch.equal(in0[old], _rows(res.model)[0][old])
+
+
+def test_two_stages_log_and_export_loadable_with_lora_merged(built, tmp_path):
+    from safetensors import safe_open
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    res = _train(built, tmp_path / "run", _config(), reference_bpb=100.0)
+    log = [json.loads(x) for x in (tmp_path / "run" / "train_log.jsonl").read_text().splitlines()]
+    assert log == res.log
+    evals = [r for r in log if r["type"] == "eval"]
+    assert [r["step"] for r in evals] == [0, 2, 4] and all(r["heldout_bpb"] > 0 for r in evals)
+    trains = [r for r in log if r["type"] == "train"]
+    assert [r["stage"] for r in trains] == ["embeddings", "embeddings", "lora", "lora"]
+    assert all({"loss", "lr", "tokens_per_s", "tokens"} <= set(r) for r in trains)
+    assert res.summary["steps_to_base_bpb"] == 0 and res.summary["final_bpb"] == evals[-1]["heldout_bpb"]
+    assert not (tmp_path / "run" / "checkpoints").exists()              # removed after export
+    loaded = AutoModelForCausalLM.from_pretrained(res.model_dir).eval()
+    tok = AutoTokenizer.from_pretrained(res.model_dir)
+    assert len(tok) == len(built["setup"].extended_tokenizer) == loaded.config.vocab_size
+    with safe_open(str(Path(res.model_dir) / "model.safetensors"), "pt") as fh:
+        assert not [k for k in fh.keys() if "lora" in k]
+    ids = tok(["kitob o'qish va yozish"], return_tensors="pt").input_ids
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(ids).logits, res.model(ids).logits, rtol=0, atol=1e-5)
+    # LoRA changed the attention weights (merged), relative to the patched start
+    q = "model.layers.0.self_attn.q_proj.weight"
+    assert not torch.equal(loaded.state_dict()[q], built["model"].state_dict()[q])
+    # a finished run is not trained again
+    again = _train(built, tmp_path / "run", _config(), reference_bpb=100.0)
+    assert again.summary == res.summary
+
+
+def test_full_stage_and_gradient_accumulation_match(built, tmp_path):
+    cfg = dict(stages=(Stage("full", 2),), batch_size=4, english_share=0.0, max_grad_norm=0.0)
+    a = _train(built, tmp_path / "a", _config(**cfg), export=False)
+    b = _train(built, tmp_path / "b", _config(micro_batch_size=2, **cfg), export=False)
+    assert b.summary["gradient_accumulation"] == 2
+    # same samples, same mean loss: the weights differ only by fp32 summation order (Adam divides tiny
+    # gradients by tiny norms, so compare with the size of the update itself)
+    start, sa, sb = built["model"].state_dict(), a.model.state_dict(), b.model.state_dict()
+    for k in sa:
+        moved = float((sa[k] - start[k]).abs().max())
+        assert moved > 0, k                                              # every weight trains
+        assert float((sa[k] - sb[k]).abs().max()) <= 1e-2 * moved, k
+
+
+# ------------------------------------------------------------------------------------------------
+# resume
+
+KILL_STAGES = (Stage("embeddings", 3), Stage("lora", 3))
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(built, tmp_path_factory):
+    torch.set_num_threads(1)
+    return _train(built, tmp_path_factory.mktemp("full") / "run", _config(stages=KILL_STAGES, checkpoint_every=2),
+                  export=False)
+
+
+@pytest.mark.parametrize("stop", [1, 2, 3, 6])
+def test_resume_after_interruption_gives_the_same_weights(built, uninterrupted, tmp_path, stop):
+    cfg = _config(stages=KILL_STAGES, checkpoint_every=2)
+    with pytest.raises(_Stop):
+        _train(built, tmp_path / "run", cfg, callback=_stop_at(stop))
+    resumed = _train(built, tmp_path / "run", cfg, export=False)
+    _assert_same_weights(resumed.model, uninterrupted.model)
+    assert [(r["type"], r["step"]) for r in resumed.log] == [(r["type"], r["step"]) for r in uninterrupted.log]
+
+
+CHILD = BUILD + """
+import sys, time
+from pathlib import Path
+from paper_utils.adapt import AdaptConfig, Stage, train
+torch.set_num_threads(1)
+out, marker, kill_at = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+
+def callback(step, record):
+    if step == kill_at:
+        marker.write_text(str(step))
+        time.sleep(600)                     # the parent SIGKILLs us here
+
+cfg = AdaptConfig(stages=(Stage("embeddings", 3), Stage("lora", 3)), seq_len=16, batch_size=2, learning_rate=1e-2,
+                  english_share=0.25, seed=0, eval_every=2, checkpoint_every=2)
+train(model, setup.extended_tokenizer, target_texts, out, cfg, english_texts=english_texts,
+      heldout_texts=setup.heldout_texts, new_token_ids=patch.token_ids, callback=callback, log=lambda s: None)
+"""
+
+
+@pytest.mark.slow
+def test_sigkill_mid_run_then_resume_gives_the_same_weights(built, uninterrupted, tmp_path):
+    out, marker = tmp_path / "run", tmp_path / "marker"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO_ROOT)}
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(out), str(marker), "5"], env=env, cwd=str(REPO_ROOT),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 240
+    while not marker.exists():
+        assert child.poll() is None, child.stderr.read().decode()[-3000:]
+        assert time.time() < deadline, "child did not reach the kill point"
+        time.sleep(0.2)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait(timeout=30)
+    assert child.returncode == -signal.SIGKILL
+    ck = latest_checkpoint(out / "checkpoints")
+    assert ck is not None and ck.name == "step-000004"                       # mid-LoRA, with optimizer state
+    logged = [json.loads(x)["step"] for x in (out / "train_log.jsonl").read_text().splitlines()]
+    assert max(logged) == 5                                                   # step 5 ran but was not saved
+    resumed = _train(built, out, _config(stages=KILL_STAGES, checkpoint_every=2), export=False)
+    _assert_same_weights(resumed.model, uninterrupted.model)
+    steps = [(r["type"], r["step"]) for r in resumed.log]
+    assert steps == [(r["type"], r["step"]) for r in uninterrupted.log]       # no duplicated log lines
+
+
+# ------------------------------------------------------------------------------------------------
+# study level: run folder, notebook
+
+def test_run_adaptation_smoke_writes_the_run_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("PAPER_UTILS_RESULTS", str(tmp_path))
+    res = run_adaptation(load_preset("smoke"), "uz", "smollm2-135m", "bxod", 0, log=lambda line: None)
+    run = tmp_path / "smoke" / "uz" / "smollm2-135m" / "adapt" / "bxod__seed0"
+    assert res.out_dir == run
+    assert (run / "train_log.jsonl").exists() and (run / "summary.json").exists()
+    assert (run / "model" / "config.json").exists() and (run / "model" / "tokenizer.json").exists()
+    assert (run.parent / "base_bpb.json").exists()                       # shared by the methods' runs
+    s = res.summary
+    assert s["method"] == "bxod" and s["total_steps"] == 4 and s["base_bpb"] > 0 and s["final_bpb"] > 0
+    assert steps_to_reach(res.log, s["base_bpb"]) == s["steps_to_base_bpb"]
+
+
+def test_notebook_parameters_then_preset_validation():
+    import nbformat
+
+    nb = nbformat.read(NOTEBOOKS_DIR / "04_adaptation.ipynb", as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert "parameters" in code[0].metadata.get("tags", [])
+    values = {}
+    for node in ast.parse(code[0].source).body:
+        assert isinstance(node, ast.Assign), "parameters cell: plain assignments only"
+        values[node.targets[0].id] = ast.literal_eval(node.value)
+    assert {"preset": "demo", "language": "uz", "model": "smollm2-135m", "method": "bxod", "seed": 0}.items() <= values.items()
+    assert "load_preset(preset)" in code[1].source and "check_parameters" in code[1].source
+    assert all(not c.get("outputs") for c in code)
+
+
+def test_summary_table_convergence_columns():
+    from paper_utils.adapt_data import summary_table
+
+    def run(bpbs):
+        log = [{"type": "eval", "step": 5 * k, "heldout_bpb": b} for k, b in enumerate(bpbs)]
+        return {"summary": {"base_bpb": 3.0, "final_bpb": bpbs[-1], "steps_to_base_bpb": steps_to_reach(log, 3.0)},
+                "log": log}
+
+    table = summary_table({"fvt": run([3.5, 3.2, 2.9, 2.8]), "bxod": run([3.3, 2.9, 2.7, 2.6])}).set_index("run")
+    assert table.loc["fvt", "steps_to_base_bpb"] == 10 and table.loc["bxod", "steps_to_base_bpb"] == 5
+    assert table.loc["bxod", "common_bpb"] == 2.8
+    assert table.loc["fvt", "steps_to_common_bpb"] == 15 and table.loc["bxod", "steps_to_common_bpb"] == 10
+
+
+@pytest.mark.gpu
+def test_cuda_path_trains_in_bf16_and_exports(built, tmp_path):
+    from transformers import AutoModelForCausalLM
+
+    res = _train(built, tmp_path / "gpu", _config(device="cuda"))
+    assert res.summary["device"].startswith("cuda") and res.summary["mixed_precision"] == "bf16"
+    assert res.summary["final_bpb"] > 0
+    loaded = AutoModelForCausalLM.from_pretrained(res.model_dir)
+    assert loaded.dtype == torch.float32                         # fp32 master weights are exported
