@@ -1,0 +1,107 @@
+"""Step-0 diagnostics: English KL shortcut vs full forward passes, result files, paired tests."""
+from __future__ import annotations
+
+import copy
+import csv
+import json
+import math
+
+import pytest
+import torch
+
+from paper_utils import diagnostics
+from paper_utils.bpb import bits_per_byte
+from paper_utils.config import load_preset
+from paper_utils.diagnostics import (english_kl_exact, english_reference, english_shift, load_setup, paired_tests,
+                                     read_results, step0, tiny_model)
+from paper_utils.embedding_init import apply_patch, initialize
+from paper_utils.errors import ConfigError, DataError
+
+
+@pytest.fixture(scope="module")
+def smoke():
+    return load_setup(load_preset("smoke"), "uz", "smollm2-135m")
+
+
+@pytest.mark.parametrize("kind,tied", [("llama", True), ("llama", False), ("gemma", True)])
+def test_english_kl_shortcut_equals_full_forward(smoke, kind, tied):
+    base, ext = smoke.base_tokenizer, smoke.extended_tokenizer
+    model = tiny_model(kind, len(base), tied=tied)
+    patch = initialize(model, base, ext, "fvt")
+    if not tied:                          # make the new tokens win somewhere: output rows along the mean state
+        ref = english_reference(model, base, smoke.english_texts)
+        patch.output_rows = ref.hidden.mean(0).expand_as(patch.output_rows) * 50
+    ref = english_reference(model, base, smoke.english_texts, ext)
+    fast = english_shift(ref, patch)
+    patched_model = apply_patch(copy.deepcopy(model), patch)
+    exact = english_kl_exact(model, patched_model, base, smoke.english_texts)
+    assert fast["english_kl"] >= 0 and math.isclose(fast["english_kl"], exact, rel_tol=1e-3, abs_tol=1e-6)
+    assert 0 <= fast["english_new_mass"] <= 1 and fast["english_documents_excluded"] == 0
+    # argmax share from the full forward pass of the patched model
+    with torch.no_grad():
+        hits = total = 0
+        for ids in base(smoke.english_texts, add_special_tokens=False)["input_ids"]:
+            inp = torch.tensor([[base.bos_token_id] + ids[:127]])
+            top = patched_model(input_ids=inp).logits[0, :-1].argmax(-1)
+            hits += int((top >= len(base)).sum())
+            total += top.numel()
+    assert fast["english_positions"] == total
+    assert math.isclose(fast["english_new_argmax_share"], hits / total, abs_tol=1e-9)
+    if not tied:
+        assert fast["english_new_argmax_share"] > 0.5
+
+
+def test_step0_writes_results_and_paired_tests(smoke, tmp_path, monkeypatch):
+    monkeypatch.setattr(diagnostics, "results_dir", lambda preset: tmp_path / preset)
+    setup = copy.copy(smoke)
+    result = step0(setup, ["mean", "fvt", "bxod"], variants={"bxod_k2": {"method": "bxod", "top_k": 2}},
+                   log=lambda *a: None)
+    table = result.table.round(4)                    # pandas copies attrs on round(): keep none that cannot be copied
+    assert set(result.records) == {"mean", "fvt", "bxod", "bxod_k2"} and "_patch" in result.records["bxod"]
+    out = tmp_path / "smoke" / "uz" / "smollm2-135m" / "init"
+    assert sorted(p.name for p in out.glob("*.json")) == ["base.json", "bxod.json", "bxod_k2.json", "fvt.json",
+                                                          "mean.json"]
+    assert (out / "patches" / "bxod" / "rows.safetensors").exists()
+    rec = json.loads((out / "bxod.json").read_text())
+    for key in ("heldout_bpb", "base_bpb", "english_kl", "english_new_argmax_share", "seconds", "per_document_bpb",
+                "rules", "examples", "options"):
+        assert key in rec, key
+    assert rec["options"]["top_k"] == 8 and rec["new_tokens"] == len(setup.extended_tokenizer) - len(setup.base_tokenizer)
+    assert list(table["method"]) == ["base", "mean", "fvt", "bxod", "bxod_k2"]
+    base_bpb = bits_per_byte(setup.model, setup.base_tokenizer, setup.heldout_texts).bpb
+    assert math.isclose(result.table.loc[0, "heldout_bpb"], base_bpb) and setup.model.config.vocab_size == len(setup.base_tokenizer)
+
+    records = read_results(out)
+    assert list(records)[0] == "base"
+    results = paired_tests(records, rivals=["mean", "fvt"], out_csv=out / "significance.csv", language="uz",
+                           model="smollm2-135m")
+    assert [r.method_a for r in results] == ["mean", "fvt"] and all(r.method_b == "bxod" for r in results)
+    d = [b - a for a, b in zip(records["fvt"]["per_document_bpb"], records["bxod"]["per_document_bpb"])]
+    assert math.isclose(results[1].delta, sum(d) / len(d), abs_tol=1e-12)
+    assert all(r.p_adjusted >= r.p_value for r in results)
+    rows = list(csv.DictReader(open(out / "significance.csv")))
+    assert [r["method_a"] for r in rows] == ["mean", "fvt"]
+    wil = paired_tests(records, rivals=["fvt"], test="wilcoxon")
+    assert wil[0].test == "wilcoxon_signed_rank"
+    with pytest.raises(ConfigError, match="paired_permutation"):
+        paired_tests(records, test="t-test")
+    with pytest.raises(ConfigError, match="reference"):
+        paired_tests(records, reference="salt")
+    with pytest.raises(DataError):
+        read_results(tmp_path / "nothing")
+    with pytest.raises(ConfigError, match="bxod"):
+        step0(setup, ["magic"])
+    with pytest.raises(ConfigError, match="variants"):
+        step0(setup, ["fvt"], variants={"x": {"top_k": 3}})
+
+
+def test_smoke_setup_gemma():
+    setup = load_setup(load_preset("smoke"), "uz", "gemma3-270m")
+    assert type(setup.model).__name__ == "Gemma3ForCausalLM"
+    assert len(setup.extended_tokenizer) > len(setup.base_tokenizer)
+    assert setup.options("focus")["min_count"] == 1 and "lexicon" in setup.options("bxod")
+
+
+def test_english_reference_needs_text(smoke):
+    with pytest.raises(DataError):
+        english_reference(smoke.model, smoke.base_tokenizer, ["  "])
