@@ -40,7 +40,40 @@ def figure_budget_curves(out: Path) -> dict[str, list[Path]]:
     return {"fertility_budget": save_figure(budget_curve(table), out / "figures" / "fertility_budget")}
 
 
-FIGURES = [figure_fertility, figure_budget_curves]
+def figure_initialization(out: Path) -> dict[str, list[Path]]:
+    """Step-0 diagnostics per language x model (notebook 03's ``init/*.json``)."""
+    from .diagnostics import read_results, results_table, step0_figure
+
+    made = {}
+    for init in sorted(out.glob("*/*/init")):
+        if not (init / "base.json").exists():
+            continue
+        records = read_results(init)
+        lang, model = init.parent.parent.name, init.parent.name
+        name = f"init_step0__{lang}__{model}"
+        fig = step0_figure(results_table(records), base_bpb=records["base"].get("heldout_bpb"))
+        made[name] = save_figure(fig, out / "figures" / name)
+    return made
+
+
+def figure_adaptation(out: Path) -> dict[str, list[Path]]:
+    """Loss and held-out bpb curves per language x model (notebook 04's ``train_log.jsonl``)."""
+    from .adapt_data import collect_runs, curves_figure
+
+    made = {}
+    for adapt in sorted(out.glob("*/*/adapt")):
+        lang, model = adapt.parent.parent.name, adapt.parent.name
+        runs = collect_runs(out.name, lang, model)      # reads results_dir(out.name), i.e. out
+        if not runs:
+            continue
+        base = next((r["summary"].get("base_bpb") for r in runs.values() if r["summary"].get("base_bpb")), None)
+        name = f"adapt_curves__{lang}__{model}"
+        fig = curves_figure({k: r["log"] for k, r in runs.items()}, base_bpb=base, title=f"{lang} x {model}")
+        made[name] = save_figure(fig, out / "figures" / name)
+    return made
+
+
+FIGURES = [figure_fertility, figure_budget_curves, figure_initialization, figure_adaptation]
 
 
 def all_figures(out: Path) -> dict[str, list[Path]]:

@@ -58,13 +58,40 @@ def _vocabulary_jobs(p: Preset) -> list[Job]:
             for lang in p.grid.languages for model in p.grid.models]
 
 
+def _initialization_jobs(p: Preset) -> list[Job]:
+    jobs = []
+    for lang in p.grid.languages:
+        for model in p.grid.models:
+            init = f"{lang}/{model}/init"
+            jobs.append(Job("03_anchored_initialization", (lang, model),
+                            {"preset": p.name, "language": lang, "model": model,
+                             "english_questions": min(300, p.evaluation.mmlu_questions or 300)},
+                            tuple(f"{init}/{m}.json" for m in p.grid.methods)
+                            + (f"{init}/base.json", f"{init}/significance.csv"),
+                            depends=(f"02_vocabulary_expansion__{lang}__{model}",), timeout_s=3600))
+    return jobs
+
+
+def _adaptation_jobs(p: Preset) -> list[Job]:
+    jobs = []
+    for r in p.runs():
+        run = f"{r.language}/{r.model}/adapt/{r.method}__seed{r.seed}"
+        jobs.append(Job("04_adaptation", (r.language, r.model, r.method, f"seed{r.seed}"),
+                        {"preset": p.name, "language": r.language, "model": r.model, "method": r.method, "seed": r.seed},
+                        (f"{run}/summary.json", f"{run}/model/config.json"),
+                        depends=(f"02_vocabulary_expansion__{r.language}__{r.model}",
+                                 f"03_anchored_initialization__{r.language}__{r.model}"), timeout_s=3600))
+    return jobs
+
+
 def _figures_jobs(p: Preset) -> list[Job]:
     return [Job("07_figures", (), {"preset": p.name}, ("figures/fertility_heatmap.png",), timeout_s=600,
                 always_run=True)]
 
 
 # Stages in execution order; figures always come last.
-STAGES: list[Callable[[Preset], list[Job]]] = [_fertility_jobs, _vocabulary_jobs, _figures_jobs]
+STAGES: list[Callable[[Preset], list[Job]]] = [_fertility_jobs, _vocabulary_jobs, _initialization_jobs,
+                                               _adaptation_jobs, _figures_jobs]
 
 
 def plan(preset: str | Preset) -> list[Job]:
