@@ -84,6 +84,27 @@ def _adaptation_jobs(p: Preset) -> list[Job]:
     return jobs
 
 
+def _evaluation_jobs(p: Preset) -> list[Job]:
+    jobs = []
+    for lang in p.grid.languages:
+        for model in p.grid.models:
+            jobs.append(Job("05_evaluation", (lang, model, "base"),
+                            {"preset": p.name, "language": lang, "model": model, "method": "base"},
+                            (f"{lang}/{model}/eval/base/scores.json",), timeout_s=7200))
+    for r in p.runs():
+        folder = r.method if r.seed == 0 else f"{r.method}__seed{r.seed}"
+        jobs.append(Job("05_evaluation", (r.language, r.model, r.method, f"seed{r.seed}"),
+                        {"preset": p.name, "language": r.language, "model": r.model, "method": r.method, "seed": r.seed},
+                        (f"{r.language}/{r.model}/eval/{folder}/scores.json",),
+                        depends=(f"04_adaptation__{r.language}__{r.model}__{r.method}__seed{r.seed}",), timeout_s=7200))
+    return jobs
+
+
+def _significance_jobs(p: Preset) -> list[Job]:
+    evals = tuple(j.job_id for j in _evaluation_jobs(p))
+    return [Job("06_significance", (), {"preset": p.name}, ("significance.csv",), depends=evals, timeout_s=1200)]
+
+
 def _figures_jobs(p: Preset) -> list[Job]:
     return [Job("07_figures", (), {"preset": p.name}, ("figures/fertility_heatmap.png",), timeout_s=600,
                 always_run=True)]
@@ -91,7 +112,7 @@ def _figures_jobs(p: Preset) -> list[Job]:
 
 # Stages in execution order; figures always come last.
 STAGES: list[Callable[[Preset], list[Job]]] = [_fertility_jobs, _vocabulary_jobs, _initialization_jobs,
-                                               _adaptation_jobs, _figures_jobs]
+                                               _adaptation_jobs, _evaluation_jobs, _significance_jobs, _figures_jobs]
 
 
 def plan(preset: str | Preset) -> list[Job]:

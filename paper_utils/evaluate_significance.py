@@ -1,0 +1,136 @@
+"""Stage 6: paired significance between the evaluated methods of each language x model.
+
+Example::
+
+    >>> from paper_utils.config import load_preset
+    >>> from paper_utils.evaluate_significance import write_significance
+    >>> path = write_significance(load_preset("smoke"))        # doctest: +SKIP
+    >>> path.name                                              # doctest: +SKIP
+    'significance.csv'
+
+For every language x model, every pair of evaluated runs found under ``results/<preset>/<language>/<model>/eval/``
+(``base`` first as ``method_a``, then the preset's method order, seeds > 0 as ``<method>__seed<k>``) is compared
+on the items both runs scored (the ids must match exactly):
+
+==========================  =====================================================================  ===========
+metric                      test (:mod:`paper_utils.stats`)                                          delta
+==========================  =====================================================================  ===========
+``BLEU <dir>``              paired bootstrap (Koehn 2004; sacrebleu ``--paired-bs``), sentence stats  b - a
+``chrF2++ <dir>``           paired bootstrap, sentence statistics                                    b - a
+``accuracy <task>``         exact McNemar on per-item correctness, bootstrap CI                      b - a
+``accuracy_norm <task>``    exact McNemar (byte-normalized classification)                           b - a
+``MMLU accuracy``           exact McNemar                                                            b - a
+``bpb``                     paired permutation of per-document bits per byte (lower is better)       b - a
+==========================  =====================================================================  ===========
+
+``n_samples = cfg.evaluation.bootstrap_samples`` for bootstrap tests and CIs, 10,000 sign flips for the
+permutation test, seed 12345 (sacrebleu's). ``p_adjusted``: Holm over every comparison of the study (one family).
+The CSV columns are :data:`paper_utils.stats.CSV_COLUMNS`.
+"""
+from __future__ import annotations
+
+import csv
+import math
+from itertools import combinations
+from pathlib import Path
+
+from . import stats
+from .config import Preset
+from .errors import DataError
+from .evaluate import read_jsonl, run_label
+from .io import atomic_path
+from .paths import results_dir
+
+
+def discover(cfg: Preset) -> dict[tuple[str, str], dict[str, Path]]:
+    """``{(language, model): {run label: eval folder}}`` for every finished run (a ``scores.json``)."""
+    found: dict[tuple[str, str], dict[str, Path]] = {}
+    order = ["base"] + [run_label(m, s) for m in cfg.grid.adapt_methods for s in cfg.grid.seeds]
+    for lang in cfg.grid.languages:
+        for model in cfg.grid.models:
+            root = results_dir(cfg.name) / lang / model / "eval"
+            if not root.is_dir():
+                continue
+            runs = {p.name: p for p in root.iterdir() if (p / "scores.json").exists()}
+            ranked = sorted(runs, key=lambda r: (order.index(r) if r in order else len(order), r))
+            if ranked:
+                found[(lang, model)] = {r: runs[r] for r in ranked}
+    return found
+
+
+def _paired(a: list[dict], b: list[dict], what: str) -> tuple[list[dict], list[dict]]:
+    ids_a, ids_b = [r["id"] for r in a], [r["id"] for r in b]
+    if ids_a != ids_b:
+        raise DataError(f"{what}: the two runs scored different items ({len(ids_a)} vs {len(ids_b)}); rerun "
+                        "both with the same preset so the comparison is paired")
+    return a, b
+
+
+def compare_runs(folder_a: Path, folder_b: Path, method_a: str, method_b: str, *, n_samples: int = 1000,
+                 seed: int = stats.DEFAULT_SEED) -> list[stats.ComparisonResult]:
+    """Every paired comparison of two evaluated runs (tasks present in both)."""
+    out: list[stats.ComparisonResult] = []
+    kw = {"method_a": method_a, "method_b": method_b, "seed": seed}
+    for path_a in sorted(folder_a.glob("translation_*.jsonl")):
+        path_b = folder_b / path_a.name
+        if not path_b.exists():
+            continue
+        direction = path_a.stem.split("_", 1)[1]
+        a, b = _paired(read_jsonl(path_a), read_jsonl(path_b), path_a.name)
+        refs = [r["reference"] for r in a]
+        if refs != [r["reference"] for r in b]:
+            raise DataError(f"{path_a.name}: the references differ between {method_a} and {method_b}")
+        hyp_a, hyp_b = [r["hypothesis"] for r in a], [r["hypothesis"] for r in b]
+        for metric, name in (("bleu", "BLEU"), ("chrf++", "chrF2++")):
+            out.append(stats.compare_translations(hyp_a, hyp_b, refs, metric, test="paired_bootstrap",
+                                                  n_samples=n_samples, label=f"{name} {direction}", **kw))
+    for name, key, label in (("classification.jsonl", "correct", "accuracy"),
+                             ("classification.jsonl", "correct_norm", "accuracy_norm"),
+                             ("mmlu.jsonl", "correct", "MMLU accuracy")):
+        if (folder_a / name).exists() and (folder_b / name).exists():
+            a, b = _paired(read_jsonl(folder_a / name), read_jsonl(folder_b / name), name)
+            out.append(stats.mcnemar_exact([int(r[key]) for r in a], [int(r[key]) for r in b], ci_samples=n_samples,
+                                           label=label, **kw))
+    if (folder_a / "bpb.jsonl").exists() and (folder_b / "bpb.jsonl").exists():
+        a, b = _paired(read_jsonl(folder_a / "bpb.jsonl"), read_jsonl(folder_b / "bpb.jsonl"), "bpb.jsonl")
+        out.append(stats.paired_permutation([r["bpb"] for r in a], [r["bpb"] for r in b], ci_samples=n_samples,
+                                            label="bpb", **kw))
+    return out
+
+
+def significance_rows(cfg: Preset, correction: str = "holm") -> list[tuple[str, str, stats.ComparisonResult]]:
+    """``(language, model, result)`` for every pair of runs, p-values corrected over the whole study."""
+    rows = []
+    for (lang, model), runs in discover(cfg).items():
+        for a, b in combinations(list(runs), 2):
+            for r in compare_runs(runs[a], runs[b], a, b, n_samples=cfg.evaluation.bootstrap_samples):
+                rows.append((lang, model, r))
+    if not rows:
+        return []
+    corrected = stats.correct([r for _, _, r in rows], correction)
+    return [(lang, model, r) for (lang, model, _), r in zip(rows, corrected)]
+
+
+def _cell(value):
+    if isinstance(value, float):
+        return "" if math.isnan(value) else repr(value)
+    return value
+
+
+def write_significance(cfg: Preset, path: Path | None = None, correction: str = "holm") -> Path:
+    """Write ``results/<preset>/significance.csv`` (columns ``stats.CSV_COLUMNS``); returns the path.
+
+    Raises :class:`~paper_utils.errors.DataError` when fewer than two runs of one language x model exist.
+    """
+    rows = significance_rows(cfg, correction)
+    if not rows:
+        raise DataError(f"no pair of evaluated runs under {results_dir(cfg.name)}/<language>/<model>/eval/: "
+                        "evaluate at least two methods (e.g. base and an adapted one) first")
+    path = Path(path or results_dir(cfg.name) / "significance.csv")
+    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(stats.CSV_COLUMNS))
+        writer.writeheader()
+        for lang, model, r in rows:
+            writer.writerow({"language": lang, "model": model,
+                             **{k: _cell(getattr(r, k)) for k in stats.CSV_COLUMNS if k not in ("language", "model")}})
+    return path

@@ -1,0 +1,223 @@
+"""Evaluation: batched generation, one-pass MMLU, label log-likelihood, outputs, significance, bad inputs.
+
+Tiny random Llama models only (seconds on a 2-core CPU).
+"""
+import csv
+import json
+
+import pytest
+import torch
+
+from paper_utils import evaluate, evaluate_lm, evaluate_mmlu
+from paper_utils.config import load_preset
+from paper_utils.errors import AssetError, ConfigError, DataError
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return evaluate_lm.tiny_model(evaluate._fixture_texts())
+
+
+def _naive_greedy(model, tok, prompt, steps):
+    """Reference decoder: no cache, no padding, full recompute every step."""
+    ids = tok(prompt)["input_ids"]
+    out = []
+    with torch.no_grad():
+        for _ in range(steps):
+            nxt = int(model(torch.tensor([ids + out])).logits[0, -1].argmax())
+            out.append(nxt)
+    return out
+
+
+def test_left_padded_batched_generation_equals_unbatched_greedy(tiny):
+    model, tok = tiny
+    prompts = ["English: Save\nUzbek:", "Translate English to Uzbek.\n\nEnglish: Log out\nUzbek: Chiqish\n\nEnglish: "
+               "Change password\nUzbek:", "Text: Kualitasnya buruk sekali.\nSentiment:", "A"]
+    lengths = {len(tok(p)["input_ids"]) for p in prompts}
+    assert len(lengths) == len(prompts)                       # really different lengths -> real left padding
+    one = evaluate_lm.greedy_generate(model, tok, prompts, max_new_tokens=12, batch_size=1, stop_at_newline=False)
+    many = evaluate_lm.greedy_generate(model, tok, prompts, max_new_tokens=12, batch_size=4, stop_at_newline=False)
+    assert one == many
+    # the KV-cache decoder equals a decoder that recomputes everything
+    ref = tok.decode(_naive_greedy(model, tok, prompts[1], 12), skip_special_tokens=True).split("\n", 1)[0].strip()
+    assert many[1] == ref
+    # newline stop: the output never contains a newline
+    stopped = evaluate_lm.greedy_generate(model, tok, prompts, max_new_tokens=30, batch_size=3)
+    assert all("\n" not in s for s in stopped)
+
+
+def test_mmlu_prompt_is_lm_eval_default_format():
+    item = {"question": "  What is 2 + 2? ", "choices": ["3", "4", "5", "6"], "answer": 1, "subject": "elementary_mathematics"}
+    shot = {"question": "What is 1 + 1?", "choices": ["2", "3", "4", "5"], "answer": 0, "subject": "elementary_mathematics"}
+    assert evaluate_mmlu.build_prompt(item, [shot]) == (
+        "The following are multiple choice questions (with answers) about elementary mathematics.\n\n"
+        "What is 1 + 1?\nA. 2\nB. 3\nC. 4\nD. 5\nAnswer: A\n\n"
+        "What is 2 + 2?\nA. 3\nB. 4\nC. 5\nD. 6\nAnswer:")
+
+
+def test_mmlu_shots_are_held_out_and_subset_stratified():
+    rows = evaluate_mmlu.fixture_rows()
+    items, pool = evaluate_mmlu.held_out_split(rows, 10, seed=0)
+    shot_ids = {r["id"] for v in pool.values() for r in v}
+    assert all(len(v) == evaluate_mmlu.N_SHOTS for v in pool.values())
+    assert not shot_ids & {it["id"] for it in items}
+    assert len(items) == 10 and {it["subject"] for it in items} == set(pool)
+    assert [it["id"] for it in items] == [it["id"] for it in evaluate_mmlu.held_out_split(rows, 10, seed=0)[0]]
+    with pytest.raises(ConfigError, match="mmlu_questions"):
+        evaluate_mmlu.held_out_split(rows, 21)                # 30 questions - 10 shots
+
+
+def test_mmlu_one_pass_scoring_equals_per_choice_manual_computation(tiny):
+    model, tok = tiny
+    items, pool = evaluate_mmlu.held_out_split(evaluate_mmlu.fixture_rows(), 8, seed=1)
+    shared = evaluate_mmlu.score_mmlu(model, tok, items, pool, batch_size=3, share_prefix=True)
+    full = evaluate_mmlu.score_mmlu(model, tok, items, pool, batch_size=3, share_prefix=False)
+    for it, lp_shared, lp_full in zip(items, shared.logprobs, full.logprobs):
+        prompt = evaluate_mmlu.build_prompt(it, pool[it["subject"]])
+        manual = []
+        for letter in evaluate_mmlu.LETTERS:            # log-likelihood of " X" after the prompt, one run per choice
+            ctx = tok(prompt)["input_ids"]
+            whole = tok(prompt + " " + letter)["input_ids"]
+            with torch.no_grad():
+                logp = torch.log_softmax(model(torch.tensor([whole])).logits[0].float(), -1)
+            manual.append(float(sum(logp[p - 1, whole[p]] for p in range(len(ctx), len(whole)))))
+        assert lp_shared == pytest.approx(manual, abs=1e-4)
+        assert lp_full == pytest.approx(manual, abs=1e-4)
+    assert shared.predictions == full.predictions
+    assert shared.predictions == [max(range(4), key=lambda k: lp[k]) for lp in shared.logprobs]
+    recs = shared.records()
+    assert {"id", "prediction", "answer", "correct", "logprobs"} <= set(recs[0])
+
+
+def test_classification_normalized_and_unnormalized(tiny):
+    model, tok = tiny
+    labels = ("no", "strongly positive")                  # different byte lengths -> normalization matters
+    items = [{"id": f"t{i}", "text": t, "label": lab} for i, (t, lab) in
+             enumerate([("Kualitasnya buruk sekali.", "no"), ("Rasanya lezat.", "strongly positive"),
+                        ("Uang saya tidak dikembalikan.", 0), ("Terima kasih!", 1)])]
+    demos = [{"id": "d0", "text": "Barangnya rusak.", "label": "no"}, {"id": "d1", "text": "Enak.", "label": 1}]
+    recs, scores = evaluate.classify(model, tok, items, demos, labels, "fixture-sentiment", batch_size=3)
+    recs_full, _ = evaluate.classify(model, tok, items, demos, labels, "fixture-sentiment", share_prefix=False)
+    field = evaluate.FIELDS["fixture-sentiment"]
+    for it, rec, rec_full in zip(items, recs, recs_full):
+        prompt = evaluate.classification_prompt(it["text"], [("Barangnya rusak.", "no"), ("Enak.", labels[1])], field, labels)
+        for lab in labels:
+            ctx = tok(prompt)["input_ids"]
+            whole = tok(prompt + " " + lab)["input_ids"]
+            with torch.no_grad():
+                logp = torch.log_softmax(model(torch.tensor([whole])).logits[0].float(), -1)
+            manual = float(sum(logp[p - 1, whole[p]] for p in range(len(ctx), len(whole))))
+            assert rec["loglik"][lab] == pytest.approx(manual, abs=1e-4)
+            assert rec_full["loglik"][lab] == pytest.approx(manual, abs=1e-4)
+            assert rec["loglik_per_byte"][lab] == pytest.approx(rec["loglik"][lab] / len((" " + lab).encode()), rel=1e-12)
+        assert rec["prediction"] == max(labels, key=lambda lab: rec["loglik"][lab])
+        assert rec["prediction_norm"] == max(labels, key=lambda lab: rec["loglik_per_byte"][lab])
+    assert scores["accuracy"] == sum(r["correct"] for r in recs) / 4
+    assert scores["accuracy_norm"] == sum(r["correct_norm"] for r in recs) / 4
+
+
+def test_bad_inputs_give_clear_errors(tiny, tmp_path):
+    model, tok = tiny
+    with pytest.raises(DataError, match="2 hypotheses but 3 references"):
+        evaluate.translation_scores(["a", "b"], ["a", "b", "c"])
+    with pytest.raises(DataError, match="empty test set"):
+        evaluate.translation_scores([], [])
+    with pytest.raises(DataError, match="empty test set"):
+        evaluate.classify(model, tok, [], [], ("negative", "positive"), "fixture-sentiment")
+    with pytest.raises(DataError, match="empty test set"):
+        evaluate_mmlu.score_mmlu(model, tok, [], {})
+    with pytest.raises(DataError, match="empty test set"):
+        evaluate.evaluate_bpb(model, tok, ["", "  "])
+    with pytest.raises(DataError, match=r"label 'neutral' of item x is not in the label set \['negative', 'positive'\]"):
+        evaluate.classify(model, tok, [{"id": "x", "text": "t", "label": "neutral"}], [], ("negative", "positive"),
+                          "fixture-sentiment")
+    with pytest.raises(DataError, match="label 2"):
+        evaluate.classify(model, tok, [{"id": "x", "text": "t", "label": 2}], [], ("negative", "positive"), "x")
+    bad_item = {"id": "q", "question": "?", "choices": ["a", "b", "c", "d"], "answer": 4, "subject": "s"}
+    with pytest.raises(DataError, match="answer 4"):
+        evaluate_mmlu.score_mmlu(model, tok, [bad_item], {"s": []})
+    no_tok = tmp_path / "model_without_tokenizer"
+    model.save_pretrained(no_tok)
+    with pytest.raises(AssetError, match="tokenizer"):
+        evaluate.load_eval_model(load_preset("smoke"), "smollm2-135m", "fvt", model_dir=str(no_tok))
+    with pytest.raises(ConfigError, match="method"):
+        evaluate.check_parameters(load_preset("smoke"), "uz", "smollm2-135m", "salt")
+    with pytest.raises(ConfigError, match="model_dir"):
+        evaluate.load_eval_model(load_preset("smoke"), "smollm2-135m", "fvt", language="zz")
+
+
+def test_smoke_run_writes_outputs_and_significance(tmp_path, monkeypatch):
+    from paper_utils import evaluate_significance
+
+    monkeypatch.setattr(evaluate, "results_dir", lambda p: tmp_path / p)
+    monkeypatch.setattr(evaluate_significance, "results_dir", lambda p: tmp_path / p)
+    cfg = load_preset("smoke")
+    scores = evaluate.run_evaluation(cfg, "uz", "smollm2-135m", "base", log=lambda *_: None)
+    out = tmp_path / "smoke" / "uz" / "smollm2-135m" / "eval" / "base"
+    for name in ("scores.json", "translation_en-uz.jsonl", "translation_uz-en.jsonl", "classification.jsonl",
+                 "mmlu.jsonl", "bpb.jsonl"):
+        assert (out / name).exists(), name
+    tr = scores["tasks"]["translation"]["en-uz"]
+    assert tr["bleu_signature"].startswith("nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:")
+    assert "nw:2" in tr["chrf++_signature"]
+    assert json.loads((out / "scores.json").read_text())["tasks"]["mmlu"]["n"] == cfg.evaluation.mmlu_questions
+
+    # a second "method": an adapted model folder (with its tokenizer) loads through model_dir ...
+    model, tok = evaluate_lm.tiny_model(evaluate._fixture_texts(), seed=1)
+    folder = tmp_path / "fvt_model"
+    model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+    loaded, _, source = evaluate.load_eval_model(cfg, "smollm2-135m", "fvt", model_dir=str(folder))
+    assert source == str(folder) and loaded.config.vocab_size == model.config.vocab_size
+    # ... and its outputs (here: the base outputs, perturbed) are compared with base by the significance stage
+    fvt = out.parent / "fvt"
+    fvt.mkdir()
+    for f in out.iterdir():
+        recs = evaluate.read_jsonl(f) if f.suffix == ".jsonl" else None
+        if recs is None:
+            (fvt / f.name).write_bytes(f.read_bytes())
+            continue
+        for k, r in enumerate(recs):
+            if "hypothesis" in r and k % 2:
+                r["hypothesis"] = r["reference"]
+            if "correct" in r and k % 3 == 0:
+                r["correct"] = not r["correct"]
+            if "bpb" in r:
+                r["bpb"] *= 0.9
+        evaluate.write_jsonl(fvt / f.name, recs)
+    path = evaluate_significance.write_significance(cfg)
+    rows = list(csv.DictReader(open(path)))
+    assert list(rows[0]) == ["language", "model", "metric", "method_a", "method_b", "delta", "ci_low", "ci_high",
+                             "p_value", "p_adjusted", "test", "n"]
+    metrics = {r["metric"] for r in rows}
+    assert {"BLEU en-uz", "chrF2++ uz-en", "accuracy", "MMLU accuracy", "bpb"} <= metrics
+    assert all(r["method_a"] == "base" and r["method_b"] == "fvt" for r in rows)
+    assert all(float(r["p_adjusted"]) >= float(r["p_value"]) for r in rows)
+
+
+def test_mmlu_multi_token_letters_fall_back_to_per_choice_loglik():
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    raw = Tokenizer(models.BPE())
+    raw.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    raw.decoder = decoders.ByteLevel()
+    raw.train_from_iterator(["plain bytes only"], trainers.BpeTrainer(
+        vocab_size=262, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), special_tokens=["<|endoftext|>"],
+        show_progress=False))
+    tok = PreTrainedTokenizerFast(tokenizer_object=raw, eos_token="<|endoftext|>", bos_token="<|endoftext|>",
+                                  pad_token="<|endoftext|>")
+    model, tok = evaluate_lm.tiny_model(tokenizer=tok)
+    items, pool = evaluate_mmlu.held_out_split(evaluate_mmlu.fixture_rows(), 3, seed=2)
+    assert len(tok(" A", add_special_tokens=False)["input_ids"]) == 2
+    res = evaluate_mmlu.score_mmlu(model, tok, items, pool)
+    assert res.meta["one_pass"] is False
+    it = items[0]
+    prompt = evaluate_mmlu.build_prompt(it, pool[it["subject"]])
+    manual = []
+    for letter in evaluate_mmlu.LETTERS:
+        ctx, whole = tok(prompt)["input_ids"], tok(prompt + " " + letter)["input_ids"]
+        with torch.no_grad():
+            logp = torch.log_softmax(model(torch.tensor([whole])).logits[0].float(), -1)
+        manual.append(float(sum(logp[p - 1, whole[p]] for p in range(len(ctx), len(whole)))))
+    assert res.logprobs[0] == pytest.approx(manual, abs=1e-4)
