@@ -238,9 +238,10 @@ def reproduce(preset: str, only: list[str] | None = None, force: bool = False, l
     jobs = [j for j in plan(p) if not only or j.notebook in only or j.job_id in only]
     failed: list[str] = []
     summary = []
+    preset_hash = hashlib.sha256(Path(p.source_file).read_bytes()).hexdigest()[:8] if p.source_file else "none"
     for job in jobs:
         src = NOTEBOOKS_DIR / f"{job.notebook}.ipynb"
-        version = code_version(src)
+        version = f"{code_version(src)}-{preset_hash}"      # a preset edit reruns its jobs too
         blocked = [d for d in job.depends if d in failed]
         if blocked:
             failed.append(job.job_id)
