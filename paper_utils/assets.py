@@ -62,10 +62,11 @@ MODELS: dict[str, ModelAsset] = {m.name: m for m in [
 OFFLINE_MODELS = tuple(name for name, m in MODELS.items() if m.offline)
 
 
-def hub_offline() -> bool:
-    """True when the Hub must not be called (``HF_HUB_OFFLINE`` / ``TRANSFORMERS_OFFLINE`` set)."""
-    return any(os.environ.get(var, "").strip().lower() in ("1", "true", "yes", "on")
-               for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+def hub_offline(datasets: bool = False) -> bool:
+    """True when the Hub must not be called (``HF_HUB_OFFLINE`` / ``TRANSFORMERS_OFFLINE`` set;
+    with ``datasets``, ``HF_DATASETS_OFFLINE`` too)."""
+    flags = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE") + (("HF_DATASETS_OFFLINE",) if datasets else ())
+    return any(os.environ.get(var, "").strip().lower() in ("1", "true", "yes", "on") for var in flags)
 
 
 def require_online(hub_id: str, kind: str, offline_choices: Iterable[str]) -> None:

@@ -372,8 +372,9 @@ def _pair_id(pair: Pair) -> str:
 # Hub
 
 def _hub_offline() -> bool:
-    flags = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE")
-    return any(os.environ.get(f, "").strip().lower() in {"1", "true", "yes", "on"} for f in flags)
+    from .assets import hub_offline
+
+    return hub_offline(datasets=True)
 
 
 def _hub_load(path: str, name: str | None, split: str, alternative: str):

