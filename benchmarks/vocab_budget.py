@@ -11,7 +11,8 @@ Everything comes from the package: training text and weights are
 text is ``study.heldout_text`` (never used for training), English is ``study.english_text`` (the
 14,042 MMLU questions + the English side of the parallel data). For each row the extended tokenizer
 is saved, reloaded with ``AutoTokenizer`` and checked to give the same ids, and English is checked
-to be identical on every English text. ``--override KEY=VALUE`` changes a preset value
+to be identical on every English text. Uzbek extends with ``apostrophe_words=True``
+(``data/languages.toml``). ``--override KEY=VALUE`` changes a preset value
 (e.g. ``vocabulary.word_frequency_scale=100000``).
 """
 from __future__ import annotations
@@ -56,7 +57,8 @@ def main() -> None:
                 t0 = time.perf_counter()
                 try:
                     ext, r = extend_tokenizer(base, texts, budget, english_texts=english, heldout_texts=heldout,
-                                              target_weights=weights)
+                                              target_weights=weights,
+                                              apostrophe_words=study.apostrophe_words(lang))
                 except ConfigError as exc:
                     print(f"{lang} {name} {budget}: {exc}")
                     continue

@@ -108,6 +108,7 @@ class Language:
     role: str
     offline: tuple[str, ...]
     note: str = ""
+    apostrophe_words: bool = False       # letters written with an apostrophe (Uzbek o' g')
 
 
 @lru_cache(maxsize=None)
@@ -126,7 +127,7 @@ def languages() -> dict[str, Language]:
         raise DataError(f"cannot read language table {LANGUAGES_FILE}: {exc}") from exc
     return {code: Language(code=code, name=row["name"], script=row["script"], flores=row["flores"],
                            cldr=row["cldr"], role=row["role"], offline=tuple(row["offline"]),
-                           note=row.get("note", ""))
+                           note=row.get("note", ""), apostrophe_words=bool(row.get("apostrophe_words", False)))
             for code, row in table.items()}
 
 

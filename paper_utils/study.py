@@ -93,6 +93,16 @@ def vocabulary_training(preset: Preset, lang: str) -> tuple[list[str], list[int]
     return texts, weights
 
 
+def apostrophe_words(lang: str) -> bool:
+    """Whether ``lang`` writes letters with an apostrophe (``data/languages.toml``; Uzbek: True).
+
+    Passed to :func:`paper_utils.vocab.extend_tokenizer` so extension can join ``o'z``-style words.
+    """
+    from . import corpora
+
+    return corpora.language(lang).apostrophe_words
+
+
 def heldout_text(preset: Preset, lang: str) -> list[str]:
     """Held-out target-language text (fertility after extension, bits per byte)."""
     if preset.data_source == "fixtures":

