@@ -79,6 +79,11 @@ class Evaluation:
 
 
 @dataclass(frozen=True)
+class Initialization:
+    max_anchors: int = 0                # anchors for bxod/wechsel/salt/focus: the N lowest base ids; 0 = all
+
+
+@dataclass(frozen=True)
 class Run:
     """One cell of the grid (language x model x method x seed)."""
 
@@ -105,6 +110,7 @@ class Preset:
     adaptation: Adaptation
     evaluation: Evaluation
     source_file: str = field(default="", compare=False)
+    initialization: Initialization = Initialization()
 
     def runs(self, methods: tuple[str, ...] | None = None) -> Iterator[Run]:
         """Adaptation/evaluation runs: language x model x adapt_method x seed, in a fixed order."""
@@ -162,7 +168,7 @@ def validate(raw: dict[str, Any], name: str, source_file: str = "") -> Preset:
     from .tokenization import OFFLINE_TOKENIZERS
 
     known = {"description", "data_source", "encoder", "device", "grid", "fertility", "vocabulary",
-             "adaptation", "evaluation"}
+             "initialization", "adaptation", "evaluation"}
     for key in raw:
         if key not in known:
             raise ConfigError(key, raw[key], f"unknown preset key; known keys: {', '.join(sorted(known))}")
@@ -235,8 +241,17 @@ def validate(raw: dict[str, Any], name: str, source_file: str = "") -> Preset:
         _positive(_get(e, "classification_items", int, "evaluation", "0 for all"), "evaluation.classification_items", allow_zero=True),
         _positive(_get(e, "bootstrap_samples", int, "evaluation", "e.g. 1000"), "evaluation.bootstrap_samples"))
 
+    i = raw.get("initialization", {})
+    if not isinstance(i, dict):
+        raise ConfigError("initialization", i, "use a table [initialization] (optional)")
+    _check_keys(i, Initialization, "initialization")
+    init = Initialization(**({"max_anchors": _positive(_get(i, "max_anchors", int, "initialization", "0 for all"),
+                                                       "initialization.max_anchors", "use an integer >= 0 (0 = all)",
+                                                       allow_zero=True)} if "max_anchors" in i else {}))
+
     desc = raw.get("description", "")
-    return Preset(name, desc, data_source, encoder, device, grid, fert, vocab, adaptation, evaluation, source_file)
+    return Preset(name, desc, data_source, encoder, device, grid, fert, vocab, adaptation, evaluation, source_file,
+                  initialization=init)
 
 
 def _set_dotted(raw: dict, dotted: str, value: Any) -> None:

@@ -334,9 +334,12 @@ def load_setup(preset: Preset, language: str, model: str, english_questions: int
     else:
         heldout = list(corpora.monolingual(language, "test")["text"])
     lexicon = corpora.lexicon(language)
+    anchors = preset.initialization.max_anchors
     return InitSetup(preset.name, language, model, net, base, ext, heldout, english, target,
                      load_encoder(preset.encoder), lexicon,
-                     {"extended_tokenizer": where, "english_questions": n, "lexicon_entries": lexicon.num_rows})
+                     {"extended_tokenizer": where, "english_questions": n, "lexicon_entries": lexicon.num_rows,
+                      "max_anchors": anchors or "all"},
+                     {m: {"max_anchors": anchors} for m in ("focus", "wechsel", "bxod", "salt")} if anchors else {})
 
 
 # ------------------------------------------------------------------------------------------------

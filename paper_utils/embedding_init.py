@@ -57,10 +57,11 @@ Methods (``METHODS``; options per method in ``OPTIONS``, implementations in
 Similarity search is batched matrix work in torch (GPU when present); encoder vectors are cached
 on disk by :class:`paper_utils.encoders.CachedEncoder`.
 
-Measured (demo, SmolLM2-135M, Uzbek, 8,000 new tokens, 122 held-out test sentences; base model
-4.855 bits/byte): ``fvt`` 4.116, plain ``bxod`` 4.260 (beats mean 4.594, random 7.760, focus 4.302,
-wechsel 4.352, salt 4.379, but not fvt), and ``BXOD_SUB75`` (options chosen on the dev split) 4.056
-with a third of fvt's English KL. See ``benchmarks/init_methods.py``.
+Measured (demo, SmolLM2-135M, Uzbek, 8,000 new tokens with apostrophe words, 122 held-out test
+sentences, all anchors; base model 4.855 bits/byte): ``fvt`` 3.810, plain ``bxod`` 3.968 (beats mean
+4.311, random 7.189, wechsel 4.107, salt 4.135, ties focus 3.972, but not fvt), and ``BXOD_SUB75``
+(options chosen on the dev split) 3.783 with a third of fvt's English KL. The demo preset's own
+numbers are in ``results/demo/uz/smollm2-135m/init/``. See ``benchmarks/init_methods.py``.
 """
 from __future__ import annotations
 

@@ -232,6 +232,21 @@ def run_job(preset: Preset, job: Job) -> float:
     return time.time() - start
 
 
+def failure_reason(exc: BaseException, limit: int = 160) -> str:
+    """One line saying why a job failed: the notebook's own exception when papermill ran it.
+
+    Example::
+
+        >>> failure_reason(ValueError("bad\\nmore"))
+        'ValueError: bad'
+    """
+    name, value = getattr(exc, "ename", None), getattr(exc, "evalue", None)   # PapermillExecutionError
+    if name is None:
+        name, value = type(exc).__name__, str(exc)
+    line = f"{name}: {(value or '').strip().splitlines()[0] if (value or '').strip() else ''}"
+    return line if len(line) <= limit else line[:limit - 3] + "..."
+
+
 def reproduce(preset: str, only: list[str] | None = None, force: bool = False, log=print) -> list[str]:
     """Run (or skip) every job of ``preset``; returns the ids of failed jobs."""
     p = load_preset(preset)
@@ -258,7 +273,8 @@ def reproduce(preset: str, only: list[str] | None = None, force: bool = False, l
             failed.append(job.job_id)
             failure.parent.mkdir(parents=True, exist_ok=True)
             failure.write_text("".join(traceback.format_exception(exc)))
-            summary.append((job.job_id, "FAILED", 0.0, f"see {failure.relative_to(results_dir(p.name).parent.parent)}"))
+            where = failure.relative_to(results_dir(p.name).parent.parent)
+            summary.append((job.job_id, "FAILED", 0.0, f"{failure_reason(exc)} (traceback: {where})"))
             continue
         failure.unlink(missing_ok=True)
         write_json(_stamp_path(p.name, job), {"parameters": job.parameters, "code_version": version,

@@ -58,3 +58,12 @@ def test_unknown_preset_lists_valid_names(tmp_path):
     extra.write_text(demo_text + "\nbudgett = 1\n")          # a typo inside [evaluation]
     with pytest.raises(ConfigError, match="evaluation.budgett"):
         load_preset(extra)
+
+
+def test_initialization_table_is_optional_and_checked():
+    assert load_preset("smoke").initialization.max_anchors == 0          # no table: every anchor
+    assert load_preset("demo").initialization.max_anchors == 12000
+    with pytest.raises(ConfigError, match=r"initialization.max_anchors.*>= 0"):
+        load_preset("demo", **{"initialization.max_anchors": -1})
+    with pytest.raises(ConfigError, match="unknown key"):
+        load_preset("demo", **{"initialization.anchors": 5})
