@@ -131,7 +131,7 @@ class AdaptConfig:
         a = preset.adaptation
         stages = (Stage("embeddings", a.stage1_steps), Stage(stage2, a.stage2_steps))
         values = dict(stages=stages, seq_len=a.seq_len, batch_size=a.batch_size, learning_rate=a.learning_rate,
-                      english_share=a.english_share, seed=seed,
+                      english_share=a.english_share, seed=seed, eval_every=a.eval_every,
                       device=preset.device if preset.device in ("auto", "cpu", "cuda") else "auto")
         unknown = set(overrides) - {f for f in cls.__dataclass_fields__}
         if unknown:

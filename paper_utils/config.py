@@ -68,6 +68,7 @@ class Adaptation:
     batch_size: int
     learning_rate: float
     english_share: float
+    eval_every: int = 0                 # held-out bpb every N steps; 0 = about 12 evaluations per run
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ class Evaluation:
     translation_sentences: int
     classification_items: int
     bootstrap_samples: int
+    mmlu_subjects: int = 0              # score only this many subjects (fixed hashed choice); 0 = all 57
 
 
 @dataclass(frozen=True)
@@ -231,7 +233,9 @@ def validate(raw: dict[str, Any], name: str, source_file: str = "") -> Preset:
         _positive(_get(a, "seq_len", int, "adaptation", "e.g. 256"), "adaptation.seq_len"),
         _positive(_get(a, "batch_size", int, "adaptation", "e.g. 8"), "adaptation.batch_size"),
         _positive(_get(a, "learning_rate", float, "adaptation", "e.g. 1e-3"), "adaptation.learning_rate"),
-        share)
+        share,
+        _positive(_get(a, "eval_every", int, "adaptation", "0 = about 12 evaluations per run"),
+                  "adaptation.eval_every", "use an integer >= 0", allow_zero=True) if "eval_every" in a else 0)
 
     e = _get(raw, "evaluation", dict, "preset", "add an [evaluation] table")
     _check_keys(e, Evaluation, "evaluation")
@@ -239,7 +243,9 @@ def validate(raw: dict[str, Any], name: str, source_file: str = "") -> Preset:
         _positive(_get(e, "mmlu_questions", int, "evaluation", "0 for all"), "evaluation.mmlu_questions", allow_zero=True),
         _positive(_get(e, "translation_sentences", int, "evaluation", "0 for all"), "evaluation.translation_sentences", allow_zero=True),
         _positive(_get(e, "classification_items", int, "evaluation", "0 for all"), "evaluation.classification_items", allow_zero=True),
-        _positive(_get(e, "bootstrap_samples", int, "evaluation", "e.g. 1000"), "evaluation.bootstrap_samples"))
+        _positive(_get(e, "bootstrap_samples", int, "evaluation", "e.g. 1000"), "evaluation.bootstrap_samples"),
+        _positive(_get(e, "mmlu_subjects", int, "evaluation", "0 = all subjects"), "evaluation.mmlu_subjects",
+                  "use an integer >= 0 (0 = all subjects)", allow_zero=True) if "mmlu_subjects" in e else 0)
 
     i = raw.get("initialization", {})
     if not isinstance(i, dict):

@@ -450,10 +450,11 @@ def run_evaluation(cfg: Preset, language: str, model: str, method: str = "base",
     if "mmlu" in tasks:
         from .evaluate_mmlu import mmlu_split, score_mmlu
 
-        config = {"n": ev.mmlu_questions, "seed": 0, "data_source": cfg.data_source, "shots": 5}
+        config = {"n": ev.mmlu_questions, "seed": 0, "data_source": cfg.data_source, "shots": 5,
+                  "subjects": ev.mmlu_subjects or "all"}
         s = _reuse_base_mmlu(cfg, language, model, config, out) if method == "base" and not model_dir else None
         if s is None:
-            items, pool = mmlu_split(ev.mmlu_questions, 0, cfg.data_source)
+            items, pool = mmlu_split(ev.mmlu_questions, 0, cfg.data_source, subjects=ev.mmlu_subjects)
             res = score_mmlu(lm, tok, items, pool, batch_size=batch_size)
             write_jsonl(out / "mmlu.jsonl", res.records())
             s = {**res.summary(), "config": config}

