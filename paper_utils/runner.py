@@ -176,8 +176,12 @@ def code_version(notebook: Path) -> str:
 
 
 def job_environment(preset: Preset, seed: int = 0) -> dict[str, str]:
-    """Variables set before each kernel starts (inherited by the kernel process)."""
-    threads = str(os.cpu_count() or 1)
+    """Variables set before each kernel starts (inherited by the kernel process).
+
+    Thread counts default to the machine's cores; ``PAPER_UTILS_THREADS`` overrides them (e.g. 1 when
+    another job shares the machine: oversubscribed OpenMP threads slow torch down many times over).
+    """
+    threads = os.environ.get("PAPER_UTILS_THREADS") or str(os.cpu_count() or 1)
     env = {"PYTHONHASHSEED": str(seed), "TOKENIZERS_PARALLELISM": "false", "TQDM_MININTERVAL": "30",
            "HF_HUB_DISABLE_PROGRESS_BARS": "1", "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
            "MPLBACKEND": "Agg", "PAPER_UTILS_PRESET": preset.name}

@@ -103,3 +103,15 @@ def test_code_version_follows_imports_transitively(tmp_path, monkeypatch):
     assert runner.code_version(nb) == before
     (pkg / "b.py").write_text("X = 2\n")           # imported through a.py: new version
     assert runner.code_version(nb) != before
+
+
+def test_thread_count_follows_the_machine_unless_overridden(monkeypatch):
+    cfg = load_preset("smoke")
+    monkeypatch.delenv("PAPER_UTILS_THREADS", raising=False)
+    import os
+
+    assert runner.job_environment(cfg)["OMP_NUM_THREADS"] == str(os.cpu_count() or 1)
+    monkeypatch.setenv("PAPER_UTILS_THREADS", "1")
+    env = runner.job_environment(cfg, seed=3)
+    assert env["OMP_NUM_THREADS"] == env["MKL_NUM_THREADS"] == "1" and env["PYTHONHASHSEED"] == "3"
+    assert env["HF_HUB_OFFLINE"] == "1"            # offline presets never reach the Hub
