@@ -10,8 +10,8 @@ Example::
 Python (never YAML) and checked against the notebook's tagged ``parameters`` cell, the kernel is
 ``python3``, paths are absolute, environment variables (seed, offline flags, thread counts, quiet
 progress bars) are set before the kernel starts, and each notebook has a timeout. Executed copies
-go to ``results/<preset>/executed/``. A job whose outputs exist and whose parameters and code
-version match its stamp is skipped; a failing job is recorded with its traceback in
+go to ``results/<preset>/executed/``. A job whose outputs exist, whose parameters and code
+version match its stamp and whose dependencies did not finish after it is skipped; a failing job is recorded with its traceback in
 ``results/<preset>/failures/`` and the batch goes on with every job that does not depend on it.
 """
 from __future__ import annotations
@@ -217,6 +217,19 @@ def is_done(preset: str, job: Job, version: str) -> bool:
     return outputs_exist and info.get("parameters") == job.parameters and info.get("code_version") == version
 
 
+def newer_dependency(preset: str, job: Job) -> str | None:
+    """A dependency that finished after ``job`` did (its outputs may have changed), else None."""
+    stamp = _stamp_path(preset, job)
+    if not stamp.exists():
+        return None
+    finished = stamp.stat().st_mtime_ns
+    for dep in job.depends:
+        dep_stamp = results_dir(preset) / "executed" / f"{dep}.done.json"
+        if dep_stamp.exists() and dep_stamp.stat().st_mtime_ns > finished:
+            return dep
+    return None
+
+
 def run_job(preset: Preset, job: Job) -> float:
     """Execute one notebook with papermill; returns seconds. Raises on failure."""
     import papermill as pm
@@ -267,8 +280,11 @@ def reproduce(preset: str, only: list[str] | None = None, force: bool = False, l
             summary.append((job.job_id, "blocked", 0.0, f"depends on failed {blocked}"))
             continue
         if not force and not job.always_run and is_done(p.name, job, version):
-            summary.append((job.job_id, "skipped", 0.0, "up to date"))
-            continue
+            stale = newer_dependency(p.name, job)          # an input was remade after this job ran
+            if stale is None:
+                summary.append((job.job_id, "skipped", 0.0, "up to date"))
+                continue
+            log(f"{job.job_id}: {stale} was rerun after it; rerunning")
         log(f"running {job.job_id} ...")
         failure = results_dir(p.name) / "failures" / f"{job.job_id}.txt"
         try:

@@ -115,3 +115,21 @@ def test_thread_count_follows_the_machine_unless_overridden(monkeypatch):
     env = runner.job_environment(cfg, seed=3)
     assert env["OMP_NUM_THREADS"] == env["MKL_NUM_THREADS"] == "1" and env["PYTHONHASHSEED"] == "3"
     assert env["HF_HUB_OFFLINE"] == "1"            # offline presets never reach the Hub
+
+
+@pytest.mark.slow
+def test_rerunning_a_job_reruns_its_dependents_only(toy_study, monkeypatch):
+    writer = runner.Job("a_write", (), {"preset": "smoke", "value": 7}, ("a.txt",), timeout_s=120)
+    reader = runner.Job("c_after_fail", (), {"preset": "smoke"}, depends=("a_write",), timeout_s=120)
+    other = runner.Job("a_write", ("other",), {"preset": "smoke", "value": 8}, ("a.txt",), timeout_s=120)
+    monkeypatch.setattr(runner, "STAGES", [lambda p: [writer, other], lambda p: [reader]])
+    assert runner.reproduce("smoke", log=lambda line: None) == []
+    logs = []
+    runner.reproduce("smoke", log=logs.append)
+    assert all("skipped" in line for line in logs if line.startswith(("a_write", "c_after_fail")))
+    (toy_study / "a.txt").unlink()                     # the writer's output is gone: it reruns ...
+    logs.clear()
+    runner.reproduce("smoke", log=logs.append)
+    status = {line.split()[0]: line.split()[1] for line in logs if line.startswith(("a_write", "c_after_fail"))}
+    assert status["a_write"] == "done" and status["c_after_fail"] == "done"   # ... and so does its dependent
+    assert status["a_write__other"] == "skipped"       # unrelated to the deleted output: not rerun
