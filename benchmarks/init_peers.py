@@ -345,15 +345,10 @@ def run_peer(setup, label: str, args, train_file_for, cache: dict):
 # ------------------------------------------------------------------------------------------------
 
 def _versions() -> dict:
-    from importlib import metadata
+    from paper_utils.provenance import package_versions
 
-    out = {}
-    for pkg in ("deepfocus", "fasttext", "entmax", "fastdist", "numba", "transformers", "torch", "datasets"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            out[pkg] = None
-    return out
+    return package_versions(("deepfocus", "fasttext", "entmax", "fastdist", "numba", "transformers", "torch",
+                             "datasets"))
 
 
 def main() -> None:

@@ -32,9 +32,10 @@ def _git(*args: str) -> str | None:
         return None
 
 
-def package_versions() -> dict[str, str | None]:
+def package_versions(names=PACKAGES) -> dict[str, str | None]:
+    """Installed version of each distribution in ``names`` (None when it is not installed)."""
     versions = {}
-    for name in PACKAGES:
+    for name in names:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

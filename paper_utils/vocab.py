@@ -515,13 +515,14 @@ def extend_tokenizer(base_tokenizer, target_texts: Sequence[str], budget: int,
     target_texts = [t for t in target_texts if t.strip()]
     english_texts = [t for t in english_texts if t.strip()]
     original = _backend(base_tokenizer)
+    english_before = None                          # original ids of every English text, computed once
     apostrophes = "off"
     if apostrophe_words and family != "byte_level_bpe":
         apostrophes = f"off: a {family} pre-tokenizer does not cut words at apostrophes"
     elif apostrophe_words:
         joined = join_apostrophe_words(base_tokenizer)
-        n_changed = sum(a.ids != b.ids for a, b in zip(original.encode_batch(english_texts),
-                                                       _backend(joined).encode_batch(english_texts)))
+        english_before = original.encode_batch(english_texts)
+        n_changed = sum(a.ids != b.ids for a, b in zip(english_before, _backend(joined).encode_batch(english_texts)))
         if n_changed:
             apostrophes = f"off: the joined pre-tokenizer alone changes {n_changed} English texts"
             warnings.warn(f"apostrophe_words=True ignored: {apostrophes}", stacklevel=2)
@@ -575,7 +576,7 @@ def extend_tokenizer(base_tokenizer, target_texts: Sequence[str], budget: int,
         extended = copy.deepcopy(base_tokenizer)
         extended._tokenizer = Tokenizer.from_str(json.dumps(ext_spec))
     ext_backend = _backend(extended)
-    same = [a.ids == b.ids for a, b in zip(original.encode_batch(english_texts),
+    same = [a.ids == b.ids for a, b in zip(english_before or original.encode_batch(english_texts),
                                            ext_backend.encode_batch(english_texts))]
     if not all(same):
         warnings.warn(f"{len(same) - sum(same)} English texts tokenize differently after extension "
