@@ -30,7 +30,9 @@ sample ``i`` a pure function of ``(seed, i)`` (:mod:`paper_utils.adapt_data`). `
 **Devices**: one code path through ``accelerate``: fp32 on CPU, bf16 autocast on CUDA
 (``mixed_precision="auto"``), gradient accumulation, optional gradient checkpointing; many GPUs
 with ``accelerate launch -m paper_utils.adapt --preset demo --language uz --model smollm2-135m
---method bxod`` (DDP; only the main process writes). The learning rate is a function of the step
+--method bxod`` (DDP; only the main process writes). On CPU the same DDP path runs over gloo with
+``torchrun --standalone --nproc_per_node N -m paper_utils.adapt ...`` (``accelerate launch --cpu``
+needs MPI for that); ``train`` returns held-out bpb only on the main process (NaN elsewhere). The learning rate is a function of the step
 (linear warm-up, cosine decay to 10 % per stage), set by hand each step, so resuming needs no
 scheduler state.
 
@@ -435,20 +437,38 @@ class AdaptResult:
     model: Any = field(default=None, repr=False)
 
 
+def _use_cuda(config: AdaptConfig) -> bool:
+    import torch
+
+    if config.device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device", "cuda", "no CUDA device is visible; use device='auto' or 'cpu'")
+    return torch.cuda.is_available() and config.device != "cpu"
+
+
+def _processes(config: AdaptConfig) -> int:
+    """Processes of this launch (``torchrun`` / ``accelerate launch``): 1 for a plain ``python`` run.
+
+    The process state is built with the same ``cpu`` flag as the :class:`Accelerator`, so a CPU
+    launch with several processes is DDP over gloo (``MULTI_CPU``), as a GPU launch is over NCCL.
+    """
+    from accelerate.state import AcceleratorState, PartialState
+
+    AcceleratorState._reset_state(reset_partial_state=True)    # settings may differ between runs in one process
+    return PartialState(cpu=not _use_cuda(config)).num_processes
+
+
 def _accelerator(config: AdaptConfig, accum: int):
     import torch
     from accelerate import Accelerator
     from accelerate.state import AcceleratorState
 
-    cuda = torch.cuda.is_available() and config.device != "cpu"
-    if config.device == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device", "cuda", "no CUDA device is visible; use device='auto' or 'cpu'")
+    cuda = _use_cuda(config)
     mp = config.mixed_precision
     if mp == "auto":
         mp = "bf16" if cuda and torch.cuda.is_bf16_supported() else "no"
     if not cuda and mp != "no":
         mp = "no"                                       # fp32 on CPU, always
-    AcceleratorState._reset_state()                     # settings may differ between runs in one process
+    AcceleratorState._reset_state()                     # keeps the process state that _processes built
     return Accelerator(mixed_precision=mp, gradient_accumulation_steps=accum, cpu=not cuda)
 
 
@@ -499,9 +519,7 @@ def train(model, tokenizer, target_texts: Sequence[str], out_dir: str | Path, co
     heldout = [t for t in heldout_texts if t and t.strip()][:config.eval_documents]
 
     # processes, micro-batches, accumulation
-    import accelerate
-
-    world = accelerate.PartialState().num_processes if config.device != "cpu" else 1
+    world = _processes(config)
     micro = config.micro_batch_size or max(1, config.batch_size // world)
     if config.batch_size % (micro * world):
         raise ConfigError("micro_batch_size", micro, f"batch_size={config.batch_size} must be a multiple of "

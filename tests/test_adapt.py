@@ -329,6 +329,46 @@ def test_sigkill_mid_run_then_resume_gives_the_same_weights(built, uninterrupted
     assert steps == [(r["type"], r["step"]) for r in uninterrupted.log]       # no duplicated log lines
 
 
+DDP_CHILD = BUILD + """
+import sys
+from pathlib import Path
+from paper_utils.adapt import AdaptConfig, Stage, train
+torch.set_num_threads(1)
+cfg = AdaptConfig(stages=(Stage("embeddings", 2), Stage("lora", 2)), seq_len=16, batch_size=4, learning_rate=1e-2,
+                  english_share=0.25, seed=0, eval_every=2, device="cpu")
+train(model, setup.extended_tokenizer, target_texts, Path(sys.argv[1]), cfg, english_texts=english_texts,
+      heldout_texts=setup.heldout_texts, new_token_ids=patch.token_ids, log=lambda s: None)
+"""
+
+
+@pytest.mark.slow
+def test_two_process_ddp_on_cpu_gives_the_weights_of_one_process(built, tmp_path):
+    """``torchrun --nproc_per_node 2``: the multi-GPU code path (DDP), here over gloo on CPU."""
+    script = tmp_path / "ddp_child.py"
+    script.write_text(DDP_CHILD)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO_ROOT)}
+    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                           str(script), str(tmp_path / "ddp")], env=env, cwd=str(REPO_ROOT),
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    ddp = json.loads((tmp_path / "ddp" / "summary.json").read_text())
+    assert (ddp["processes"], ddp["gradient_accumulation"]) == (2, 1)
+    one = _train(built, tmp_path / "one", _config(batch_size=4, micro_batch_size=2, device="cpu"))
+    assert (one.summary["processes"], one.summary["gradient_accumulation"]) == (1, 2)
+    # the same 4 sequences per step, split over 2 processes or 2 micro-batches: same weights up to
+    # fp32 summation order
+    from transformers import AutoModelForCausalLM
+
+    two = AutoModelForCausalLM.from_pretrained(str(tmp_path / "ddp" / "model")).state_dict()
+    start, mine = built["model"].state_dict(), one.model.state_dict()
+    for k in mine:
+        moved = float((mine[k] - start[k]).abs().max())
+        assert float((mine[k] - two[k]).abs().max()) <= 1e-2 * moved + 1e-7, k
+    assert ddp["final_bpb"] == pytest.approx(one.summary["final_bpb"], abs=1e-5)
+    logged = [json.loads(x) for x in (tmp_path / "ddp" / "train_log.jsonl").read_text().splitlines()]
+    assert [(r["type"], r["step"]) for r in logged] == [(r["type"], r["step"]) for r in one.log]  # main writes once
+
+
 # ------------------------------------------------------------------------------------------------
 # study level: run folder, notebook
 
