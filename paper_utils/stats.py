@@ -508,6 +508,8 @@ def paired_bootstrap(stats_a, stats_b, metric: object = "bleu", *, n_samples: in
     ``n_samples`` index vectors (``rng.choice(n, (n_samples, n))`` with ``default_rng(seed)``) resample both
     systems; with ``d_i = |score_b* - score_a*|`` the p-value is ``(#{d_i - mean(d) > |delta|} + 1) /
     (n_samples + 1)``. The CI is the percentile interval of the signed resampled differences.
+    One departure from sacrebleu: an observed difference of exactly 0 gives ``p = 1`` (sacrebleu's strict
+    ``>`` gives ``1 / (n_samples + 1)`` when every resample ties too, e.g. two systems both at BLEU 0).
     """
     n_samples = _check_n_samples("n_samples", n_samples)
     confidence = _check_confidence(confidence)
@@ -517,7 +519,7 @@ def paired_bootstrap(stats_a, stats_b, metric: object = "bleu", *, n_samples: in
     deltas = _bootstrap_deltas(rng, n_samples, m, sa, sb)
     absd = np.abs(deltas)
     centred = absd - absd.mean()
-    p = (int(np.sum(centred > abs(delta))) + 1) / (n_samples + 1)
+    p = (int(np.sum(centred > abs(delta))) + 1) / (n_samples + 1) if delta else 1.0
     lo, hi = _percentile_ci(deltas, confidence)
     return ComparisonResult(_label(m, label), method_a, method_b, delta, lo, hi, p, "paired_bootstrap", len(sa))
 
@@ -536,8 +538,9 @@ def approximate_randomization(stats_a, stats_b, metric: object = "bleu", *, n_sa
 
     Each trial swaps the two systems' outputs sentence by sentence with probability 1/2 (masks drawn as
     ``rng.integers(2, (n_samples, n), dtype=bool)``, as sacrebleu); p-value ``(#{|score(A') - score(B')| >
-    |delta|} + 1) / (n_samples + 1)``. The CI (``ci_samples`` paired bootstrap resamples drawn after the masks,
-    0 to skip) is for the difference ``delta``.
+    |delta|} + 1) / (n_samples + 1)``, and ``p = 1`` when ``delta`` is exactly 0 (no observed difference; the
+    strict ``>`` would otherwise give ``1 / (n_samples + 1)`` for two identical systems). The CI
+    (``ci_samples`` paired bootstrap resamples drawn after the masks, 0 to skip) is for the difference ``delta``.
     """
     n_samples = _check_n_samples("n_samples", n_samples)
     ci_samples = _check_n_samples("ci_samples", ci_samples, allow_zero=True)
@@ -555,7 +558,7 @@ def approximate_randomization(stats_a, stats_b, metric: object = "bleu", *, n_sa
         shuf_a = mask[start:start + chunk].astype(np.float64) @ diff + base
         shuf_b = total - shuf_a
         count += int(np.sum(np.abs(m.score(shuf_a) - m.score(shuf_b)) > abs(delta)))
-    p = (count + 1) / (n_samples + 1)
+    p = (count + 1) / (n_samples + 1) if delta else 1.0
     lo, hi = _ci_or_nan(rng, ci_samples, confidence, m, sa, sb)
     return ComparisonResult(_label(m, label), method_a, method_b, delta, lo, hi, p,
                             "approximate_randomization", n)

@@ -266,6 +266,25 @@ def test_exact_permutation_handles_ties():
     assert S.paired_permutation(a, a, ci_samples=0).p_value == 1.0
 
 
+def test_no_observed_difference_gives_p_one_for_every_test():
+    """Two systems with identical output (e.g. both BLEU 0): no test may call that significant."""
+    hyps = ["a b c", "d e f", "g h"]
+    refs = ["x y z w", "u v", "q r s"]
+    bleu_zero = S.sentence_stats(hyps, refs, "bleu")
+    assert S.corpus_score(bleu_zero, "bleu") == 0.0
+    other = S.sentence_stats(["k l m", "n o p", "s t"], refs, "bleu")   # a different output, also BLEU 0
+    correct = [1, 0, 1, 1, 0, 1]
+    for a, b, metric in [(bleu_zero, bleu_zero, "bleu"), (bleu_zero, other, "bleu"), (correct, correct, "accuracy")]:
+        for test in (S.paired_bootstrap, S.approximate_randomization):
+            r = test(a, b, metric, n_samples=500)
+            assert r.delta == 0.0 and r.p_value == 1.0, (test.__name__, metric, r)
+    assert S.paired_permutation([3.0, 2.0, 1.0], [3.0, 2.0, 1.0]).p_value == 1.0
+    assert S.mcnemar_exact(correct, correct).p_value == 1.0
+    # a real difference still gets sacrebleu's (count + 1) / (n + 1)
+    r = S.paired_bootstrap([0] * 20, [1] * 20, "accuracy", n_samples=99)
+    assert r.p_value == pytest.approx(1 / 100)
+
+
 def test_monte_carlo_permutation_within_binomial_error_of_exact():
     rng = np.random.default_rng(4)
     a = rng.normal(1.0, 0.2, 18)
