@@ -53,6 +53,23 @@ def test_no_held_out_text_in_training_text(lang):
     assert not held & lex_keys
 
 
+@pytest.mark.parametrize("lang", ["ms", "es", "ko"])
+def test_vocabulary_training_words_never_equal_held_out_text(lang):
+    """wordfreq lists hold one-word Django strings ("pagi", "versi"): they are left out of training."""
+    from paper_utils import study
+    from paper_utils.config import load_preset
+
+    preset = load_preset("demo-full")
+    texts, weights = study.vocabulary_training(preset, lang)
+    held = study.heldout_text(preset, lang)
+    assert len(texts) == len(weights)
+    assert not set(held) & set(texts)
+    held_keys = {corpora.normalize_key(t) for t in held}
+    words = corpora.word_frequencies(lang)["word"]
+    left_out = [w for w in words if corpora.normalize_key(w) in held_keys]
+    assert left_out and not set(left_out) & set(texts[len(texts) - len(words) + len(left_out):])
+
+
 def test_monolingual_sources_and_speed():
     corpora.monolingual("uz")
     start = time.perf_counter()
