@@ -1,0 +1,39 @@
+"""The arithmetic behind the benchmark reports (``benchmarks/``): FLOPs per token, GPU peak lookup."""
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from paper_utils.diagnostics import tiny_model
+from paper_utils.paths import REPO_ROOT
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def throughput():
+    return _load("train_throughput")
+
+
+@pytest.mark.parametrize("tied", [True, False])
+def test_flops_per_token_counts_every_matmul_once_plus_attention(throughput, tied):
+    # tiny Llama: hidden 64, MLP 128, 2 layers, 4 heads of 16, 2 KV heads, vocabulary 100
+    model = tiny_model("llama", 100, tied=tied)
+    h, m, layers, kv = 64, 128, 2, 2 * 16
+    per_layer = h * h + h * kv + h * kv + h * h + 3 * h * m      # q, k, v, o, gate/up/down
+    head = 100 * h                                              # the output projection runs tied or not
+    expected = 6 * (layers * per_layer + head) + 12 * layers * h * 256
+    assert throughput.flops_per_token(model, 256) == expected
+
+
+@pytest.mark.parametrize("name, peak", [("NVIDIA H100 80GB HBM3", 989.4e12), ("NVIDIA H100 PCIe", 756.0e12),
+                                        ("NVIDIA H100 NVL", 835.0e12), ("NVIDIA H200", 989.4e12),
+                                        ("NVIDIA A100-SXM4-80GB", 312.0e12), ("Tesla T4", None)])
+def test_peak_flops_matches_the_most_specific_gpu_name(throughput, name, peak):
+    assert throughput.peak_flops(name) == peak
