@@ -32,9 +32,9 @@ sample ``i`` a pure function of ``(seed, i)`` (:mod:`paper_utils.adapt_data`). `
 with ``accelerate launch -m paper_utils.adapt --preset demo --language uz --model smollm2-135m
 --method bxod`` (DDP; only the main process writes). On CPU the same DDP path runs over gloo with
 ``torchrun --standalone --nproc_per_node N -m paper_utils.adapt ...`` (``accelerate launch --cpu``
-needs MPI for that); ``train`` returns held-out bpb only on the main process (NaN elsewhere). The learning rate is a function of the step
-(linear warm-up, cosine decay to 10 % per stage), set by hand each step, so resuming needs no
-scheduler state.
+needs MPI for that); ``train`` returns held-out bpb only on the main process (NaN elsewhere).
+The learning rate is a function of the step (linear warm-up, cosine decay to 10 % per stage), set by
+hand each step, so resuming needs no scheduler state.
 
 **Files** in ``results/<preset>/<lang>/<model>/adapt/<method>__seed<k>/``:
 
