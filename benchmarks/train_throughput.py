@@ -36,8 +36,16 @@ PEAK_BF16 = {"H100 SXM": 989.4e12, "H100 PCIe": 756.0e12, "H100 NVL": 835.0e12, 
 
 
 def peak_flops(name: str) -> float | None:
+    """Dense bf16 peak of the GPU called ``name`` (``torch.cuda.get_device_name``); None if not listed.
+
+    Matched on whole words of the name, most specific entry first: "NVIDIA H100 PCIe" -> "H100 PCIe",
+    "NVIDIA L40" is not "L4".
+    """
+    import re
+
+    words = set(re.split(r"[\s\-_]+", name))
     for key in sorted(PEAK_BF16, key=len, reverse=True):
-        if all(part in name for part in key.split()):
+        if all(part in words for part in key.split()):
             return PEAK_BF16[key]
     return None
 

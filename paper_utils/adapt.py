@@ -442,7 +442,8 @@ def _use_cuda(config: AdaptConfig) -> bool:
 
     if config.device == "cuda" and not torch.cuda.is_available():
         raise ConfigError("device", "cuda", "no CUDA device is visible; use device='auto' or 'cpu'")
-    return torch.cuda.is_available() and config.device != "cpu"
+    forced_cpu = os.environ.get("ACCELERATE_USE_CPU", "").lower() in ("1", "true", "yes")   # accelerate launch --cpu
+    return torch.cuda.is_available() and config.device != "cpu" and not (forced_cpu and config.device == "auto")
 
 
 def _processes(config: AdaptConfig) -> int:
@@ -451,10 +452,18 @@ def _processes(config: AdaptConfig) -> int:
     The process state is built with the same ``cpu`` flag as the :class:`Accelerator`, so a CPU
     launch with several processes is DDP over gloo (``MULTI_CPU``), as a GPU launch is over NCCL.
     """
+    import torch.distributed as dist
     from accelerate.state import AcceleratorState, PartialState
 
+    cuda = _use_cuda(config)
+    if dist.is_available() and dist.is_initialized():
+        backend = str(dist.get_backend()).lower()
+        if (backend == "nccl") != cuda:
+            raise ConfigError("device", config.device, f"this process group already runs the {backend!r} backend; "
+                              f"{'CUDA' if cuda else 'CPU'} training in the same launch needs a new launch "
+                              f"(or the matching device)")
     AcceleratorState._reset_state(reset_partial_state=True)    # settings may differ between runs in one process
-    return PartialState(cpu=not _use_cuda(config)).num_processes
+    return PartialState(cpu=not cuda).num_processes
 
 
 def _accelerator(config: AdaptConfig, accum: int):
@@ -468,7 +477,7 @@ def _accelerator(config: AdaptConfig, accum: int):
         mp = "bf16" if cuda and torch.cuda.is_bf16_supported() else "no"
     if not cuda and mp != "no":
         mp = "no"                                       # fp32 on CPU, always
-    AcceleratorState._reset_state()                     # keeps the process state that _processes built
+    AcceleratorState._reset_state()                     # the process state (if built) stays as it is
     return Accelerator(mixed_precision=mp, gradient_accumulation_steps=accum, cpu=not cuda)
 
 

@@ -358,6 +358,21 @@ def _assigned(lang: str, django_root: str, seed: int, test_size: float, dev_size
     return tuple((pair, split_of(rep[find(i)], seed, test_size, dev_size)) for i, pair in enumerate(pairs))
 
 
+def held_out_keys(lang: str) -> frozenset[str]:
+    """Normalised target texts of every held-out (dev and test) Django and CLDR pair of ``lang``.
+
+    Example::
+
+        >>> normalize_key("Pagi") in held_out_keys("ms")     # a one-word Django string   # doctest: +SKIP
+        True
+
+    Training text equal to one of these is left out everywhere (:func:`monolingual`, :func:`lexicon`,
+    ``study.vocabulary_training``).
+    """
+    _target(lang)
+    return _held_out_keys(lang, None, SPLIT_SEED, TEST_SIZE, DEV_SIZE)
+
+
 def _held_out_keys(lang: str, roots, seed: int, test_size: float, dev_size: float) -> frozenset[str]:
     assigned = _assigned(lang, str(_root("django", roots)), seed, test_size, dev_size)
     keys = {normalize_key(p.target) for p, s in assigned if s in HELD_OUT}

@@ -21,7 +21,8 @@ the default 12345 is sacrebleu's default ``SACREBLEU_SEED``):
 * :func:`paired_bootstrap` (Koehn 2004; sacrebleu ``--paired-bs``: same index draws, same centred
   ``(c + 1) / (n + 1)`` p-value, default 1000 resamples) and :func:`approximate_randomization` (sacrebleu
   ``--paired-ar``: same swap masks, same p-value, default 10000 trials) for BLEU/chrF, and both also for
-  per-item means (accuracy, bits per byte).
+  per-item means (accuracy, bits per byte). One departure: an observed difference of exactly 0 gives
+  ``p = 1`` (sacrebleu reports ``1 / (n + 1)`` when every resample ties as well).
 * :func:`mcnemar_exact` / :func:`mcnemar_pvalue` (equal to ``statsmodels ... mcnemar(table, exact=True)``),
   :func:`paired_permutation` (sign flipping, exact enumeration for small n) and :func:`wilcoxon_signed_rank`.
 * :func:`bootstrap_ci` (percentile), :func:`adjust_pvalues` / :func:`correct` (Holm, Benjamini-Hochberg;

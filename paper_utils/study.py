@@ -76,7 +76,7 @@ def vocabulary_training(preset: Preset, lang: str) -> tuple[list[str], list[int]
     training side of the parallel corpus, ``source == "django"`` offline) which count
     ``vocabulary.in_domain_weight`` times; where wordfreq has a list for the language, its words
     are added with weight ``max(1, round(frequency * vocabulary.word_frequency_scale))``, except words
-    equal to a held-out text (normalised), so no held-out text is ever a training text.
+    equal to a held-out dev or test text (normalised, :func:`paper_utils.corpora.held_out_keys`).
     """
     texts = training_text(preset, lang)
     if preset.data_source == "fixtures":
@@ -89,9 +89,9 @@ def vocabulary_training(preset: Preset, lang: str) -> tuple[list[str], list[int]
     scale = preset.vocabulary.word_frequency_scale
     if scale and preset.data_source == "offline" and lang in corpora.WORDFREQ_LANGUAGES:
         freq = corpora.word_frequencies(lang)
-        # a one-word held-out text ("pagi", "versi") may also be a common word: leave it out, as
-        # corpora.monolingual leaves out training text equal to held-out text
-        held = {corpora.normalize_key(t) for t in heldout_text(preset, lang)}
+        # a one-word held-out text ("pagi", "versi", "junio") may also be a common word: leave it out,
+        # as corpora.monolingual leaves out training text equal to held-out (dev or test) text
+        held = corpora.held_out_keys(lang)
         kept = [(w, f) for w, f in zip(freq["word"], freq["frequency"]) if corpora.normalize_key(w) not in held]
         texts += [w for w, _ in kept]
         weights += [max(1, round(f * scale)) for _, f in kept]

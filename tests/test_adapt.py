@@ -349,7 +349,7 @@ def test_two_process_ddp_on_cpu_gives_the_weights_of_one_process(built, tmp_path
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO_ROOT)}
     done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
                            str(script), str(tmp_path / "ddp")], env=env, cwd=str(REPO_ROOT),
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     ddp = json.loads((tmp_path / "ddp" / "summary.json").read_text())
     assert (ddp["processes"], ddp["gradient_accumulation"]) == (2, 1)
@@ -367,6 +367,24 @@ def test_two_process_ddp_on_cpu_gives_the_weights_of_one_process(built, tmp_path
     assert ddp["final_bpb"] == pytest.approx(one.summary["final_bpb"], abs=1e-5)
     logged = [json.loads(x) for x in (tmp_path / "ddp" / "train_log.jsonl").read_text().splitlines()]
     assert [(r["type"], r["step"]) for r in logged] == [(r["type"], r["step"]) for r in one.log]  # main writes once
+
+
+def test_process_group_of_another_backend_is_refused(tmp_path, monkeypatch):
+    import torch.distributed as dist
+
+    from paper_utils import adapt
+
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
+    try:
+        assert adapt._processes(_config(device="cpu")) == 1                    # gloo group, CPU run: fine
+        monkeypatch.setattr(adapt, "_use_cuda", lambda config: True)          # as if a GPU run came next
+        with pytest.raises(ConfigError, match="device.*'gloo' backend"):
+            adapt._processes(_config(device="auto"))
+    finally:
+        dist.destroy_process_group()
+        from accelerate.state import AcceleratorState
+
+        AcceleratorState._reset_state(reset_partial_state=True)
 
 
 # ------------------------------------------------------------------------------------------------

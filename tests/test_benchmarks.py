@@ -34,6 +34,7 @@ def test_flops_per_token_counts_every_matmul_once_plus_attention(throughput, tie
 
 @pytest.mark.parametrize("name, peak", [("NVIDIA H100 80GB HBM3", 989.4e12), ("NVIDIA H100 PCIe", 756.0e12),
                                         ("NVIDIA H100 NVL", 835.0e12), ("NVIDIA H200", 989.4e12),
-                                        ("NVIDIA A100-SXM4-80GB", 312.0e12), ("Tesla T4", None)])
+                                        ("NVIDIA A100-SXM4-80GB", 312.0e12), ("NVIDIA L4", 121.0e12),
+                                        ("NVIDIA L40", None), ("Tesla T4", None)])
 def test_peak_flops_matches_the_most_specific_gpu_name(throughput, name, peak):
     assert throughput.peak_flops(name) == peak

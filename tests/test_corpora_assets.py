@@ -61,13 +61,15 @@ def test_vocabulary_training_words_never_equal_held_out_text(lang):
 
     preset = load_preset("demo-full")
     texts, weights = study.vocabulary_training(preset, lang)
-    held = study.heldout_text(preset, lang)
     assert len(texts) == len(weights)
-    assert not set(held) & set(texts)
-    held_keys = {corpora.normalize_key(t) for t in held}
+    held_keys = corpora.held_out_keys(lang)
+    test_keys = {corpora.normalize_key(t) for t in study.heldout_text(preset, lang)}
+    dev_keys = {corpora.normalize_key(t) for t in corpora.monolingual(lang, "dev")["text"]}
+    assert test_keys | dev_keys <= held_keys
+    assert not held_keys & {corpora.normalize_key(t) for t in texts}
     words = corpora.word_frequencies(lang)["word"]
     left_out = [w for w in words if corpora.normalize_key(w) in held_keys]
-    assert left_out and not set(left_out) & set(texts[len(texts) - len(words) + len(left_out):])
+    assert left_out and len(texts) == len(corpora.monolingual(lang)) + len(words) - len(left_out)
 
 
 def test_monolingual_sources_and_speed():
