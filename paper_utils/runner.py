@@ -204,8 +204,10 @@ def _environment(values: dict[str, str]):
                 os.environ[k] = v
 
 
-def _stamp_path(preset: str, job: Job) -> Path:
-    return results_dir(preset) / "executed" / f"{job.job_id}.done.json"
+def _stamp_path(preset: str, job: Job | str) -> Path:
+    """``results/<preset>/executed/<job id>.done.json`` of a job (or of a job id)."""
+    job_id = job if isinstance(job, str) else job.job_id
+    return results_dir(preset) / "executed" / f"{job_id}.done.json"
 
 
 def is_done(preset: str, job: Job, version: str) -> bool:
@@ -224,7 +226,7 @@ def newer_dependency(preset: str, job: Job) -> str | None:
         return None
     finished = stamp.stat().st_mtime_ns
     for dep in job.depends:
-        dep_stamp = results_dir(preset) / "executed" / f"{dep}.done.json"
+        dep_stamp = _stamp_path(preset, dep)
         if dep_stamp.exists() and dep_stamp.stat().st_mtime_ns > finished:
             return dep
     return None
