@@ -38,7 +38,7 @@ the 5 questions with the smallest ``sha256(f"{SHOT_SEED}\\x1f{id}")`` (``SHOT_SE
 rule as :func:`paper_utils.corpora.mmlu_subset`: ``n * size / total`` per subject, remainders to the largest
 fractional parts, questions with the smallest ``sha256(f"{seed}\\x1f{id}")``), or all of them for ``n = 0``.
 ``subjects = K`` first keeps only the K subjects with the smallest ``sha256(f"{seed}\\x1f{subject}")`` (the
-demo scores 120 questions from 8 subjects, so the shared few-shot prefix is run 8 times instead of 57).
+demo scores 80 questions from 8 subjects, so the shared few-shot prefix is run 8 times instead of 57).
 
 **Speed.** All questions of a subject share the description and shots, so their token prefix is run once and
 its KV cache reused; each question then costs one forward pass over its own tokens, and only the last
@@ -127,11 +127,7 @@ def held_out_split(rows: Sequence[dict], n: int, seed: int = 0, shots: int = N_S
         picked = sorted(ix, key=lambda i: hash_unit(shot_seed, rows[i]["id"]))[:shots]
         pool[s] = [rows[i] for i in picked]
         shot_ix.update(picked)
-    rest = [r for i, r in enumerate(rows) if i not in shot_ix]
-    if subjects:
-        chosen = set(choose_subjects(pool, subjects, seed))
-        rest = [r for r in rest if r["subject"] in chosen]
-        pool = {s: v for s, v in pool.items() if s in chosen}
+    rest, pool = keep_subjects([r for i, r in enumerate(rows) if i not in shot_ix], pool, subjects, seed)
     if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= len(rest):
         raise ConfigError("mmlu_questions", n, f"use 0 (all) or an integer in 1..{len(rest)} "
                                                f"({len(rows)} questions minus {len(shot_ix)} held-out shots)")
@@ -155,6 +151,15 @@ def choose_subjects(subjects: Sequence[str], k: int, seed: int = 0) -> list[str]
     if isinstance(k, bool) or not isinstance(k, int) or not 0 < k <= len(names):
         raise ConfigError("mmlu_subjects", k, f"use 0 (all) or an integer in 1..{len(names)}")
     return sorted(names, key=lambda s: hash_unit(seed, s))[:k]
+
+
+def keep_subjects(items: Sequence[dict], pool: dict[str, list[dict]], k: int,
+                  seed: int = 0) -> tuple[list[dict], dict[str, list[dict]]]:
+    """``(items, pool)`` restricted to the ``k`` subjects of :func:`choose_subjects` (``k = 0``: unchanged)."""
+    if not k:
+        return list(items), dict(pool)
+    chosen = set(choose_subjects(pool, k, seed))
+    return [r for r in items if r["subject"] in chosen], {s: v for s, v in pool.items() if s in chosen}
 
 
 def fixture_rows(path: Path = FIXTURE_MMLU) -> list[dict]:
@@ -185,12 +190,11 @@ def mmlu_split(n: int, seed: int = 0, data_source: str = "offline",
             if len(pool[r["subject"]]) < N_SHOTS:
                 pool[r["subject"]].append(r)
         if subjects:
-            chosen = set(choose_subjects(pool, subjects, seed))
-            rows = [r for r in _rows(corpora.mmlu("test", "hub")) if r["subject"] in chosen]
+            rows, pool = keep_subjects(_rows(corpora.mmlu("test", "hub")), pool, subjects, seed)
             if n:
                 rows = [rows[i] for i in stratified_indices([r["id"] for r in rows], [r["subject"] for r in rows],
                                                             n, seed)]
-            return rows, {s: v for s, v in pool.items() if s in chosen}
+            return rows, pool
         items = corpora.mmlu_subset(n, seed, source="hub") if n else corpora.mmlu("test", "hub")
         return _rows(items), dict(pool)
     raise ConfigError("data_source", data_source, "use offline, hub or fixtures")
