@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from .errors import ConfigError, DataError
-from .paths import results_dir
+from .layout import ModelLayout
 
 STAGE_KINDS = ("embeddings", "lora", "full")
 
@@ -178,13 +178,9 @@ def steps_to_reach(log: Sequence[dict], target_bpb: float | None) -> int | None:
 
 
 
-def run_label(method: str, seed: int = 0) -> str:
-    return f"{method}__seed{seed}"
-
-
 def adapt_dir(preset: str, language: str, model: str, method: str, seed: int = 0) -> Path:
-    """``results/<preset>/<language>/<model>/adapt/<method>__seed<seed>/``."""
-    return results_dir(preset) / language / Path(model).name / "adapt" / run_label(method, seed)
+    """``results/<preset>/<language>/<model key>/adapt/<method>__seed<seed>/`` (:mod:`paper_utils.layout`)."""
+    return ModelLayout(preset, language, model).adapt_dir(method, seed)
 
 
 def check_parameters(cfg, language: str, model: str, method: str, seed: int = 0, stage2: str = "lora") -> None:
@@ -214,38 +210,36 @@ class AdaptInputs:
 
 
 def load_inputs(cfg, language: str, model: str, method: str) -> AdaptInputs:
-    """Base model, tokenizers, the method's embedding patch and the texts of a run.
+    """Base model, tokenizers, the embedding patch of ``method`` (an initializer or variant label) and texts.
 
-    The patch is read from ``results/<preset>/<lang>/<model>/init/patches/<method>/`` (notebook 03);
-    when absent it is computed here with the same setup. ``smoke`` (fixtures): the tiny random model
-    of :func:`paper_utils.diagnostics.smoke_setup`.
+    The patch is read from ``results/<preset>/<lang>/<model key>/init/patches/<method>/`` (stage 03)
+    and the extended tokenizer from ``.../tokenizer/`` (stage 02); a missing one stops with
+    :class:`~paper_utils.layout.MissingStageOutput` naming the stage to run, never recomputed here.
+    ``smoke`` (fixtures): the tiny random model and tokenizers of
+    :func:`paper_utils.diagnostics.smoke_setup` (the smoke stage 03 builds the same ones).
     """
     from transformers import AutoTokenizer
 
     from . import diagnostics
-    from .embedding_init import EmbeddingPatch, initialize
+    from .embedding_init import EmbeddingPatch
     from .study import heldout_text, training_text
 
-    where = results_dir(cfg.name) / language / Path(model).name
-    patch_dir, tok_dir = where / "init" / "patches" / method, where / "tokenizer"
+    layout = ModelLayout(cfg.name, language, model)
+    patch_dir = layout.require_patch(method)                 # first: fails fast without stage 03
     notes: dict[str, Any] = {}
-    setup = diagnostics.smoke_setup(cfg, language, model) if cfg.data_source == "fixtures" else None
-    if setup is None and (patch_dir / "patch.json").exists() and (tok_dir / "tokenizer.json").exists():
-        from .assets import load_model
-
-        net, base = load_model(model)
-        ext = AutoTokenizer.from_pretrained(str(tok_dir))
-        notes["extended_tokenizer"] = str(tok_dir)
-    else:
-        setup = setup or diagnostics.load_setup(cfg, language, model)
+    if cfg.data_source == "fixtures":
+        setup = diagnostics.smoke_setup(cfg, language, model)
         net, base, ext = setup.model, setup.base_tokenizer, setup.extended_tokenizer
         notes.update({k: v for k, v in setup.notes.items() if k in ("model", "extended_tokenizer")})
-    if (patch_dir / "patch.json").exists():
-        patch = EmbeddingPatch.load(patch_dir)
-        notes["patch"] = str(patch_dir)
     else:
-        patch = initialize(net, base, ext, method, **setup.options(method))
-        notes["patch"] = f"computed here in {patch.seconds:.1f} s ({patch_dir} did not exist)"
+        from .assets import load_model
+
+        tok_dir = layout.require_tokenizer()
+        net, base = load_model(model)
+        ext = AutoTokenizer.from_pretrained(str(tok_dir))
+        notes["extended_tokenizer"] = layout.relative(tok_dir)
+    patch = EmbeddingPatch.load(patch_dir)
+    notes["patch"] = layout.relative(patch_dir)
     target = training_text(cfg, language)
     if not target or not any(t.strip() for t in target):
         raise DataError(f"the training text of {language!r} for preset {cfg.name!r} is empty")
@@ -258,7 +252,7 @@ def load_inputs(cfg, language: str, model: str, method: str) -> AdaptInputs:
 
 def collect_runs(preset: str, language: str, model: str) -> dict[str, dict]:
     """``{run label: {"summary": ..., "log": [...]}}`` for every finished run of a language and model."""
-    root = results_dir(preset) / language / Path(model).name / "adapt"
+    root = ModelLayout(preset, language, model).adapt_root
     runs = {}
     for summary in sorted(root.glob("*/summary.json")):
         runs[summary.parent.name] = {"summary": json.loads(summary.read_text(encoding="utf-8")),

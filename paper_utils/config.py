@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .errors import ConfigError
+from .layout import model_key
 from .paths import DATA_DIR, PRESETS_DIR
+from .registry import initializer_names, resolve_variant
 
-METHODS = ("random", "mean", "fvt", "focus", "wechsel", "bxod", "salt")
 DATA_SOURCES = ("offline", "hub", "fixtures")
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -41,8 +42,8 @@ def preset_names() -> tuple[str, ...]:
 class Grid:
     languages: tuple[str, ...]
     models: tuple[str, ...]
-    methods: tuple[str, ...]            # initialization methods (step-0 diagnostics)
-    adapt_methods: tuple[str, ...]      # methods carried through adaptation and evaluation
+    methods: tuple[str, ...]            # initializers and variant labels (step-0 diagnostics)
+    adapt_methods: tuple[str, ...]      # initializers or variants carried through adaptation and evaluation
     seeds: tuple[int, ...]
 
 
@@ -113,6 +114,26 @@ class Preset:
     evaluation: Evaluation
     source_file: str = field(default="", compare=False)
     initialization: Initialization = Initialization()
+    variants: dict[str, dict[str, Any]] = field(default_factory=dict)   # label -> {"method": m, **options}
+
+    @property
+    def ref(self) -> str:
+        """How a notebook's ``preset`` parameter names this preset: its name when it lives in
+        ``data/presets/``, else the absolute path of its TOML file (``load_preset`` takes both)."""
+        if not self.source_file or Path(self.source_file).resolve().parent == PRESETS_DIR.resolve():
+            return self.name
+        return str(Path(self.source_file).resolve())
+
+    def method_of(self, label: str) -> tuple[str, dict[str, Any]]:
+        """``(registered method, option overrides)`` of a grid label (an initializer or a variant).
+
+        >>> load_preset("demo").method_of("bxod_sub75")[0]
+        'bxod'
+        """
+        if label in self.variants:
+            spec = dict(self.variants[label])
+            return spec.pop("method"), spec
+        return label, {}
 
     def runs(self, methods: tuple[str, ...] | None = None) -> Iterator[Run]:
         """Adaptation/evaluation runs: language x model x adapt_method x seed, in a fixed order."""
@@ -170,7 +191,7 @@ def validate(raw: dict[str, Any], name: str, source_file: str = "") -> Preset:
     from .tokenization import OFFLINE_TOKENIZERS
 
     known = {"description", "data_source", "encoder", "device", "grid", "fertility", "vocabulary",
-             "initialization", "adaptation", "evaluation"}
+             "initialization", "adaptation", "evaluation", "variants"}
     for key in raw:
         if key not in known:
             raise ConfigError(key, raw[key], f"unknown preset key; known keys: {', '.join(sorted(known))}")
@@ -192,8 +213,25 @@ def validate(raw: dict[str, Any], name: str, source_file: str = "") -> Preset:
     for m in models:
         if not model_ok(m):
             raise ConfigError("grid.models", m, f"use one of: {', '.join(MODELS)}, or an existing local model folder")
-    methods = _str_list(g, "methods", "grid", METHODS, "")
-    adapt = _str_list(g, "adapt_methods", "grid", METHODS, "")
+    keys = {}
+    for m in models:
+        if model_key(m) in keys:
+            raise ConfigError("grid.models", m, f"its results folder {model_key(m)!r} is that of {keys[model_key(m)]!r}: "
+                                                f"rename one of the model folders")
+        keys[model_key(m)] = m
+    raw_variants = raw.get("variants", {})
+    if not isinstance(raw_variants, dict):
+        raise ConfigError("variants", raw_variants, "use a table [variants] of label = {method = ..., option = ...}")
+    variants = {}
+    for label, spec in raw_variants.items():
+        method, options = resolve_variant(label, spec)
+        variants[label] = {"method": method, **options}
+    labels = initializer_names() + tuple(variants)
+    methods = _str_list(g, "methods", "grid", labels, "")
+    adapt = _str_list(g, "adapt_methods", "grid", labels, "")
+    missing = [v for v in variants if v not in methods]
+    if missing:
+        raise ConfigError("grid.methods", list(methods), f"add the preset's variants {missing} (or remove them from [variants])")
     if not set(adapt) <= set(methods):
         raise ConfigError("grid.adapt_methods", list(adapt), "every adapted method must also be in grid.methods")
     seeds = _get(g, "seeds", list, "grid", "a list of integer seeds, e.g. [0]")
@@ -257,7 +295,7 @@ def validate(raw: dict[str, Any], name: str, source_file: str = "") -> Preset:
 
     desc = raw.get("description", "")
     return Preset(name, desc, data_source, encoder, device, grid, fert, vocab, adaptation, evaluation, source_file,
-                  initialization=init)
+                  initialization=init, variants=variants)
 
 
 def _set_dotted(raw: dict, dotted: str, value: Any) -> None:
@@ -289,4 +327,4 @@ def load_preset(name_or_path: str | Path = "demo", **overrides: Any) -> Preset:
     return validate(raw, path.stem, str(path))
 
 
-__all__ = ["Preset", "Run", "Grid", "load_preset", "validate", "preset_names", "METHODS"]
+__all__ = ["Preset", "Run", "Grid", "load_preset", "validate", "preset_names"]

@@ -46,10 +46,11 @@ from typing import Any, Mapping, Sequence
 
 from .bpb import bits_per_byte
 from .config import Preset
-from .embedding_init import METHODS, EmbeddingPatch, _jsonable, anchor_table, initialize, patched
+from .embedding_init import EmbeddingPatch, _jsonable, anchor_table, initialize, patched
 from .errors import ConfigError, DataError
 from .io import read_json, write_json
-from .paths import cache_dir, results_dir
+from .layout import ModelLayout
+from .registry import initializer, initializers, resolve_variant
 
 
 # ------------------------------------------------------------------------------------------------
@@ -205,18 +206,17 @@ class InitSetup:
     method_options: dict = field(default_factory=dict)     # extra options per method (e.g. smoke: min_count=1)
 
     @property
+    def layout(self) -> ModelLayout:
+        return ModelLayout(self.preset, self.language, self.model_name)
+
+    @property
     def out_dir(self) -> Path:
-        return results_dir(self.preset) / self.language / self.model_name / "init"
+        return self.layout.init_dir
 
     def options(self, method: str) -> dict[str, Any]:
-        """The data-bound options of ``method`` (encoder, lexicon, target text) for this setup."""
-        opts: dict[str, Any] = {}
-        if method in ("focus", "wechsel", "bxod", "salt"):
-            opts["encoder"] = self.encoder
-        if method in ("focus", "wechsel"):
-            opts["target_texts"] = self.target_texts
-        if method == "bxod":
-            opts["lexicon"] = self.lexicon
+        """The data-bound options of ``method`` (those it registers as ``data``) for this setup."""
+        supplied = {"encoder": self.encoder, "target_texts": self.target_texts, "lexicon": self.lexicon}
+        opts: dict[str, Any] = {name: supplied[name] for name in initializer(method).data}
         opts.update(self.method_options.get(method, {}))
         return opts
 
@@ -295,22 +295,16 @@ def smoke_setup(preset: Preset, language: str, model: str) -> InitSetup:
                      {"focus": small, "wechsel": small})
 
 
-def extended_tokenizer_for(preset: Preset, language: str, model: str, base_tokenizer, target_texts, english_texts):
-    """The stage-2 tokenizer ``results/<preset>/<lang>/<model>/tokenizer/`` if present, else built and cached."""
+def extended_tokenizer_for(preset: Preset, language: str, model: str):
+    """Stage 02's extended tokenizer ``results/<preset>/<lang>/<model key>/tokenizer/`` and its folder.
+
+    Never rebuilt here: a missing folder raises :class:`~paper_utils.layout.MissingStageOutput`
+    ("run 02_vocabulary_expansion for <language>/<model> first").
+    """
     from transformers import AutoTokenizer
 
-    stage2 = results_dir(preset.name) / language / model / "tokenizer"
-    if (stage2 / "tokenizer.json").exists():
-        return AutoTokenizer.from_pretrained(str(stage2)), str(stage2)
-    cached = cache_dir() / "extended_tokenizers" / f"{language}__{model}__{preset.vocabulary.budget}"
-    if (cached / "tokenizer.json").exists():
-        return AutoTokenizer.from_pretrained(str(cached)), str(cached)
-    from .vocab import extend_tokenizer
-
-    ext, report = extend_tokenizer(base_tokenizer, target_texts, preset.vocabulary.budget, english_texts)
-    ext.save_pretrained(str(cached))
-    write_json(cached / "vocabulary_report.json", report)
-    return ext, str(cached)
+    folder = ModelLayout(preset.name, language, model).require_tokenizer()
+    return AutoTokenizer.from_pretrained(str(folder)), str(folder)
 
 
 def load_setup(preset: Preset, language: str, model: str, english_questions: int = 0) -> InitSetup:
@@ -321,12 +315,11 @@ def load_setup(preset: Preset, language: str, model: str, english_questions: int
     from .assets import load_model
     from .encoders import load_encoder
 
+    ext, where = extended_tokenizer_for(preset, language, model)       # first: fails fast without stage 02
     net, base = load_model(model)
     target = list(corpora.monolingual(language, "train")["text"])
     n = english_questions or preset.evaluation.mmlu_questions or 1000
     english = list(corpora.mmlu_subset(n, seed=1)["question"])
-    vocab_english = list(corpora.mmlu_subset(2000, seed=0)["question"])
-    ext, where = extended_tokenizer_for(preset, language, model, base, target, vocab_english)
     if preset.data_source == "hub":
         from .study import heldout_parallel
 
@@ -337,9 +330,10 @@ def load_setup(preset: Preset, language: str, model: str, english_questions: int
     anchors = preset.initialization.max_anchors
     return InitSetup(preset.name, language, model, net, base, ext, heldout, english, target,
                      load_encoder(preset.encoder), lexicon,
-                     {"extended_tokenizer": where, "english_questions": n, "lexicon_entries": lexicon.num_rows,
+                     {"extended_tokenizer": ModelLayout(preset.name, language, model).relative(Path(where)), "english_questions": n, "lexicon_entries": lexicon.num_rows,
                       "max_anchors": anchors or "all"},
-                     {m: {"max_anchors": anchors} for m in ("focus", "wechsel", "bxod", "salt")} if anchors else {})
+                     {name: {"max_anchors": anchors} for name, m in initializers().items() if m.anchored}
+                     if anchors else {})
 
 
 # ------------------------------------------------------------------------------------------------
@@ -372,7 +366,7 @@ def base_reference(setup: InitSetup, write: bool = True) -> dict[str, Any]:
            "per_document_bpb": held.per_document, "english_kl": 0.0, "english_new_argmax_share": 0.0,
            "notes": setup.notes}
     if write:
-        write_json(setup.out_dir / "base.json", rec)
+        write_json(setup.layout.init_record("base"), rec)
     return rec
 
 
@@ -395,8 +389,8 @@ def run_method(setup: InitSetup, method: str, ref: EnglishReference | None = Non
     rec["examples"] = anchor_table(patch, n=8).to_dict(orient="records")
     if write:
         if save_patch:
-            patch.save(setup.out_dir / "patches" / label)
-        write_json(setup.out_dir / f"{label}.json", rec)
+            patch.save(setup.layout.patch_dir(label))
+        write_json(setup.layout.init_record(label), rec)
     rec["_patch"] = patch
     return rec
 
@@ -414,21 +408,15 @@ def step0(setup: InitSetup, methods: Sequence[str], variants: Mapping[str, Mappi
           write: bool = True, save_patches: bool = True, log=print) -> Step0:
     """Base reference + every method (and named ``variants``: ``{label: {"method": m, **options}}``)."""
     for m in methods:
-        if m not in METHODS:
-            raise ConfigError("methods", m, f"use any of: {', '.join(METHODS)}")
-    for label, spec in (variants or {}).items():
-        if not isinstance(spec, Mapping) or spec.get("method") not in METHODS:
-            raise ConfigError(f"variants[{label!r}]", spec, f"give 'method' (one of {', '.join(METHODS)}) and options")
+        initializer(m)                                   # ConfigError naming the registered methods
+    checked = {label: resolve_variant(label, spec) for label, spec in (variants or {}).items()}
     t0 = time.perf_counter()
     base = base_reference(setup, write=write)
     ref = english_reference(setup.model, setup.base_tokenizer, setup.english_texts, setup.extended_tokenizer)
     log(f"base bpb {base['heldout_bpb']:.4f}; English reference {ref.hidden.shape[0]} positions "
         f"({time.perf_counter() - t0:.1f} s)")
     records = {}
-    jobs = [(m, m, {}) for m in methods]
-    for label, spec in (variants or {}).items():
-        spec = dict(spec)
-        jobs.append((label, spec.pop("method"), spec))
+    jobs = [(m, m, {}) for m in methods] + [(label, m, opts) for label, (m, opts) in checked.items()]
     for label, method, opts in jobs:
         rec = run_method(setup, method, ref, base, write=write, save_patch=save_patches, label=label, **opts)
         records[label] = rec

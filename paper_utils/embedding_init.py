@@ -59,8 +59,8 @@ on disk by :class:`paper_utils.encoders.CachedEncoder`.
 
 Measured (demo, SmolLM2-135M, Uzbek, 8,000 new tokens with apostrophe words, 122 held-out test
 sentences, all anchors; base model 4.855 bits/byte): ``fvt`` 3.810, plain ``bxod`` 3.968 (beats mean
-4.311, random 7.189, wechsel 4.107, salt 4.135, ties focus 3.972, but not fvt), and ``BXOD_SUB75``
-(options chosen on the dev split) 3.783 with a third of fvt's English KL. The demo preset's own
+4.311, random 7.189, wechsel 4.107, salt 4.135, ties focus 3.972, but not fvt), and the ``bxod_sub75`` variant
+(a preset ``[variants]`` entry; options chosen on the dev split) 3.783 with a third of fvt's English KL. The demo preset's own
 numbers are in ``results/demo/uz/smollm2-135m/init/``. See ``benchmarks/init_methods.py``.
 """
 from __future__ import annotations
@@ -76,35 +76,17 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from . import init_methods
 from .errors import ConfigError, DataError
 from .io import atomic_path, read_json, write_json
+from .registry import check_option_names, initializer, initializer_names, initializers
+from .surfaces import surface_forms, vocabulary_kind
 
-METHODS = ("random", "mean", "fvt", "focus", "wechsel", "bxod", "salt")
+METHODS = initializer_names()
 ANCHOR_SETS = ("words", "alpha", "all")
 WEIGHTINGS = ("softmax", "sparsemax")
-
-# Every option of every method with its default. ``encoder`` is a name for
-# ``paper_utils.encoders.load_encoder`` or any object with ``encode(list[str]) -> (n, d) array``.
-OPTIONS: dict[str, dict[str, Any]] = {
-    "random": {"seed": 0, "device": None},
-    "mean": {"device": None},
-    "fvt": {"device": None},
-    "focus": {"aux": "cooc", "target_texts": None, "encoder": "e5-small", "anchor_set": "alpha",
-              "max_anchors": None, "candidates": 64, "temperature": 1.0, "dim": 100, "window": 5,
-              "min_count": 2, "device": None},
-    "wechsel": {"aux": "encoder", "target_texts": None, "encoder": "e5-small", "anchor_set": "alpha",
-                "max_anchors": None, "top_k": 10, "temperature": 0.1, "dim": 100, "window": 5,
-                "min_count": 2, "device": None},
-    "bxod": {"encoder": "e5-small", "anchor_set": "words", "max_anchors": None, "top_k": 8,
-             "weighting": "softmax", "temperature": 0.05, "lexicon": None, "use_lexicon": True,
-             "lexicon_weight": 0.5, "query": "both", "continuation": "fvt", "match_space": True,
-             "subtoken_weight": 0.0, "device": None},
-    "salt": {"encoder": "e5-small", "anchor_set": "alpha", "max_anchors": None, "candidates": 32,
-             "min_anchors": 8, "temperature": 0.05, "ridge": 0.1, "device": None},
-}
-# bxod with 75 % sub-token mean + 25 % semantic anchoring, word-internal pieces anchored too: the
-# variant chosen on the Uzbek dev split (SmolLM2-135M); pass as ``initialize(..., "bxod", **BXOD_SUB75)``.
-BXOD_SUB75 = {"subtoken_weight": 0.75, "anchor_set": "alpha", "continuation": "anchor"}
+# every option of every method with its default (registered in :mod:`paper_utils.init_methods`)
+OPTIONS: dict[str, dict[str, Any]] = {name: dict(m.options) for name, m in initializers().items()}
 PATCH_FORMAT = 1
 
 
@@ -206,53 +188,6 @@ class NewTokens:
     fingerprint: str
 
 
-def _backend_spec(tokenizer) -> dict:
-    backend = getattr(tokenizer, "backend_tokenizer", None)
-    if backend is None:
-        raise ConfigError("tokenizer", type(tokenizer).__name__, "pass a fast tokenizer (AutoTokenizer, use_fast=True)")
-    return json.loads(backend.to_str())
-
-
-def vocabulary_kind(tokenizer) -> str:
-    """``"byte_level"``, ``"sentencepiece"`` (``▁`` marks spaces) or ``"other"``."""
-    spec = _backend_spec(tokenizer)
-    parts = json.dumps([spec.get("pre_tokenizer"), spec.get("decoder")])
-    if '"ByteLevel"' in parts:
-        return "byte_level"
-    if "▁" in json.dumps([spec.get("normalizer"), spec.get("pre_tokenizer"), spec.get("decoder")], ensure_ascii=False):
-        return "sentencepiece"
-    return "other"
-
-
-def _byte_decoder() -> dict[str, int]:
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return {chr(c): b for b, c in zip(bs, cs)}
-
-
-_BYTE_DECODER = _byte_decoder()
-
-
-def surface_forms(tokenizer, tokens: Sequence[str], kind: str | None = None) -> list[str]:
-    """Text form of model-vocabulary tokens: ``'Ġqil' -> ' qil'``, ``'▁qil' -> ' qil'``.
-
-    Byte-level tokens that end inside a UTF-8 character decode with U+FFFD; callers treat those as
-    having no usable surface for an encoder (sub-token methods do not need one).
-    """
-    kind = kind or vocabulary_kind(tokenizer)
-    if kind == "byte_level":
-        return [bytes(_BYTE_DECODER.get(c, 32) for c in t).decode("utf-8", errors="replace") for t in tokens]
-    if kind == "sentencepiece":
-        return [t.replace("▁", " ") for t in tokens]
-    return list(tokens)
-
-
 def vocab_fingerprint(tokenizer) -> str:
     """sha256 of the (token, id) pairs of a tokenizer's vocabulary (first 16 hex digits)."""
     return _fingerprint(tokenizer.get_vocab())
@@ -327,12 +262,8 @@ def _check_model(model, info: NewTokens) -> None:
 # the one entry point
 
 def _check_options(method: str, options: Mapping[str, Any]) -> dict[str, Any]:
-    if method not in METHODS:
-        raise ConfigError("method", method, f"use one of: {', '.join(METHODS)}")
-    unknown = sorted(set(options) - set(OPTIONS[method]))
-    if unknown:
-        raise ConfigError("options", unknown, f"method {method!r} takes: {', '.join(OPTIONS[method])}")
-    merged = {**OPTIONS[method], **options}
+    check_option_names(method, options)
+    merged = {**initializer(method).options, **options}
     if "anchor_set" in merged and merged["anchor_set"] not in ANCHOR_SETS:
         raise ConfigError("anchor_set", merged["anchor_set"], f"use one of: {', '.join(ANCHOR_SETS)}")
     if "weighting" in merged and merged["weighting"] not in WEIGHTINGS:
@@ -370,8 +301,6 @@ def initialize(model, base_tokenizer, extended_tokenizer, method: str, **options
     fewer rows than the base tokenizer's ids; ``DataError`` when nothing is new.
     """
     import torch
-
-    from . import init_methods
 
     opts = _check_options(method, options)
     start = time.perf_counter()
@@ -542,6 +471,6 @@ def anchor_table(patch: EmbeddingPatch, tokens: Sequence[str] | None = None, n: 
     return pd.DataFrame(rows)
 
 
-__all__ = ["EmbeddingPatch", "NewTokens", "METHODS", "OPTIONS", "BXOD_SUB75", "initialize", "apply_patch", "patched",
+__all__ = ["EmbeddingPatch", "NewTokens", "METHODS", "OPTIONS", "initialize", "apply_patch", "patched",
            "new_tokens", "surface_forms", "vocabulary_kind", "embedding_matrices", "NgramHashEncoder",
            "anchor_table", "vocab_fingerprint"]

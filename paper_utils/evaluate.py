@@ -58,7 +58,8 @@ from typing import Iterable, Sequence
 from .config import Preset
 from .errors import ConfigError, DataError
 from .io import read_json, write_json, write_text
-from .paths import REPO_ROOT, results_dir
+from .layout import ModelLayout, eval_label, study_root
+from .paths import REPO_ROOT
 
 TASKS = ("translation", "classification", "mmlu", "bpb")
 DEMO_SEED = 0
@@ -80,23 +81,17 @@ NOTES = {
 # ----------------------------------------------------------------------------------------------------------
 # Paths, parameters, models
 # ----------------------------------------------------------------------------------------------------------
-def run_label(method: str, seed: int = 0) -> str:
-    """Folder name of a run: the method, with ``__seed<k>`` for seeds other than 0 (base has no seed)."""
-    return method if method == "base" or seed == 0 else f"{method}__seed{seed}"
+run_label = eval_label      # folder name of an evaluated run (kept under its old name for callers)
 
 
 def eval_dir(preset: str, language: str, model: str, method: str, seed: int = 0) -> Path:
-    """``results/<preset>/<language>/<model>/eval/<method>/`` (``<method>__seed<k>`` for seeds > 0)."""
-    return results_dir(preset) / language / _model_key(model) / "eval" / run_label(method, seed)
-
-
-def _model_key(model: str) -> str:
-    return Path(model).name if ("/" in model or Path(model).is_dir()) else model
+    """``results/<preset>/<language>/<model key>/eval/<method>/`` (``<method>__seed<k>`` for seeds > 0)."""
+    return ModelLayout(preset, language, model).eval_dir(method, seed)
 
 
 def default_model_dir(preset: str, language: str, model: str, method: str, seed: int = 0) -> Path:
     """Where an adapted model is expected when no ``model_dir`` is given (the adaptation stage's output)."""
-    return results_dir(preset) / language / _model_key(model) / "adapt" / f"{method}__seed{seed}" / "model"
+    return ModelLayout(preset, language, model).adapted_model_dir(method, seed)
 
 
 def check_parameters(cfg: Preset, language: str, model: str, method: str, seed: int = 0,
@@ -141,11 +136,11 @@ def load_eval_model(cfg: Preset, model: str, method: str = "base", model_dir: st
     from .assets import load_model
 
     if not model_dir and method != "base":
-        guess = default_model_dir(cfg.name, language, model, method, seed)
-        if not guess.is_dir():
-            raise ConfigError("model_dir", model_dir, f"method {method!r} needs the adapted model folder; none at "
-                                                      f"{guess}: run the adaptation stage or pass model_dir")
-        model_dir = str(guess)
+        # stops with "run 04_adaptation for <language>/<model> first" (or pass model_dir)
+        layout = ModelLayout(cfg.name, language, model)
+        folder = layout.require_adapted_model(method, seed)
+        m, tok = load_model(str(folder))
+        return m, tok, layout.relative(folder)
     if model_dir:
         m, tok = load_model(str(model_dir))
         return m, tok, str(model_dir)
@@ -408,7 +403,7 @@ def _reuse_base_mmlu(cfg: Preset, language: str, model: str, config: dict, out: 
         previous = read_json(folder / "scores.json").get("tasks", {}).get("mmlu")
         if previous and previous.get("config") == config:
             shutil.copyfile(folder / "mmlu.jsonl", out / "mmlu.jsonl")
-            return {**previous, "reused_from": str(folder.relative_to(results_dir(cfg.name)))}
+            return {**previous, "reused_from": str(folder.relative_to(study_root(cfg.name)))}
     return None
 
 

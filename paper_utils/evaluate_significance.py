@@ -39,7 +39,7 @@ from .config import Preset
 from .errors import DataError
 from .evaluate import read_jsonl, run_label
 from .io import atomic_path
-from .paths import results_dir
+from .layout import ModelLayout, significance_csv, study_root
 
 
 def discover(cfg: Preset) -> dict[tuple[str, str], dict[str, Path]]:
@@ -48,7 +48,7 @@ def discover(cfg: Preset) -> dict[tuple[str, str], dict[str, Path]]:
     order = ["base"] + [run_label(m, s) for m in cfg.grid.adapt_methods for s in cfg.grid.seeds]
     for lang in cfg.grid.languages:
         for model in cfg.grid.models:
-            root = results_dir(cfg.name) / lang / model / "eval"
+            root = ModelLayout(cfg.name, lang, model).eval_root
             if not root.is_dir():
                 continue
             runs = {p.name: p for p in root.iterdir() if (p / "scores.json").exists()}
@@ -124,9 +124,9 @@ def write_significance(cfg: Preset, path: Path | None = None, correction: str = 
     """
     rows = significance_rows(cfg, correction)
     if not rows:
-        raise DataError(f"no pair of evaluated runs under {results_dir(cfg.name)}/<language>/<model>/eval/: "
+        raise DataError(f"no pair of evaluated runs under {study_root(cfg.name)}/<language>/<model>/eval/: "
                         "evaluate at least two methods (e.g. base and an adapted one) first")
-    path = Path(path or results_dir(cfg.name) / "significance.csv")
+    path = Path(path or significance_csv(cfg.name))
     with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(stats.CSV_COLUMNS))
         writer.writeheader()

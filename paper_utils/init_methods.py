@@ -23,6 +23,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from .errors import ConfigError, DataError
+from .registry import initializer, register_initializer
+from .surfaces import surface_forms
 
 CHUNK_ELEMENTS = 1 << 25          # similarity entries per chunk (~128 MiB of float32)
 _APOSTROPHES = re.compile(r"[ʻʼ’‘`´ʹ']")
@@ -148,8 +150,6 @@ class Context:
     def base_surfaces(self) -> list[str]:
         """Surface form of every base id (index = id)."""
         if "surfaces" not in self._base:
-            from .embedding_init import surface_forms
-
             tokens = self.base_tokenizer.convert_ids_to_tokens(list(range(self.info.base_vocab_size)))
             tokens = [t if t is not None else "" for t in tokens]
             added = {i: a.content for i, a in getattr(self.base_tokenizer, "added_tokens_decoder", {}).items()}
@@ -509,27 +509,71 @@ def provenance(ctx: Context, comb: Combination, top: int = 8, translation=None) 
     return out
 
 
-def run(method: str, ctx: Context, opts: Mapping[str, Any]):
-    """``(input_rows, output_rows_or_None, provenance)`` for ``method`` (options already checked)."""
-    if method == "random":
-        rows_in, rows_out = _random_rows(ctx, opts["seed"])
-        prov = [{"id": i, "token": t, "surface": s, "rule": "random", "anchors": []}
-                for i, t, s in zip(ctx.info.ids, ctx.info.tokens, ctx.info.surfaces)]
-        return rows_in, rows_out, prov
-    if method == "mean":
-        comb = _mean(ctx)
-    elif method == "fvt":
-        comb = _fvt(ctx)
-    elif method == "focus":
-        comb = _similarity_method(ctx, opts, "sparsemax", opts["candidates"], "focus")
-    elif method == "wechsel":
-        comb = _similarity_method(ctx, opts, "softmax", opts["top_k"], "wechsel")
-    elif method == "bxod":
-        comb = _bxod(ctx, opts)
-    elif method == "salt":
-        comb = _salt(ctx, opts)
-    else:  # pragma: no cover - checked by the caller
-        raise ConfigError("method", method, "unknown")
+def _rows_and_provenance(ctx: Context, comb: Combination):
     rows_in = rows_of(comb, ctx.w_in)
     rows_out = None if ctx.w_out is None else rows_of(comb, ctx.w_out)
     return rows_in, rows_out, provenance(ctx, comb, translation=getattr(comb, "translation", None))
+
+
+# ------------------------------------------------------------------------------------------------
+# the registered initializers: every option with its default. ``encoder`` is a name for
+# ``paper_utils.encoders.load_encoder`` or any object with ``encode(list[str]) -> (n, d) array``.
+
+@register_initializer("random", options={"seed": 0, "device": None},
+                      summary="normal draws with the per-dimension mean and std of the base rows")
+def _run_random(ctx: Context, opts: Mapping[str, Any]):
+    rows_in, rows_out = _random_rows(ctx, opts["seed"])
+    prov = [{"id": i, "token": t, "surface": s, "rule": "random", "anchors": []}
+            for i, t, s in zip(ctx.info.ids, ctx.info.tokens, ctx.info.surfaces)]
+    return rows_in, rows_out, prov
+
+
+@register_initializer("mean", options={"device": None}, summary="mean of all base rows (Hewitt 2021)")
+def _run_mean(ctx: Context, opts: Mapping[str, Any]):
+    return _rows_and_provenance(ctx, _mean(ctx))
+
+
+@register_initializer("fvt", options={"device": None}, summary="mean of the sub-token rows (Gee et al. 2022)")
+def _run_fvt(ctx: Context, opts: Mapping[str, Any]):
+    return _rows_and_provenance(ctx, _fvt(ctx))
+
+
+@register_initializer("focus", data=("encoder", "target_texts"),
+                      options={"aux": "cooc", "target_texts": None, "encoder": "e5-small", "anchor_set": "alpha",
+                               "max_anchors": None, "candidates": 64, "temperature": 1.0, "dim": 100, "window": 5,
+                               "min_count": 2, "device": None},
+                      summary="FOCUS-style sparsemax over overlapping tokens (PPMI-SVD stand-in for fastText)")
+def _run_focus(ctx: Context, opts: Mapping[str, Any]):
+    return _rows_and_provenance(ctx, _similarity_method(ctx, opts, "sparsemax", opts["candidates"], "focus"))
+
+
+@register_initializer("wechsel", data=("encoder", "target_texts"),
+                      options={"aux": "encoder", "target_texts": None, "encoder": "e5-small", "anchor_set": "alpha",
+                               "max_anchors": None, "top_k": 10, "temperature": 0.1, "dim": 100, "window": 5,
+                               "min_count": 2, "device": None},
+                      summary="WECHSEL-style top-k softmax over encoder similarities (no bilingual dictionary)")
+def _run_wechsel(ctx: Context, opts: Mapping[str, Any]):
+    return _rows_and_provenance(ctx, _similarity_method(ctx, opts, "softmax", opts["top_k"], "wechsel"))
+
+
+@register_initializer("bxod", data=("encoder", "lexicon"),
+                      options={"encoder": "e5-small", "anchor_set": "words", "max_anchors": None, "top_k": 8,
+                               "weighting": "softmax", "temperature": 0.05, "lexicon": None, "use_lexicon": True,
+                               "lexicon_weight": 0.5, "query": "both", "continuation": "fvt", "match_space": True,
+                               "subtoken_weight": 0.0, "device": None},
+                      summary="bilingual semantic anchoring (a reconstruction of the BXOD paper's description)")
+def _run_bxod(ctx: Context, opts: Mapping[str, Any]):
+    return _rows_and_provenance(ctx, _bxod(ctx, opts))
+
+
+@register_initializer("salt", data=("encoder",),
+                      options={"encoder": "e5-small", "anchor_set": "alpha", "max_anchors": None, "candidates": 32,
+                               "min_anchors": 8, "temperature": 0.05, "ridge": 0.1, "device": None},
+                      summary="SALT-style per-token ridge regression from encoder space to embedding space")
+def _run_salt(ctx: Context, opts: Mapping[str, Any]):
+    return _rows_and_provenance(ctx, _salt(ctx, opts))
+
+
+def run(method: str, ctx: Context, opts: Mapping[str, Any]):
+    """``(input_rows, output_rows_or_None, provenance)`` for ``method`` (options already checked)."""
+    return initializer(method).run(ctx, opts)

@@ -30,7 +30,9 @@ from typing import Any, Callable
 from .config import Preset, load_preset
 from .errors import ConfigError
 from .io import read_json, write_json
-from .paths import NOTEBOOKS_DIR, PACKAGE_DIR, results_dir
+from .layout import (ModelLayout, executed_dir, failures_dir, fertility_csv, figures_dir, model_key, run_info_json,
+                     significance_csv, study_root)
+from .paths import NOTEBOOKS_DIR, PACKAGE_DIR
 
 
 @dataclass(frozen=True)
@@ -49,38 +51,54 @@ class Job:
 
 
 def _fertility_jobs(p: Preset) -> list[Job]:
-    return [Job("01_fertility", (), {"preset": p.name}, ("fertility.csv",), timeout_s=1200)]
+    return [Job("01_fertility", (), {"preset": p.ref}, (_rel(p, fertility_csv(p.name)),), timeout_s=1200)]
+
+
+def _rel(p: Preset, path: Path) -> str:
+    return path.relative_to(study_root(p.name)).as_posix()
+
+
+def _stage_id(stage: str, language: str, model: str, *rest: str) -> str:
+    """Job id of a per-model stage: ``<notebook>__<language>__<model key>[__...]``."""
+    return "__".join((stage, language, model_key(model)) + rest)
 
 
 def _vocabulary_jobs(p: Preset) -> list[Job]:
-    return [Job("02_vocabulary_expansion", (lang, model), {"preset": p.name, "language": lang, "model": model},
-                (f"{lang}/{model}/vocabulary.json", f"{lang}/{model}/tokenizer/tokenizer.json"), timeout_s=1800)
-            for lang in p.grid.languages for model in p.grid.models]
+    jobs = []
+    for lang in p.grid.languages:
+        for model in p.grid.models:
+            lay = ModelLayout(p.name, lang, model)
+            jobs.append(Job("02_vocabulary_expansion", (lang, lay.key),
+                            {"preset": p.ref, "language": lang, "model": model},
+                            (lay.relative(lay.vocabulary_json), lay.relative(lay.tokenizer_dir / "tokenizer.json")),
+                            timeout_s=1800))
+    return jobs
 
 
 def _initialization_jobs(p: Preset) -> list[Job]:
     jobs = []
     for lang in p.grid.languages:
         for model in p.grid.models:
-            init = f"{lang}/{model}/init"
-            jobs.append(Job("03_anchored_initialization", (lang, model),
-                            {"preset": p.name, "language": lang, "model": model,
+            lay = ModelLayout(p.name, lang, model)
+            jobs.append(Job("03_anchored_initialization", (lang, lay.key),
+                            {"preset": p.ref, "language": lang, "model": model,
                              "english_questions": min(300, p.evaluation.mmlu_questions or 300)},
-                            tuple(f"{init}/{m}.json" for m in p.grid.methods)
-                            + (f"{init}/base.json", f"{init}/significance.csv"),
-                            depends=(f"02_vocabulary_expansion__{lang}__{model}",), timeout_s=3600))
+                            tuple(lay.relative(lay.init_record(m)) for m in p.grid.methods)
+                            + (lay.relative(lay.init_record("base")), lay.relative(lay.init_significance_csv)),
+                            depends=(_stage_id("02_vocabulary_expansion", lang, model),), timeout_s=3600))
     return jobs
 
 
 def _adaptation_jobs(p: Preset) -> list[Job]:
     jobs = []
     for r in p.runs():
-        run = f"{r.language}/{r.model}/adapt/{r.method}__seed{r.seed}"
-        jobs.append(Job("04_adaptation", (r.language, r.model, r.method, f"seed{r.seed}"),
-                        {"preset": p.name, "language": r.language, "model": r.model, "method": r.method, "seed": r.seed},
-                        (f"{run}/summary.json", f"{run}/model/config.json"),
-                        depends=(f"02_vocabulary_expansion__{r.language}__{r.model}",
-                                 f"03_anchored_initialization__{r.language}__{r.model}"), timeout_s=3600))
+        lay = ModelLayout(p.name, r.language, r.model)
+        jobs.append(Job("04_adaptation", (r.language, lay.key, r.method, f"seed{r.seed}"),
+                        {"preset": p.ref, "language": r.language, "model": r.model, "method": r.method, "seed": r.seed},
+                        (lay.relative(lay.adapt_dir(r.method, r.seed) / "summary.json"),
+                         lay.relative(lay.adapted_model_dir(r.method, r.seed) / "config.json")),
+                        depends=(_stage_id("02_vocabulary_expansion", r.language, r.model),
+                                 _stage_id("03_anchored_initialization", r.language, r.model)), timeout_s=3600))
     return jobs
 
 
@@ -88,26 +106,29 @@ def _evaluation_jobs(p: Preset) -> list[Job]:
     jobs = []
     for lang in p.grid.languages:
         for model in p.grid.models:
-            jobs.append(Job("05_evaluation", (lang, model, "base"),
-                            {"preset": p.name, "language": lang, "model": model, "method": "base"},
-                            (f"{lang}/{model}/eval/base/scores.json",), timeout_s=7200))
+            lay = ModelLayout(p.name, lang, model)
+            jobs.append(Job("05_evaluation", (lang, lay.key, "base"),
+                            {"preset": p.ref, "language": lang, "model": model, "method": "base"},
+                            (lay.relative(lay.eval_dir("base") / "scores.json"),), timeout_s=7200))
     for r in p.runs():
-        folder = r.method if r.seed == 0 else f"{r.method}__seed{r.seed}"
-        jobs.append(Job("05_evaluation", (r.language, r.model, r.method, f"seed{r.seed}"),
-                        {"preset": p.name, "language": r.language, "model": r.model, "method": r.method, "seed": r.seed},
-                        (f"{r.language}/{r.model}/eval/{folder}/scores.json",),
-                        depends=(f"04_adaptation__{r.language}__{r.model}__{r.method}__seed{r.seed}",), timeout_s=7200))
+        lay = ModelLayout(p.name, r.language, r.model)
+        jobs.append(Job("05_evaluation", (r.language, lay.key, r.method, f"seed{r.seed}"),
+                        {"preset": p.ref, "language": r.language, "model": r.model, "method": r.method, "seed": r.seed},
+                        (lay.relative(lay.eval_dir(r.method, r.seed) / "scores.json"),),
+                        depends=(_stage_id("04_adaptation", r.language, r.model, r.method, f"seed{r.seed}"),),
+                        timeout_s=7200))
     return jobs
 
 
 def _significance_jobs(p: Preset) -> list[Job]:
     evals = tuple(j.job_id for j in _evaluation_jobs(p))
-    return [Job("06_significance", (), {"preset": p.name}, ("significance.csv",), depends=evals, timeout_s=1200)]
+    return [Job("06_significance", (), {"preset": p.ref}, (_rel(p, significance_csv(p.name)),), depends=evals,
+                timeout_s=1200)]
 
 
 def _figures_jobs(p: Preset) -> list[Job]:
-    return [Job("07_figures", (), {"preset": p.name}, ("figures/fertility_heatmap.png",), timeout_s=600,
-                always_run=True)]
+    return [Job("07_figures", (), {"preset": p.ref}, (_rel(p, figures_dir(p.name) / "fertility_heatmap.png"),),
+                timeout_s=600, always_run=True)]
 
 
 # Stages in execution order; figures always come last.
@@ -207,7 +228,7 @@ def _environment(values: dict[str, str]):
 def _stamp_path(preset: str, job: Job | str) -> Path:
     """``results/<preset>/executed/<job id>.done.json`` of a job (or of a job id)."""
     job_id = job if isinstance(job, str) else job.job_id
-    return results_dir(preset) / "executed" / f"{job_id}.done.json"
+    return executed_dir(preset) / f"{job_id}.done.json"
 
 
 def is_done(preset: str, job: Job, version: str) -> bool:
@@ -215,7 +236,7 @@ def is_done(preset: str, job: Job, version: str) -> bool:
     if not stamp.exists():
         return False
     info = read_json(stamp)
-    outputs_exist = all((results_dir(preset) / out).exists() for out in job.outputs)
+    outputs_exist = all((study_root(preset) / out).exists() for out in job.outputs)
     return outputs_exist and info.get("parameters") == job.parameters and info.get("code_version") == version
 
 
@@ -241,7 +262,7 @@ def run_job(preset: Preset, job: Job) -> float:
     unknown = set(job.parameters) - set(declared)
     if unknown:
         raise ConfigError("parameters", sorted(unknown), f"{src.name} declares only {sorted(declared)}")
-    out = results_dir(preset.name) / "executed" / f"{job.job_id}.ipynb"
+    out = executed_dir(preset.name) / f"{job.job_id}.ipynb"
     out.parent.mkdir(parents=True, exist_ok=True)
     start = time.time()
     with _environment(job_environment(preset, seed=int(job.parameters.get("seed", 0)))):
@@ -288,14 +309,14 @@ def reproduce(preset: str, only: list[str] | None = None, force: bool = False, l
                 continue
             log(f"{job.job_id}: {stale} was rerun after it; rerunning")
         log(f"running {job.job_id} ...")
-        failure = results_dir(p.name) / "failures" / f"{job.job_id}.txt"
+        failure = failures_dir(p.name) / f"{job.job_id}.txt"
         try:
             seconds = run_job(p, job)
         except Exception as exc:  # noqa: BLE001 - isolate any notebook failure
             failed.append(job.job_id)
             failure.parent.mkdir(parents=True, exist_ok=True)
             failure.write_text("".join(traceback.format_exception(exc)))
-            where = failure.relative_to(results_dir(p.name).parent.parent)
+            where = failure.relative_to(study_root(p.name).parent.parent)
             summary.append((job.job_id, "FAILED", 0.0, f"{failure_reason(exc)} (traceback: {where})"))
             continue
         failure.unlink(missing_ok=True)
@@ -309,7 +330,7 @@ def reproduce(preset: str, only: list[str] | None = None, force: bool = False, l
         stamp = _stamp_path(p.name, job)
         if stamp.exists():
             timings[job.job_id] = read_json(stamp).get("seconds")
-    write_json(results_dir(p.name) / "run_info.json", run_info(p.name, timings))
+    write_json(run_info_json(p.name), run_info(p.name, timings))
     log(f"\n{'job':<55} {'status':<8} {'seconds':>8}  note")
     for job_id, status, seconds, note in summary:
         log(f"{job_id:<55} {status:<8} {seconds:>8.1f}  {note}")

@@ -391,8 +391,15 @@ def test_process_group_of_another_backend_is_refused(tmp_path, monkeypatch):
 # study level: run folder, notebook
 
 def test_run_adaptation_smoke_writes_the_run_folder(tmp_path, monkeypatch):
+    from paper_utils.diagnostics import run_method, smoke_setup
+    from paper_utils.layout import MissingStageOutput
+
     monkeypatch.setenv("PAPER_UTILS_RESULTS", str(tmp_path))
-    res = run_adaptation(load_preset("smoke"), "uz", "smollm2-135m", "bxod", 0, log=lambda line: None)
+    cfg = load_preset("smoke")
+    with pytest.raises(MissingStageOutput, match="run 03_anchored_initialization for uz/smollm2-135m first"):
+        run_adaptation(cfg, "uz", "smollm2-135m", "bxod", 0, log=lambda line: None)     # never rebuilt here
+    run_method(smoke_setup(cfg, "uz", "smollm2-135m"), "bxod")                        # stage 03's patch
+    res = run_adaptation(cfg, "uz", "smollm2-135m", "bxod", 0, log=lambda line: None)
     run = tmp_path / "smoke" / "uz" / "smollm2-135m" / "adapt" / "bxod__seed0"
     assert res.out_dir == run
     assert (run / "train_log.jsonl").exists() and (run / "summary.json").exists()

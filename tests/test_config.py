@@ -17,7 +17,8 @@ def test_demo_grid_and_run_ids():
     cfg = load_preset("demo")
     assert cfg.data_source == "offline" and cfg.encoder == "e5-small"
     runs = list(cfg.runs())
-    assert [r.run_id for r in runs] == ["uz__smollm2-135m__fvt__seed0", "uz__smollm2-135m__bxod__seed0"]
+    assert [r.run_id for r in runs] == ["uz__smollm2-135m__fvt__seed0", "uz__smollm2-135m__bxod__seed0",
+                                      "uz__smollm2-135m__bxod_sub75__seed0"]
     assert len(set(r.run_id for r in cfg.runs(cfg.grid.methods))) == len(cfg.grid.methods)
 
 

@@ -52,7 +52,7 @@ def test_english_kl_shortcut_equals_full_forward(smoke, kind, tied):
 
 
 def test_step0_writes_results_and_paired_tests(smoke, tmp_path, monkeypatch):
-    monkeypatch.setattr(diagnostics, "results_dir", lambda preset: tmp_path / preset)
+    monkeypatch.setenv("PAPER_UTILS_RESULTS", str(tmp_path))
     setup = copy.copy(smoke)
     result = step0(setup, ["mean", "fvt", "bxod"], variants={"bxod_k2": {"method": "bxod", "top_k": 2}},
                    log=lambda *a: None)

@@ -11,6 +11,7 @@ import torch
 from paper_utils import evaluate, evaluate_lm, evaluate_mmlu
 from paper_utils.config import load_preset
 from paper_utils.errors import AssetError, ConfigError, DataError
+from paper_utils.layout import MissingStageOutput
 
 
 @pytest.fixture(scope="module")
@@ -153,15 +154,14 @@ def test_bad_inputs_give_clear_errors(tiny, tmp_path):
         evaluate.load_eval_model(load_preset("smoke"), "smollm2-135m", "fvt", model_dir=str(no_tok))
     with pytest.raises(ConfigError, match="method"):
         evaluate.check_parameters(load_preset("smoke"), "uz", "smollm2-135m", "salt")
-    with pytest.raises(ConfigError, match="model_dir"):
+    with pytest.raises(MissingStageOutput, match="run 04_adaptation for zz/smollm2-135m first"):
         evaluate.load_eval_model(load_preset("smoke"), "smollm2-135m", "fvt", language="zz")
 
 
 def test_smoke_run_writes_outputs_and_significance(tmp_path, monkeypatch):
     from paper_utils import evaluate_significance
 
-    monkeypatch.setattr(evaluate, "results_dir", lambda p: tmp_path / p)
-    monkeypatch.setattr(evaluate_significance, "results_dir", lambda p: tmp_path / p)
+    monkeypatch.setenv("PAPER_UTILS_RESULTS", str(tmp_path))
     cfg = load_preset("smoke")
     scores = evaluate.run_evaluation(cfg, "uz", "smollm2-135m", "base", log=lambda *_: None)
     out = tmp_path / "smoke" / "uz" / "smollm2-135m" / "eval" / "base"

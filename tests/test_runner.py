@@ -31,7 +31,7 @@ def toy_study(tmp_path, monkeypatch):
     _notebook(nbs / "b_fail.ipynb", 'preset = "x"', "raise RuntimeError('boom')")
     _notebook(nbs / "c_after_fail.ipynb", 'preset = "x"', "print('never')")
     monkeypatch.setattr(runner, "NOTEBOOKS_DIR", nbs)
-    monkeypatch.setattr(runner, "results_dir", lambda p: results / p)
+    monkeypatch.setenv("PAPER_UTILS_RESULTS", str(results))
     monkeypatch.setenv("TOY_RESULTS", str(results))
     monkeypatch.setattr(runner, "STAGES", [
         lambda p: [runner.Job("a_write", (), {"preset": p.name, "value": 7}, ("a.txt",), timeout_s=120)],

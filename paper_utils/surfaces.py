@@ -1,0 +1,66 @@
+"""How a tokenizer writes text: the vocabulary family and the surface form of each token.
+
+Example::
+
+    >>> from paper_utils.surfaces import surface_forms
+    >>> surface_forms(None, ["Ġqil", "ish"], kind="byte_level")
+    [' qil', 'ish']
+    >>> surface_forms(None, ["▁qil"], kind="sentencepiece")
+    [' qil']
+
+Shared by the initializers (anchors are read as text by an encoder) and the patch code; it imports
+nothing else of the package but the errors.
+"""
+from __future__ import annotations
+
+import json
+from typing import Sequence
+
+from .errors import ConfigError
+
+
+def _backend_spec(tokenizer) -> dict:
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        raise ConfigError("tokenizer", type(tokenizer).__name__, "pass a fast tokenizer (AutoTokenizer, use_fast=True)")
+    return json.loads(backend.to_str())
+
+
+def vocabulary_kind(tokenizer) -> str:
+    """``"byte_level"``, ``"sentencepiece"`` (``▁`` marks spaces) or ``"other"``."""
+    spec = _backend_spec(tokenizer)
+    parts = json.dumps([spec.get("pre_tokenizer"), spec.get("decoder")])
+    if '"ByteLevel"' in parts:
+        return "byte_level"
+    if "▁" in json.dumps([spec.get("normalizer"), spec.get("pre_tokenizer"), spec.get("decoder")], ensure_ascii=False):
+        return "sentencepiece"
+    return "other"
+
+
+def _byte_decoder() -> dict[str, int]:
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return {chr(c): b for b, c in zip(bs, cs)}
+
+
+_BYTE_DECODER = _byte_decoder()
+
+
+def surface_forms(tokenizer, tokens: Sequence[str], kind: str | None = None) -> list[str]:
+    """Text form of model-vocabulary tokens: ``'Ġqil' -> ' qil'``, ``'▁qil' -> ' qil'``.
+
+    Byte-level tokens that end inside a UTF-8 character decode with U+FFFD; callers treat those as
+    having no usable surface for an encoder (sub-token methods do not need one).
+    """
+    kind = kind or vocabulary_kind(tokenizer)
+    if kind == "byte_level":
+        return [bytes(_BYTE_DECODER.get(c, 32) for c in t).decode("utf-8", errors="replace") for t in tokens]
+    if kind == "sentencepiece":
+        return [t.replace("▁", " ") for t in tokens]
+    return list(tokens)
