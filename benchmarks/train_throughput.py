@@ -7,8 +7,8 @@ Example::
     python benchmarks/train_throughput.py --json results/benchmarks/train_throughput.json
 
 Each stage runs in its own child process (peak memory is per process: ``ru_maxrss`` on CPU,
-``torch.cuda.max_memory_allocated`` on CUDA) through the same pieces as ``paper_utils.adapt.train``:
-``_setup_stage`` (freezing, gradient mask, LoRA), ``_optimizer`` (AdamW) and ``accelerate`` (fp32 on
+``torch.cuda.max_memory_allocated`` on CUDA) through the same pieces as ``paper_utils.train.loop``:
+``select_stage`` (freezing, gradient mask, LoRA), ``optimizer_for`` (AdamW) and ``accelerate`` (fp32 on
 CPU, bf16 autocast on CUDA). The embedding matrix is first extended by ``--new-tokens`` rows, as after
 vocabulary extension. After ``--warmup`` untimed steps, ``--steps`` optimizer steps are timed.
 
@@ -62,7 +62,9 @@ def run_stage(args) -> dict:
     """One stage in this process: returns the measurements."""
     import torch
 
-    from paper_utils.adapt import AdaptConfig, Stage, _accelerator, _optimizer, _setup_stage
+    from paper_utils.train import AdaptConfig, Stage
+    from paper_utils.train.devices import accelerator
+    from paper_utils.train.trainable import optimizer_for, select_stage
     from paper_utils.assets import load_model
 
     torch.manual_seed(0)
@@ -79,13 +81,13 @@ def run_stage(args) -> dict:
                          device="cpu" if args.cpu else "auto")
     micro = config.micro_batch_size or config.batch_size
     accum = config.batch_size // micro
-    acc = _accelerator(config, accum)
+    acc = accelerator(config, accum)
     if config.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     model.config.use_cache = False
-    net, hooks = _setup_stage(model, stage, config, new_ids)
+    net, hooks = select_stage(model, stage, config, new_ids)
     trainable = sum(p.numel() for p in net.parameters() if p.requires_grad)
-    optimizer = _optimizer(net, stage, config)
+    optimizer = optimizer_for(net, stage, config)
     prepared, optimizer = acc.prepare(net, optimizer)
     prepared.train()
     vocab = base_rows + args.new_tokens

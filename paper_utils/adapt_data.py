@@ -1,46 +1,32 @@
-"""Training data for adaptation: packed fixed-length blocks, English mixed in, order fixed by the seed.
+"""What the staged adaptation recipe reads and what its runs left: inputs, parameters, summaries, curves.
 
 Example::
 
-    >>> from paper_utils.adapt_data import pack, MixedStream
-    >>> blocks = pack(tokenizer, ["Salom dunyo", "Kitob o'qish"], seq_len=8, seed=0)   # doctest: +SKIP
-    >>> blocks.shape                                    # (blocks, seq_len), int64   # doctest: +SKIP
-    torch.Size([3, 8])
-    >>> stream = MixedStream(blocks, english_blocks, english_share=0.2, seed=0)        # doctest: +SKIP
-    >>> stream.batch(step=0, batch_size=8).shape                                          # doctest: +SKIP
-    torch.Size([8, 8])
+    >>> from paper_utils.config import load_preset
+    >>> from paper_utils.adapt_data import check_parameters
+    >>> check_parameters(load_preset("demo"), "uz", "smollm2-135m", "bxod_sub75", seed=0)   # a variant: fine
+    >>> check_parameters(load_preset("demo"), "uz", "smollm2-135m", "bxod_sub50")
+    Traceback (most recent call last):
+    ...
+    paper_utils.errors.ConfigError: invalid method='bxod_sub50': use one of the preset's methods: random, mean, fvt, focus, wechsel, bxod, salt, bxod_sub75
 
-* :func:`pack` tokenizes every text (no special tokens), appends EOS after each document, shuffles
-  the documents with the seed, concatenates them and cuts the stream into ``seq_len`` blocks (the
-  tail shorter than a block is dropped; a text longer than a block simply spans several).
-* :class:`MixedStream` serves sample ``i`` of an endless stream as a pure function of ``(seed, i)``:
-  sample ``i`` is English iff ``floor((i+1)*share) > floor(i*share)`` (exactly ``share`` of every
-  prefix, spread evenly), and each source is read through its own seeded permutation per epoch. No
-  iterator state exists, so a resumed run reads exactly the samples the interrupted run would have
-  read, and the same global batch is split the same way over 1 or N processes.
+* :func:`load_inputs` reads stage 02's tokenizer and stage 03's patch (never rebuilding them).
 * :func:`english_training_text` is the English text mixed in to protect English: the English side of
   the *training* parallel pairs (never MMLU, which measures English retention, and never held-out
   pairs).
+* :func:`collect_runs`, :func:`summary_table`, :func:`curves_figure` read finished runs.
+The data stream itself is :mod:`paper_utils.train.streams`.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from .errors import ConfigError, DataError
 from .layout import ModelLayout
-
-STAGE_KINDS = ("embeddings", "lora", "full")
-
-
-def _seed_of(*parts) -> int:
-    """A 63-bit seed from any parts (stable across processes; never Python's ``hash``)."""
-    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()
-    return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
+from .train import STAGE_KINDS, read_log, steps_to_reach
 
 
 def english_training_text(preset, lang: str) -> list[str]:
@@ -58,125 +44,8 @@ def english_training_text(preset, lang: str) -> list[str]:
     return [t for t in corpora.parallel(lang, "train")["en"] if t.strip()]
 
 
-def pack(tokenizer, texts: Sequence[str], seq_len: int, seed: int = 0, *, name: str = "target",
-         batch: int = 2048):
-    """``(blocks, seq_len)`` int64 tensor of packed token ids (see module doc); DataError when empty."""
-    import torch
-
-    texts = [t for t in texts if t and t.strip()]
-    if not texts:
-        raise DataError(f"the {name} training text is empty: adaptation needs text to train on "
-                        "(check the preset's data source and language)")
-    if seq_len < 2:
-        raise ConfigError("seq_len", seq_len, "use at least 2 tokens per sequence")
-    eos = tokenizer.eos_token_id
-    if eos is None:
-        eos = tokenizer.bos_token_id
-    order = torch.randperm(len(texts), generator=torch.Generator().manual_seed(_seed_of(seed, name, "docs")))
-    texts = [texts[k] for k in order.tolist()]
-    stream: list[int] = []
-    for start in range(0, len(texts), batch):
-        for ids in tokenizer(texts[start:start + batch], add_special_tokens=False)["input_ids"]:
-            stream.extend(ids)
-            if eos is not None:
-                stream.append(eos)
-    n = len(stream) // seq_len
-    if n == 0:
-        raise DataError(f"the {name} training text has {len(stream)} tokens, fewer than one sequence of "
-                        f"seq_len={seq_len}: add text or lower seq_len")
-    return torch.tensor(stream[:n * seq_len], dtype=torch.long).view(n, seq_len)
-
-
-class MixedStream:
-    """An endless, seeded, stateless stream of blocks: target text with ``english_share`` English."""
-
-    def __init__(self, target_blocks, english_blocks=None, english_share: float = 0.0, seed: int = 0):
-        if not 0.0 <= float(english_share) < 1.0:
-            raise ConfigError("english_share", english_share, "use a share in [0, 1): 0 trains on target text only")
-        if target_blocks is None or len(target_blocks) == 0:
-            raise DataError("no target-language training blocks: the training text is empty")
-        self.share = Fraction(float(english_share)).limit_denominator(10_000)
-        if self.share > 0 and (english_blocks is None or len(english_blocks) == 0):
-            raise DataError(f"english_share={float(english_share)} but the English training text is empty: "
-                            "pass English text or set english_share = 0")
-        if english_blocks is not None and len(english_blocks) and english_blocks.shape[1] != target_blocks.shape[1]:
-            raise ConfigError("english_blocks", tuple(english_blocks.shape), "pack English with the same seq_len")
-        self.sources = {"target": target_blocks, "english": english_blocks}
-        self.seed = seed
-        self._perms: dict[tuple[str, int], list[int]] = {}
-
-    @property
-    def seq_len(self) -> int:
-        return int(self.sources["target"].shape[1])
-
-    def is_english(self, i: int) -> bool:
-        s = self.share
-        return (i + 1) * s.numerator // s.denominator > i * s.numerator // s.denominator
-
-    def locate(self, i: int) -> tuple[str, int]:
-        """``(source, block index)`` of global sample ``i``."""
-        s = self.share
-        english_before = i * s.numerator // s.denominator
-        if self.is_english(i):
-            source, k = "english", english_before
-        else:
-            source, k = "target", i - english_before
-        n = len(self.sources[source])
-        epoch, pos = divmod(k, n)
-        key = (source, epoch)
-        if key not in self._perms:
-            import torch
-
-            if len(self._perms) > 64:
-                self._perms.clear()
-            gen = torch.Generator().manual_seed(_seed_of(self.seed, source, epoch))
-            self._perms[key] = torch.randperm(n, generator=gen).tolist()
-        return source, self._perms[key][pos]
-
-    def samples(self, start: int, count: int):
-        """``(count, seq_len)`` blocks for global samples ``start .. start+count-1``."""
-        import torch
-
-        rows = [self.sources[src][k] for src, k in (self.locate(i) for i in range(start, start + count))]
-        return torch.stack(rows)
-
-    def batch(self, step: int, batch_size: int, micro: int = 0, micro_size: int | None = None,
-              process: int = 0, processes: int = 1):
-        """The slice of optimizer step ``step`` (0-based) that process ``process`` reads in micro-step ``micro``.
-
-        A global batch of ``batch_size`` samples is split into micro-steps of ``micro_size`` samples per
-        process: micro-step ``a`` of process ``p`` reads samples ``a*micro_size*processes + p*micro_size``
-        onward. With the defaults it is the whole global batch.
-        """
-        micro_size = batch_size if micro_size is None else micro_size
-        start = step * batch_size + micro * micro_size * processes + process * micro_size
-        return self.samples(start, micro_size)
-
-    def english_fraction(self, start: int, count: int) -> float:
-        return sum(self.is_english(i) for i in range(start, start + count)) / max(count, 1)
-
-
 # ------------------------------------------------------------------------------------------------
 # a run's inputs and folder
-
-def read_log(path: str | Path) -> list[dict]:
-    path = Path(path)
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def steps_to_reach(log: Sequence[dict], target_bpb: float | None) -> int | None:
-    """First evaluated step whose held-out bpb is at or below ``target_bpb`` (None: never)."""
-    if target_bpb is None:
-        return None
-    for rec in log:
-        if rec.get("type") == "eval" and rec["heldout_bpb"] <= target_bpb:
-            return rec["step"]
-    return None
-
-
-
 
 def adapt_dir(preset: str, language: str, model: str, method: str, seed: int = 0) -> Path:
     """``results/<preset>/<language>/<model key>/adapt/<method>__seed<seed>/`` (:mod:`paper_utils.layout`)."""

@@ -155,20 +155,41 @@ def notebook_parameters(path: Path) -> dict[str, Any]:
     raise ConfigError("notebook", str(path), "add a first code cell tagged `parameters` with plain literals")
 
 
-def _imported_modules(source: str, package_relative: bool) -> set[str]:
-    """``paper_utils`` modules imported by ``source`` (absolute, and relative when inside the package)."""
+def _module_file(dotted: str) -> Path | None:
+    """The source file of a ``paper_utils`` module (``paper_utils.train.loop`` -> ``train/loop.py``)."""
+    parts = dotted.split(".")[1:]
+    if not parts:
+        return PACKAGE_DIR / "__init__.py" if (PACKAGE_DIR / "__init__.py").exists() else None
+    for path in (PACKAGE_DIR.joinpath(*parts).with_suffix(".py"), PACKAGE_DIR.joinpath(*parts, "__init__.py")):
+        if path.exists():
+            return path
+    return None
+
+
+def _imported_modules(source: str, module: str = "") -> set[str]:
+    """Dotted ``paper_utils`` modules imported by ``source`` (absolute, and relative when it is ``module``'s).
+
+    ``from paper_utils.train import loop`` counts ``paper_utils.train`` and ``paper_utils.train.loop``
+    (a name may be a submodule); names that are not modules are dropped by the caller.
+    """
+    package = module if _module_file(module) and _module_file(module).name == "__init__.py" else module.rpartition(".")[0]
     found = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
-            found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("paper_utils.")}
+            found |= {a.name for a in node.names if a.name.split(".")[0] == "paper_utils"}
         elif isinstance(node, ast.ImportFrom):
-            mod = node.module or ""
-            if mod == "paper_utils" or (package_relative and node.level == 1 and not mod):
-                found |= {a.name for a in node.names}
-            elif mod.startswith("paper_utils."):
-                found.add(mod.split(".")[1])
-            elif package_relative and node.level == 1:
-                found.add(mod.split(".")[0])
+            if node.level:
+                if not module:
+                    continue
+                base = package.split(".")
+                base = base[:len(base) - (node.level - 1)]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            if target.split(".")[0] != "paper_utils":
+                continue
+            found.add(target)
+            found |= {f"{target}.{a.name}" for a in node.names}
     return found
 
 
@@ -176,23 +197,23 @@ def code_version(notebook: Path) -> str:
     """Hash of the notebook and of the package modules it imports, transitively.
 
     A change to the notebook or to any module it depends on reruns the job; an unrelated module
-    does not.
+    does not. Subpackages count through their ``__init__`` and every submodule reached.
     """
     import nbformat
 
     nb = nbformat.read(notebook, as_version=4)
     source = "\n".join(c.source for c in nb.cells if c.cell_type == "code" and not c.source.lstrip().startswith(("%", "!")))
-    todo, seen = sorted(_imported_modules(source, False)), set()
+    todo, seen = sorted(_imported_modules(source)), {}
     while todo:
         name = todo.pop()
-        path = PACKAGE_DIR / f"{name}.py"
-        if name in seen or not path.exists():
+        path = _module_file(name)
+        if name in seen or path is None:
             continue
-        seen.add(name)
-        todo.extend(_imported_modules(path.read_text(encoding="utf-8"), True) - seen)
+        seen[name] = path
+        todo.extend(_imported_modules(path.read_text(encoding="utf-8"), name) - set(seen))
     digest = hashlib.sha256(notebook.read_bytes())
     for name in sorted(seen):
-        digest.update(name.encode() + b"\0" + (PACKAGE_DIR / f"{name}.py").read_bytes())
+        digest.update(name.encode() + b"\0" + seen[name].read_bytes())
     return digest.hexdigest()[:16]
 
 

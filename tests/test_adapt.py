@@ -16,7 +16,8 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from paper_utils.adapt import AdaptConfig, Stage, latest_checkpoint, run_adaptation, train  # noqa: E402
-from paper_utils.adapt_data import MixedStream, english_training_text, pack, steps_to_reach  # noqa: E402
+from paper_utils.adapt_data import english_training_text  # noqa: E402
+from paper_utils.train import MixedStream, pack, steps_to_reach  # noqa: E402
 from paper_utils.config import load_preset  # noqa: E402
 from paper_utils.errors import ConfigError, DataError  # noqa: E402
 from paper_utils.paths import NOTEBOOKS_DIR, REPO_ROOT  # noqa: E402
@@ -372,14 +373,14 @@ def test_two_process_ddp_on_cpu_gives_the_weights_of_one_process(built, tmp_path
 def test_process_group_of_another_backend_is_refused(tmp_path, monkeypatch):
     import torch.distributed as dist
 
-    from paper_utils import adapt
+    from paper_utils.train import devices
 
     dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
     try:
-        assert adapt._processes(_config(device="cpu")) == 1                    # gloo group, CPU run: fine
-        monkeypatch.setattr(adapt, "_use_cuda", lambda config: True)          # as if a GPU run came next
+        assert devices.processes(_config(device="cpu")) == 1                   # gloo group, CPU run: fine
+        monkeypatch.setattr(devices, "use_cuda", lambda config: True)         # as if a GPU run came next
         with pytest.raises(ConfigError, match="device.*'gloo' backend"):
-            adapt._processes(_config(device="auto"))
+            devices.processes(_config(device="auto"))
     finally:
         dist.destroy_process_group()
         from accelerate.state import AcceleratorState

@@ -105,6 +105,28 @@ def test_code_version_follows_imports_transitively(tmp_path, monkeypatch):
     assert runner.code_version(nb) != before
 
 
+def test_code_version_follows_subpackages(tmp_path, monkeypatch):
+    """``from .sub import g`` in a module, ``from .deep import h`` in the subpackage: both count."""
+    pkg = tmp_path / "pkg"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "a.py").write_text("from .sub import g\n")
+    (pkg / "sub" / "__init__.py").write_text("from .deep import h\n")
+    (pkg / "sub" / "deep.py").write_text("from ..b import X\nh = 1\n")
+    (pkg / "b.py").write_text("X = 1\n")
+    (pkg / "sub" / "other.py").write_text("Z = 1\n")
+    monkeypatch.setattr(runner, "PACKAGE_DIR", pkg)
+    nb = tmp_path / "n.ipynb"
+    _notebook(nb, 'preset = "demo"', "from paper_utils.a import g")
+    versions = [runner.code_version(nb)]
+    (pkg / "sub" / "other.py").write_text("Z = 2\n")            # never imported
+    assert runner.code_version(nb) == versions[0]
+    for path, text in ((pkg / "sub" / "deep.py", "from ..b import X\nh = 2\n"), (pkg / "b.py", "X = 2\n"),
+                       (pkg / "sub" / "__init__.py", "from .deep import h  # edited\n")):
+        path.write_text(text)
+        versions.append(runner.code_version(nb))
+        assert versions[-1] not in versions[:-1], path           # each edit changes the version
+
+
 def test_thread_count_follows_the_machine_unless_overridden(monkeypatch):
     cfg = load_preset("smoke")
     monkeypatch.delenv("PAPER_UTILS_THREADS", raising=False)

@@ -1,0 +1,74 @@
+"""One device path for CPU and GPUs through accelerate: process count, mixed precision, progress bar.
+
+Example::
+
+    >>> from paper_utils.train.config import AdaptConfig, Stage
+    >>> from paper_utils.train.devices import processes
+    >>> processes(AdaptConfig((Stage("full", 1),), seq_len=8, batch_size=2, learning_rate=1e-3, device="cpu"))
+    1
+
+fp32 on CPU, bf16 autocast on CUDA (``mixed_precision="auto"``). A launch with several processes
+(``torchrun``, ``accelerate launch``) is DDP, over gloo on CPU and NCCL on GPUs.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+from ..errors import ConfigError
+from .config import AdaptConfig
+
+
+def use_cuda(config: AdaptConfig) -> bool:
+    import torch
+
+    if config.device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device", "cuda", "no CUDA device is visible; use device='auto' or 'cpu'")
+    forced_cpu = os.environ.get("ACCELERATE_USE_CPU", "").lower() in ("1", "true", "yes")   # accelerate launch --cpu
+    return torch.cuda.is_available() and config.device != "cpu" and not (forced_cpu and config.device == "auto")
+
+
+def processes(config: AdaptConfig) -> int:
+    """Processes of this launch (``torchrun`` / ``accelerate launch``): 1 for a plain ``python`` run.
+
+    The process state is built with the same ``cpu`` flag as the :class:`Accelerator`, so a CPU
+    launch with several processes is DDP over gloo (``MULTI_CPU``), as a GPU launch is over NCCL.
+    """
+    import torch.distributed as dist
+    from accelerate.state import AcceleratorState, PartialState
+
+    cuda = use_cuda(config)
+    if dist.is_available() and dist.is_initialized():
+        backend = str(dist.get_backend()).lower()
+        if (backend == "nccl") != cuda:
+            raise ConfigError("device", config.device, f"this process group already runs the {backend!r} backend; "
+                              f"{'CUDA' if cuda else 'CPU'} training in the same launch needs a new launch "
+                              f"(or the matching device)")
+    AcceleratorState._reset_state(reset_partial_state=True)    # settings may differ between runs in one process
+    return PartialState(cpu=not cuda).num_processes
+
+
+def accelerator(config: AdaptConfig, accum: int):
+    import torch
+    from accelerate import Accelerator
+    from accelerate.state import AcceleratorState
+
+    cuda = use_cuda(config)
+    mp = config.mixed_precision
+    if mp == "auto":
+        mp = "bf16" if cuda and torch.cuda.is_bf16_supported() else "no"
+    if not cuda and mp != "no":
+        mp = "no"                                       # fp32 on CPU, always
+    AcceleratorState._reset_state()                     # the process state (if built) stays as it is
+    return Accelerator(mixed_precision=mp, gradient_accumulation_steps=accum, cpu=not cuda)
+
+
+def progress(total: int, initial: int, enabled: bool):
+    from tqdm import tqdm
+
+    interactive = sys.stderr.isatty() or "TQDM_MININTERVAL" in os.environ
+    return tqdm(total=total, initial=initial, disable=not (enabled and interactive), unit="step",
+                mininterval=float(os.environ.get("TQDM_MININTERVAL", 0.5)), dynamic_ncols=True)
+
+
+__all__ = ["use_cuda", "processes", "accelerator", "progress"]

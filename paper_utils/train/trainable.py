@@ -1,0 +1,99 @@
+"""Which parameters train: embedding rows only, LoRA adapters (+ embeddings), or everything.
+
+Example::
+
+    >>> from transformers import LlamaConfig, LlamaForCausalLM
+    >>> from paper_utils.train.config import Stage
+    >>> net = LlamaForCausalLM(LlamaConfig(vocab_size=32, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+    ...                                    num_attention_heads=2, num_key_value_heads=1))
+    >>> net, hooks = select_stage(net, Stage("embeddings", 1), None, new_ids=[30, 31])
+    >>> sorted(name for name, p in net.named_parameters() if p.requires_grad), len(hooks)
+    (['lm_head.weight', 'model.embed_tokens.weight'], 2)
+
+``select_stage(model, stage, config, new_ids)`` freezes the model, then unfreezes what ``stage.kind``
+trains (wrapping it with LoRA for ``lora``) and, for ``new_rows_only`` stages, multiplies the
+embedding gradients by a 0/1 row mask so only the new tokens' rows move. ``optimizer_for`` builds
+AdamW without weight decay on embeddings (masked rows then stay exactly as they were);
+``touched`` lists the tensors a checkpoint must hold.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from ..errors import ConfigError
+from .config import AdaptConfig, Stage
+
+
+def embeddings(model):
+    """``(input_weight, output_weight_or_None)`` of the underlying model (None when tied)."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    w_in = base.get_input_embeddings().weight
+    out = base.get_output_embeddings()
+    if out is None or out.weight is w_in or out.weight.data_ptr() == w_in.data_ptr():
+        return w_in, None
+    return w_in, out.weight
+
+
+def select_stage(model, stage: Stage, config: AdaptConfig, new_ids):
+    """Freeze/unfreeze (and wrap with LoRA) for ``stage``; returns ``(model, hooks)``."""
+    import torch
+
+    for p in model.parameters():
+        p.requires_grad_(False)
+    hooks = []
+    if stage.kind == "lora":
+        from peft import LoraConfig, get_peft_model
+
+        torch.manual_seed(config.seed + 1)             # LoRA init; overwritten when resuming
+        lcfg = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
+                          target_modules=list(config.lora_targets), bias="none", task_type="CAUSAL_LM")
+        model = get_peft_model(model, lcfg)
+    if stage.kind == "full":
+        for p in model.parameters():
+            p.requires_grad_(True)
+        return model, hooks
+    w_in, w_out = embeddings(model)
+    for w in (w_in, w_out):
+        if w is None:
+            continue
+        w.requires_grad_(True)
+        if stage.rows_only:
+            if new_ids is None:
+                raise ConfigError("new_token_ids", None, "new_rows_only needs the ids of the new tokens")
+            mask = torch.zeros(w.shape[0], 1, dtype=w.dtype, device=w.device)
+            mask[torch.as_tensor(list(new_ids), dtype=torch.long)] = 1
+            hooks.append(w.register_hook(lambda g, m=mask: g * m.to(g.device, g.dtype)))
+    return model, hooks
+
+
+def optimizer_for(model, stage: Stage, config: AdaptConfig):
+    import torch
+
+    w_in, w_out = embeddings(model)
+    emb = {id(w_in), id(w_out)}
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        if p.requires_grad:
+            (no_decay if id(p) in emb or p.ndim < 2 or "norm" in name else decay).append(p)
+    groups = [g for g in ({"params": no_decay, "weight_decay": 0.0},
+                          {"params": decay, "weight_decay": config.weight_decay}) if g["params"]]
+    return torch.optim.AdamW(groups, lr=config.stage_lr(stage), betas=(0.9, 0.95), eps=1e-8)
+
+
+def touched(model, stages_so_far: Sequence[Stage], new_ids) -> tuple[dict[str, Any], int]:
+    """Tensors training may have changed so far (embedding rows from ``row_start``, trainable, or all)."""
+    w_in, w_out = embeddings(model)
+    full = any(s.kind == "full" and s.steps for s in stages_so_far)
+    rows_only = all(s.rows_only for s in stages_so_far if s.steps) and not full
+    row_start = min(new_ids) if rows_only and new_ids else 0
+    tensors = {"embed_in": w_in.detach()[row_start:]}
+    if w_out is not None:
+        tensors["embed_out"] = w_out.detach()[row_start:]
+    skip = {id(w_in), id(w_out)}
+    for name, p in model.named_parameters():
+        if id(p) not in skip and (full or p.requires_grad):
+            tensors[name] = p.detach()
+    return tensors, row_start
+
+
+__all__ = ["embeddings", "select_stage", "optimizer_for", "touched"]
