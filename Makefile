@@ -44,7 +44,7 @@ lock:
 	$(LOCK_TOOLS)/bin/python -m pip install --quiet uv==$(UV_VERSION)
 	rm -f $(LOCK_TOOLS)/uv-out.txt; if [ -f $(LOCK) ]; then cp $(LOCK) $(LOCK_TOOLS)/uv-out.txt; fi  # uv keeps its pins
 	$(LOCK_TOOLS)/bin/$(LOCK_COMPILE) --quiet -o $(LOCK_TOOLS)/uv-out.txt
-	$(PYTHON) -I paper_utils/lockfile.py write $(LOCK_TOOLS)/uv-out.txt $(LOCK_COMPILE) > $(LOCK_TOOLS)/lock.txt
+	$(PYTHON) -I paper_utils/lockfile.py write $(LOCK_TOOLS)/uv-out.txt "uv $(UV_VERSION)" $(LOCK_COMPILE) > $(LOCK_TOOLS)/lock.txt
 	mv $(LOCK_TOOLS)/lock.txt $(LOCK)
 
 assets: env

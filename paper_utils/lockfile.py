@@ -11,7 +11,7 @@ Standard library only, and importing nothing from ``paper_utils``: ``make`` runs
 Python before any virtual environment exists, as a script::
 
     $ python3 -I paper_utils/lockfile.py check            # exit 1 + "run `make lock`" when stale
-    $ python3 -I paper_utils/lockfile.py write uv-out.txt > requirements.lock
+    $ python3 -I paper_utils/lockfile.py write uv-out.txt "uv 0.13.9" uv pip compile ... > requirements.lock
 
 (``-I`` keeps this folder off ``sys.path``, so module names here cannot shadow the standard library.)
 
@@ -134,7 +134,7 @@ def dropped_packages(compiled: str) -> set[str]:
     return cuda | set(SEPARATE)
 
 
-def header(pyproject: Path = PYPROJECT, command: str = "", date: str | None = None) -> str:
+def header(pyproject: Path = PYPROJECT, command: str = "", date: str | None = None, tool: str = "") -> str:
     lines = [
         "# requirements.lock: exact versions and sha256 hashes of every distribution paper-utils needs",
         "# (runtime + the `dev` extra) on CPython 3.11, x86_64 Linux. Left out on purpose: torch and its",
@@ -142,19 +142,20 @@ def header(pyproject: Path = PYPROJECT, command: str = "", date: str | None = No
         "# first, then this file with `pip install --require-hashes --no-deps -r requirements.lock`.",
         f"# Regenerate (after editing pyproject.toml's dependencies): {REGENERATE}",
         "#   it keeps every pin it can; `make lock LOCK_UPGRADE='--upgrade-package NAME'` moves NAME.",
-        f"# compile command: {command}" if command else None,
+        f"# compile command{f' ({tool})' if tool else ''}: {command}" if command else None,
         f"# {HASH_KEY}: {deps_sha256(pyproject)}",
         f"# generated: {date or time.strftime('%Y-%m-%d')}",
     ]
     return "\n".join(line for line in lines if line is not None) + "\n"
 
 
-def write(compiled: str, pyproject: Path = PYPROJECT, command: str = "", date: str | None = None) -> str:
+def write(compiled: str, pyproject: Path = PYPROJECT, command: str = "", date: str | None = None,
+          tool: str = "") -> str:
     """The lock's text from uv's output: header, then every kept package block."""
     head, blocks = _blocks(compiled)
     drop = dropped_packages(compiled)
     body = "\n".join("\n".join(lines) for name, lines, _ in blocks if name not in drop)
-    return header(pyproject, command, date) + "\n" + body.rstrip("\n") + "\n"
+    return header(pyproject, command, date, tool) + "\n" + body.rstrip("\n") + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -165,11 +166,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {problem}", file=sys.stderr)
             return 1
         return 0
-    if args[:1] == ["write"] and len(args) >= 2:
-        sys.stdout.write(write(Path(args[1]).read_text(), command=" ".join(args[2:])))
+    if args[:1] == ["write"] and len(args) >= 3:
+        sys.stdout.write(write(Path(args[1]).read_text(), tool=args[2], command=" ".join(args[3:])))
         return 0
     print("usage: python3 -I paper_utils/lockfile.py check [PYPROJECT LOCK]\n"
-          "       python3 -I paper_utils/lockfile.py write UV_OUTPUT [COMPILE COMMAND...]", file=sys.stderr)
+          "       python3 -I paper_utils/lockfile.py write UV_OUTPUT TOOL_VERSION [COMPILE COMMAND...]", file=sys.stderr)
     return 2
 
 
