@@ -5,6 +5,7 @@ Example::
     $ python -m paper_utils assets fetch --preset demo
     $ python -m paper_utils assets list
     $ python -m paper_utils reproduce --preset demo
+    $ python -m paper_utils reproduce --preset demo --allow-dirty-code   # uncommitted code changes
 """
 from __future__ import annotations
 
@@ -103,6 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--force", action="store_true", help="rerun notebooks whose outputs are up to date")
     g = sub.add_parser("figures", help="regenerate figures from results files")
     g.add_argument("--preset", default="demo")
+    for command_parser in (r, g):
+        command_parser.add_argument("--allow-dirty-code", action="store_true",
+                                    help="run although the code differs from the last commit (run_info.json records it)")
     args = parser.parse_args(argv)
     try:
         if args.command == "assets" and args.action == "fetch":
@@ -118,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
             from .runner import reproduce
 
             only = args.only if args.command == "reproduce" else ["07_figures"]
-            failures = reproduce(args.preset, only=only, force=getattr(args, "force", False))
+            failures = reproduce(args.preset, only=only, force=getattr(args, "force", False),
+                                 allow_dirty_code=args.allow_dirty_code)
             return 1 if failures else 0
     except PaperUtilsError as exc:
         print(f"error: {exc}", file=sys.stderr)

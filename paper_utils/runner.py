@@ -308,9 +308,17 @@ def failure_reason(exc: BaseException, limit: int = 160) -> str:
     return line if len(line) <= limit else line[:limit - 3] + "..."
 
 
-def reproduce(preset: str, only: list[str] | None = None, force: bool = False, log=print) -> list[str]:
-    """Run (or skip) every job of ``preset``; returns the ids of failed jobs."""
+def reproduce(preset: str, only: list[str] | None = None, force: bool = False, log=print,
+              allow_dirty_code: bool = False) -> list[str]:
+    """Run (or skip) every job of ``preset``; returns the ids of failed jobs.
+
+    Refuses (ConfigError, before any job) while the code differs from its commit, unless
+    ``allow_dirty_code``; the ``smoke`` preset is exempt (see ``provenance.require_clean_code``).
+    """
+    from .provenance import require_clean_code
+
     p = load_preset(preset)
+    require_clean_code(p.name, allow_dirty_code, log)
     jobs = [j for j in plan(p) if not only or j.notebook in only or j.job_id in only]
     failed: list[str] = []
     summary = []
