@@ -23,7 +23,7 @@ from typing import Any, Iterator
 from .errors import ConfigError
 from .layout import model_key
 from .paths import DATA_DIR, PRESETS_DIR
-from .registry import initializer_names, resolve_variant
+from .registry import initializer_names, recipes, resolve_variant
 
 DATA_SOURCES = ("offline", "hub", "fixtures")
 DEVICES = ("auto", "cpu", "cuda")
@@ -45,6 +45,7 @@ class Grid:
     methods: tuple[str, ...]            # initializers and variant labels (step-0 diagnostics)
     adapt_methods: tuple[str, ...]      # initializers or variants carried through adaptation and evaluation
     seeds: tuple[int, ...]
+    recipes: tuple[str, ...] = ("staged",)   # how runs are made (registry recipes); default: staged adaptation
 
 
 @dataclass(frozen=True)
@@ -88,12 +89,14 @@ class Initialization:
 
 @dataclass(frozen=True)
 class Run:
-    """One cell of the grid (language x model x method x seed)."""
+    """One run of the grid: language x model x recipe x seed; ``method`` is what the recipe varies
+    (for ``staged``: the initializer or variant whose patch is adapted)."""
 
     language: str
     model: str
     method: str
     seed: int
+    recipe: str = "staged"
 
     @property
     def run_id(self) -> str:
@@ -237,7 +240,8 @@ def validate(raw: dict[str, Any], name: str, source_file: str = "") -> Preset:
     seeds = _get(g, "seeds", list, "grid", "a list of integer seeds, e.g. [0]")
     if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds):
         raise ConfigError("grid.seeds", seeds, "a non-empty list of integers >= 0, e.g. [0]")
-    grid = Grid(_str_list(g, "languages", "grid", langs, ""), models, methods, adapt, tuple(seeds))
+    chosen = _str_list(g, "recipes", "grid", tuple(recipes()), "") if "recipes" in g else ("staged",)
+    grid = Grid(_str_list(g, "languages", "grid", langs, ""), models, methods, adapt, tuple(seeds), chosen)
 
     f = _get(raw, "fertility", dict, "preset", "add a [fertility] table")
     _check_keys(f, Fertility, "fertility")

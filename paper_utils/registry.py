@@ -32,8 +32,8 @@ from typing import Any, Callable, Mapping
 
 from .errors import ConfigError
 
-# modules whose import registers initializers, in registration order
-PROVIDERS = ("paper_utils.init_methods",)
+# modules whose import registers initializers and recipes, in registration order
+PROVIDERS = ("paper_utils.init_methods", "paper_utils.recipes")
 DATA_OPTIONS = ("encoder", "lexicon", "target_texts")
 
 
@@ -116,5 +116,54 @@ def resolve_variant(label: str, spec: Mapping[str, Any]) -> tuple[str, dict[str,
     return method, options
 
 
-__all__ = ["Initializer", "register_initializer", "initializers", "initializer_names", "initializer",
+# ------------------------------------------------------------------------------------------------
+# recipes: how a run is made (the run grid's recipe axis)
+
+@dataclass(frozen=True)
+class Recipe:
+    """One registered recipe: ``jobs(preset) -> [Job, ...]`` declares its runs' jobs, inputs and outputs."""
+
+    name: str
+    jobs: Callable[..., Any]
+    summary: str = ""
+
+
+_RECIPES: dict[str, Recipe] = {}
+
+
+def register_recipe(name: str, *, summary: str = ""):
+    """Decorator: register ``jobs(preset)`` (training and evaluation jobs of the recipe's runs) as ``name``."""
+
+    def add(jobs: Callable[..., Any]) -> Callable[..., Any]:
+        if name in _RECIPES and _RECIPES[name].jobs is not jobs:
+            raise ConfigError("name", name, "a recipe of that name is registered already; pick another name")
+        _RECIPES[name] = Recipe(name, jobs, summary)
+        return jobs
+
+    return add
+
+
+def recipes() -> dict[str, Recipe]:
+    """Every registered recipe, in registration order."""
+    _load_providers()
+    return dict(_RECIPES)
+
+
+def recipe(name: str) -> Recipe:
+    """The recipe called ``name``; ConfigError listing the registered ones otherwise.
+
+    >>> recipe("staged").name
+    'staged'
+    >>> recipe("fusion")
+    Traceback (most recent call last):
+    ...
+    paper_utils.errors.ConfigError: invalid recipe='fusion': use one of: staged
+    """
+    found = recipes()
+    if name not in found:
+        raise ConfigError("recipe", name, f"use one of: {', '.join(found)}")
+    return found[name]
+
+
+__all__ = ["Initializer", "Recipe", "register_recipe", "recipes", "recipe", "register_initializer", "initializers", "initializer_names", "initializer",
            "check_option_names", "resolve_variant", "PROVIDERS", "DATA_OPTIONS"]

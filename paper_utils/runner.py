@@ -23,31 +23,17 @@ import json
 import os
 import time
 import traceback
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from .config import Preset, load_preset
 from .errors import ConfigError
 from .io import read_json, write_json
-from .layout import (ModelLayout, executed_dir, failures_dir, fertility_csv, figures_dir, model_key, run_info_json,
+from .jobs import Job, stage_job_id
+from .layout import (ModelLayout, executed_dir, failures_dir, fertility_csv, figures_dir, run_info_json,
                      significance_csv, study_root)
 from .paths import NOTEBOOKS_DIR, PACKAGE_DIR
-
-
-@dataclass(frozen=True)
-class Job:
-    notebook: str                       # stem in notebooks/
-    key: tuple[str, ...]                # grid coordinates, () for study-wide notebooks
-    parameters: dict[str, Any] = field(hash=False, compare=False)
-    outputs: tuple[str, ...] = ()       # paths relative to results/<preset>/ that prove the job is done
-    depends: tuple[str, ...] = ()       # job ids that must succeed first
-    timeout_s: int = 1800
-    always_run: bool = False            # cheap jobs whose inputs are other jobs' results (figures)
-
-    @property
-    def job_id(self) -> str:
-        return "__".join((self.notebook,) + self.key)
+from .registry import recipe
 
 
 def _fertility_jobs(p: Preset) -> list[Job]:
@@ -56,11 +42,6 @@ def _fertility_jobs(p: Preset) -> list[Job]:
 
 def _rel(p: Preset, path: Path) -> str:
     return path.relative_to(study_root(p.name)).as_posix()
-
-
-def _stage_id(stage: str, language: str, model: str, *rest: str) -> str:
-    """Job id of a per-model stage: ``<notebook>__<language>__<model key>[__...]``."""
-    return "__".join((stage, language, model_key(model)) + rest)
 
 
 def _vocabulary_jobs(p: Preset) -> list[Job]:
@@ -85,24 +66,17 @@ def _initialization_jobs(p: Preset) -> list[Job]:
                              "english_questions": min(300, p.evaluation.mmlu_questions or 300)},
                             tuple(lay.relative(lay.init_record(m)) for m in p.grid.methods)
                             + (lay.relative(lay.init_record("base")), lay.relative(lay.init_significance_csv)),
-                            depends=(_stage_id("02_vocabulary_expansion", lang, model),), timeout_s=3600))
+                            depends=(stage_job_id("02_vocabulary_expansion", lang, model),), timeout_s=3600))
     return jobs
 
 
-def _adaptation_jobs(p: Preset) -> list[Job]:
-    jobs = []
-    for r in p.runs():
-        lay = ModelLayout(p.name, r.language, r.model)
-        jobs.append(Job("04_adaptation", (r.language, lay.key, r.method, f"seed{r.seed}"),
-                        {"preset": p.ref, "language": r.language, "model": r.model, "method": r.method, "seed": r.seed},
-                        (lay.relative(lay.adapt_dir(r.method, r.seed) / "summary.json"),
-                         lay.relative(lay.adapted_model_dir(r.method, r.seed) / "config.json")),
-                        depends=(_stage_id("02_vocabulary_expansion", r.language, r.model),
-                                 _stage_id("03_anchored_initialization", r.language, r.model)), timeout_s=3600))
-    return jobs
+def _recipe_jobs(p: Preset) -> list[Job]:
+    """Every job the preset's recipes declare (training, then evaluation of their runs)."""
+    return [job for name in p.grid.recipes for job in recipe(name).jobs(p)]
 
 
 def _evaluation_jobs(p: Preset) -> list[Job]:
+    """The base model's evaluation per language and model (recipes evaluate their own runs)."""
     jobs = []
     for lang in p.grid.languages:
         for model in p.grid.models:
@@ -110,18 +84,11 @@ def _evaluation_jobs(p: Preset) -> list[Job]:
             jobs.append(Job("05_evaluation", (lang, lay.key, "base"),
                             {"preset": p.ref, "language": lang, "model": model, "method": "base"},
                             (lay.relative(lay.eval_dir("base") / "scores.json"),), timeout_s=7200))
-    for r in p.runs():
-        lay = ModelLayout(p.name, r.language, r.model)
-        jobs.append(Job("05_evaluation", (r.language, lay.key, r.method, f"seed{r.seed}"),
-                        {"preset": p.ref, "language": r.language, "model": r.model, "method": r.method, "seed": r.seed},
-                        (lay.relative(lay.eval_dir(r.method, r.seed) / "scores.json"),),
-                        depends=(_stage_id("04_adaptation", r.language, r.model, r.method, f"seed{r.seed}"),),
-                        timeout_s=7200))
     return jobs
 
 
 def _significance_jobs(p: Preset) -> list[Job]:
-    evals = tuple(j.job_id for j in _evaluation_jobs(p))
+    evals = tuple(j.job_id for j in _evaluation_jobs(p) + _recipe_jobs(p) if j.notebook == "05_evaluation")
     return [Job("06_significance", (), {"preset": p.ref}, (_rel(p, significance_csv(p.name)),), depends=evals,
                 timeout_s=1200)]
 
@@ -133,7 +100,7 @@ def _figures_jobs(p: Preset) -> list[Job]:
 
 # Stages in execution order; figures always come last.
 STAGES: list[Callable[[Preset], list[Job]]] = [_fertility_jobs, _vocabulary_jobs, _initialization_jobs,
-                                               _adaptation_jobs, _evaluation_jobs, _significance_jobs, _figures_jobs]
+                                               _evaluation_jobs, _recipe_jobs, _significance_jobs, _figures_jobs]
 
 
 def plan(preset: str | Preset) -> list[Job]:

@@ -155,3 +155,25 @@ def test_rerunning_a_job_reruns_its_dependents_only(toy_study, monkeypatch):
     status = {line.split()[0]: line.split()[1] for line in logs if line.startswith(("a_write", "c_after_fail"))}
     assert status["a_write"] == "done" and status["c_after_fail"] == "done"   # ... and so does its dependent
     assert status["a_write__other"] == "skipped"       # unrelated to the deleted output: not rerun
+
+
+def test_the_runner_asks_each_recipe_for_its_jobs(monkeypatch):
+    """The grid's recipe axis: jobs of the staged recipe come from it; an unknown recipe names the valid ones."""
+    from paper_utils import registry
+
+    cfg = load_preset("demo")
+    assert cfg.grid.recipes == ("staged",)
+    staged = registry.recipe("staged").jobs(cfg)
+    ids = [j.job_id for j in runner.plan(cfg)]
+    assert [j.job_id for j in staged] == [i for i in ids if i.startswith(("04_", "05_")) and not i.endswith("__base")]
+    assert "04_adaptation__uz__smollm2-135m__bxod_sub75__seed0" in ids          # a variant runs through adaptation
+    sig = next(j for j in runner.plan(cfg) if j.notebook == "06_significance")
+    assert set(sig.depends) == {i for i in ids if i.startswith("05_")}
+    with pytest.raises(ConfigError) as err:
+        load_preset("demo", **{"grid.recipes": ["fusion"]})
+    assert err.value.parameter == "grid.recipes" and "staged" in err.value.fix
+    calls = []
+    monkeypatch.setitem(registry._RECIPES, "echo", registry.Recipe("echo", lambda p: calls.append(p.name) or []))
+    two = load_preset("demo", **{"grid.recipes": ["staged", "echo"]})
+    runner.plan(two)
+    assert calls and set(calls) == {"demo"}

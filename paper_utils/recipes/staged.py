@@ -22,7 +22,38 @@ from typing import Callable
 
 from ..adapt_data import AdaptInputs, adapt_dir, check_parameters, load_inputs
 from ..io import read_json, write_json
+from ..jobs import Job, stage_job_id
+from ..layout import ModelLayout
+from ..registry import register_recipe
 from ..train import AdaptConfig, AdaptResult, train
+
+
+@register_recipe("staged", summary="an initializer's (or variant's) embedding patch; embeddings, then LoRA")
+def staged_jobs(p) -> list[Job]:
+    """Notebook 04 (adaptation) and 05 (evaluation) for every run: language x model x adapt method x seed.
+
+    Inputs: stage 02's tokenizer and stage 03's patch of the run's label; outputs: the run folder's
+    ``summary.json`` and exported ``model/``, then the evaluation's ``scores.json``.
+    """
+    jobs = []
+    for r in p.runs():
+        lay = ModelLayout(p.name, r.language, r.model)
+        run = (r.language, lay.key, r.method, f"seed{r.seed}")
+        params = {"preset": p.ref, "language": r.language, "model": r.model, "method": r.method, "seed": r.seed}
+        jobs.append(Job("04_adaptation", run, params,
+                        (lay.relative(lay.adapt_dir(r.method, r.seed) / "summary.json"),
+                         lay.relative(lay.adapted_model_dir(r.method, r.seed) / "config.json")),
+                        depends=(stage_job_id("02_vocabulary_expansion", r.language, r.model),
+                                 stage_job_id("03_anchored_initialization", r.language, r.model)), timeout_s=3600))
+    for r in p.runs():
+        lay = ModelLayout(p.name, r.language, r.model)
+        run = (r.language, lay.key, r.method, f"seed{r.seed}")
+        jobs.append(Job("05_evaluation", run,
+                        {"preset": p.ref, "language": r.language, "model": r.model, "method": r.method, "seed": r.seed},
+                        (lay.relative(lay.eval_dir(r.method, r.seed) / "scores.json"),),
+                        depends=(stage_job_id("04_adaptation", r.language, r.model, r.method, f"seed{r.seed}"),),
+                        timeout_s=7200))
+    return jobs
 
 
 def run_adaptation(cfg, language: str, model: str, method: str, seed: int = 0, *, stage2: str = "lora",
@@ -58,4 +89,4 @@ def run_adaptation(cfg, language: str, model: str, method: str, seed: int = 0, *
                  extra_summary=extra, log=log)
 
 
-__all__ = ["run_adaptation"]
+__all__ = ["run_adaptation", "staged_jobs"]
