@@ -74,6 +74,7 @@ from .adapt_data import (STAGE_KINDS, AdaptInputs, MixedStream, adapt_dir, check
                          read_log, steps_to_reach)
 from .errors import ConfigError
 from .io import atomic_dir, read_json, write_json
+from .paths import shown
 
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 CHECKPOINT_FORMAT = 1
@@ -516,7 +517,7 @@ def train(model, tokenizer, target_texts: Sequence[str], out_dir: str | Path, co
         if prev.get("weights_key") == wkey and prev.get("model_fingerprint") == fingerprint:
             from transformers import AutoModelForCausalLM
 
-            log(f"{out} is complete (same model and settings): loading it; pass resume=False to train again")
+            log(f"{shown(out)} is complete (same model and settings): loading it; pass resume=False to train again")
             done = AutoModelForCausalLM.from_pretrained(str(out / "model")).eval()
             return AdaptResult(out, out / "model", read_log(log_path), prev, done)
 

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from .errors import ConfigError, DataError
-from .paths import results_dir
+from .paths import results_dir, shown
 
 STAGE_KINDS = ("embeddings", "lora", "full")
 
@@ -235,17 +235,17 @@ def load_inputs(cfg, language: str, model: str, method: str) -> AdaptInputs:
 
         net, base = load_model(model)
         ext = AutoTokenizer.from_pretrained(str(tok_dir))
-        notes["extended_tokenizer"] = str(tok_dir)
+        notes["extended_tokenizer"] = shown(tok_dir)
     else:
         setup = setup or diagnostics.load_setup(cfg, language, model)
         net, base, ext = setup.model, setup.base_tokenizer, setup.extended_tokenizer
         notes.update({k: v for k, v in setup.notes.items() if k in ("model", "extended_tokenizer")})
     if (patch_dir / "patch.json").exists():
         patch = EmbeddingPatch.load(patch_dir)
-        notes["patch"] = str(patch_dir)
+        notes["patch"] = shown(patch_dir)
     else:
         patch = initialize(net, base, ext, method, **setup.options(method))
-        notes["patch"] = f"computed here in {patch.seconds:.1f} s ({patch_dir} did not exist)"
+        notes["patch"] = f"computed here in {patch.seconds:.1f} s ({shown(patch_dir)} did not exist)"
     target = training_text(cfg, language)
     if not target or not any(t.strip() for t in target):
         raise DataError(f"the training text of {language!r} for preset {cfg.name!r} is empty")

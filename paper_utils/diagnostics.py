@@ -49,7 +49,7 @@ from .config import Preset
 from .embedding_init import METHODS, EmbeddingPatch, _jsonable, anchor_table, initialize, patched
 from .errors import ConfigError, DataError
 from .io import read_json, write_json
-from .paths import cache_dir, results_dir
+from .paths import cache_dir, results_dir, shown
 
 
 # ------------------------------------------------------------------------------------------------
@@ -337,7 +337,7 @@ def load_setup(preset: Preset, language: str, model: str, english_questions: int
     anchors = preset.initialization.max_anchors
     return InitSetup(preset.name, language, model, net, base, ext, heldout, english, target,
                      load_encoder(preset.encoder), lexicon,
-                     {"extended_tokenizer": where, "english_questions": n, "lexicon_entries": lexicon.num_rows,
+                     {"extended_tokenizer": shown(where), "english_questions": n, "lexicon_entries": lexicon.num_rows,
                       "max_anchors": anchors or "all"},
                      {m: {"max_anchors": anchors} for m in ("focus", "wechsel", "bxod", "salt")} if anchors else {})
 
