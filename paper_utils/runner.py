@@ -189,11 +189,15 @@ def job_environment(preset: Preset, seed: int = 0) -> dict[str, str]:
 
     Thread counts default to the machine's cores; ``PAPER_UTILS_THREADS`` overrides them (e.g. 1 when
     another job shares the machine: oversubscribed OpenMP threads slow torch down many times over).
+    Inside a kernel ``tqdm.auto`` (imported by transformers and datasets) wants the ipywidgets bar and,
+    without ipywidgets, prints a ``TqdmWarning: IProgress not found`` box, with the path of tqdm's own
+    file, into every notebook; it then draws plain-text bars anyway, so the warning is filtered out.
     """
     threads = os.environ.get("PAPER_UTILS_THREADS") or str(os.cpu_count() or 1)
+    warning_filters = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), "ignore:IProgress not found"]))
     env = {"PYTHONHASHSEED": str(seed), "TOKENIZERS_PARALLELISM": "false", "TQDM_MININTERVAL": "30",
            "HF_HUB_DISABLE_PROGRESS_BARS": "1", "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
-           "MPLBACKEND": "Agg", "PAPER_UTILS_PRESET": preset.name}
+           "MPLBACKEND": "Agg", "PAPER_UTILS_PRESET": preset.name, "PYTHONWARNINGS": warning_filters}
     if preset.data_source != "hub":
         env.update({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"})
     return env

@@ -18,10 +18,14 @@ AdamW without weight decay on embeddings (masked rows then stay exactly as they 
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any, Sequence
 
 from ..errors import ConfigError
 from .config import AdaptConfig, Stage
+
+# peft 0.21 still calls transformers' deprecated alias; the warning says nothing about this run
+warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*is deprecated", category=FutureWarning)
 
 
 def embeddings(model):

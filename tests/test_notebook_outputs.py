@@ -1,0 +1,60 @@
+"""Executed notebooks do not depend on where the repo lives: no absolute paths, no tqdm widget warning.
+
+Every notebook runs with the smoke preset into a temporary results root (as in ``test_notebooks.py``);
+the outputs of every executed notebook (streams, displayed tables, errors) must not contain the
+repository's absolute path, the results root's absolute path, or tqdm's ``IProgress not found`` warning.
+"""
+import json
+import os
+
+import nbformat
+import pytest
+
+from paper_utils.paths import REPO_ROOT
+
+pytestmark = [pytest.mark.notebooks, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    from paper_utils.runner import reproduce
+
+    root = tmp_path_factory.mktemp("results")
+    old = os.environ.get("PAPER_UTILS_RESULTS")
+    os.environ["PAPER_UTILS_RESULTS"] = str(root)
+    try:
+        failed = reproduce("smoke", force=True, log=lambda line: None)
+    finally:
+        if old is None:
+            os.environ.pop("PAPER_UTILS_RESULTS")
+        else:
+            os.environ["PAPER_UTILS_RESULTS"] = old
+    failures = {p.name: p.read_text()[-2000:] for p in (root / "smoke" / "failures").glob("*.txt")}
+    assert not failed, failures
+    return root
+
+
+def outputs_text(path) -> str:
+    """Every output of every code cell of an executed notebook, as JSON text."""
+    notebook = nbformat.read(path, as_version=4)
+    return json.dumps([cell.get("outputs", []) for cell in notebook.cells if cell.cell_type == "code"],
+                      ensure_ascii=False)
+
+
+def test_outputs_name_no_absolute_path_and_no_tqdm_widget_warning(smoke_run):
+    executed = sorted((smoke_run / "smoke" / "executed").glob("*.ipynb"))
+    assert len(executed) >= 7, [p.name for p in executed]            # every stage ran
+    forbidden = {str(REPO_ROOT), str(REPO_ROOT.resolve()), str(smoke_run), str(smoke_run.resolve()), "IProgress"}
+    found = {(path.name, text) for path in executed for text in forbidden if text in outputs_text(path)}
+    assert not found, found
+
+
+def test_outputs_text_sees_streams_and_tables(tmp_path):
+    """The scan reads stream text and displayed HTML (a check that cannot pass by reading nothing)."""
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(outputs=[
+        nbformat.v4.new_output("stream", name="stderr", text=f"{REPO_ROOT}/x.py:21: TqdmWarning: IProgress"),
+        nbformat.v4.new_output("display_data", data={"text/html": "<td>/elsewhere/results/smoke</td>"}),
+    ])])
+    nbformat.write(notebook, tmp_path / "n.ipynb")
+    text = outputs_text(tmp_path / "n.ipynb")
+    assert str(REPO_ROOT) in text and "IProgress" in text and "/elsewhere/results/smoke" in text
