@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import DataError
-from .paths import results_dir
+from .paths import results_dir, shown
 
 _KEY_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -51,15 +51,7 @@ class MissingStageOutput(DataError):
     def __init__(self, stage: str, language: str, model: str, path: Path):
         self.stage, self.path = STAGES.get(stage, stage), Path(path)
         where = f" for {language}/{model}" if language else ""
-        super().__init__(f"run {self.stage}{where} first: {_shown(path)} does not exist")
-
-
-def _shown(path: Path) -> str:
-    """``path`` from the results root's parent (``results/demo/uz/...``): messages stay machine-independent."""
-    try:
-        return Path(path).resolve().relative_to(results_dir("x").parent.parent).as_posix()
-    except ValueError:
-        return str(path)
+        super().__init__(f"run {self.stage}{where} first: {shown(path)} does not exist")
 
 
 def model_key(model: str) -> str:
