@@ -18,9 +18,9 @@ Example::
   prefix, spread evenly), and each source is read through its own seeded permutation per epoch. No
   iterator state exists, so a resumed run reads exactly the samples the interrupted run would have
   read, and the same global batch is split the same way over 1 or N processes.
-* :func:`english_training_text` is the English text mixed in to protect English: the English side of
-  the *training* parallel pairs (never MMLU, which measures English retention, and never held-out
-  pairs).
+* :func:`english_training_text` (asked of the data source, :mod:`paper_utils.study`) is the English text
+  mixed in to protect English: the English side of the *training* parallel pairs (never MMLU, which measures
+  English retention, and never held-out pairs).
 """
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ from typing import Any, Mapping, Sequence
 
 from .errors import ConfigError, DataError
 from .paths import results_dir
+from .study import data_source, english_training_text
 
 STAGE_KINDS = ("embeddings", "lora", "full")
 
@@ -41,21 +42,6 @@ def _seed_of(*parts) -> int:
     """A 63-bit seed from any parts (stable across processes; never Python's ``hash``)."""
     digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()
     return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
-
-
-def english_training_text(preset, lang: str) -> list[str]:
-    """English text mixed into adaptation: the English side of training pairs (never MMLU, never held out).
-
-    ``fixtures`` (smoke): ``tests/fixtures/english.txt``; ``offline``/``hub``: the English side of the
-    Django ``train`` split of ``lang`` (``paper_utils.corpora.parallel``).
-    """
-    if preset.data_source == "fixtures":
-        from .study import FIXTURES
-
-        return [t for t in (FIXTURES / "english.txt").read_text(encoding="utf-8").splitlines() if t.strip()]
-    from . import corpora
-
-    return [t for t in corpora.parallel(lang, "train")["en"] if t.strip()]
 
 
 def pack(tokenizer, texts: Sequence[str], seq_len: int, seed: int = 0, *, name: str = "target",
@@ -229,7 +215,7 @@ def load_inputs(cfg, language: str, model: str, method: str) -> AdaptInputs:
     where = results_dir(cfg.name) / language / Path(model).name
     patch_dir, tok_dir = where / "init" / "patches" / method, where / "tokenizer"
     notes: dict[str, Any] = {}
-    setup = diagnostics.smoke_setup(cfg, language, model) if cfg.data_source == "fixtures" else None
+    setup = diagnostics.smoke_setup(cfg, language, model) if data_source(cfg).tiny_models else None
     if setup is None and (patch_dir / "patch.json").exists() and (tok_dir / "tokenizer.json").exists():
         from .assets import load_model
 
