@@ -51,7 +51,7 @@ from .errors import ConfigError, DataError
 from .fixtures import tiny_model, tiny_tokenizer
 from .io import read_json, write_json
 from .paths import cache_dir, results_dir
-from .study import heldout_parallel
+from .study import data_source, heldout_parallel
 
 
 # ------------------------------------------------------------------------------------------------
@@ -271,7 +271,8 @@ def extended_tokenizer_for(preset: Preset, language: str, model: str, base_token
 
 def load_setup(preset: Preset, language: str, model: str, english_questions: int = 0) -> InitSetup:
     """Model, tokenizers, held-out/English/target text, encoder and lexicon for step 0."""
-    if preset.data_source == "fixtures":
+    source = data_source(preset)
+    if source.tiny_models:
         return smoke_setup(preset, language, model)
     from . import corpora
     from .assets import load_model
@@ -283,10 +284,7 @@ def load_setup(preset: Preset, language: str, model: str, english_questions: int
     english = list(corpora.mmlu_subset(n, seed=1)["question"])
     vocab_english = list(corpora.mmlu_subset(2000, seed=0)["question"])
     ext, where = extended_tokenizer_for(preset, language, model, base, target, vocab_english)
-    if preset.data_source == "hub":
-        heldout = heldout_parallel(preset, language)[0]
-    else:
-        heldout = list(corpora.monolingual(language, "test")["text"])
+    heldout = source.step0_heldout_text(language)
     lexicon = corpora.lexicon(language)
     anchors = preset.initialization.max_anchors
     return InitSetup(preset.name, language, model, net, base, ext, heldout, english, target,

@@ -43,8 +43,8 @@ def _switches_on_data_source(path) -> list[int]:
 
 
 # runner.py sets the HF offline environment flags from the source; it is left to the runner's rework
-# (it should read ``study.data_source(preset).online``). diagnostics.load_setup: next commit.
-NOT_YET = {"runner.py", "diagnostics.py"}
+# (it should read ``study.data_source(preset).online``).
+NOT_YET = {"runner.py"}
 
 
 def test_only_study_and_config_switch_on_the_data_source():
