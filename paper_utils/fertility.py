@@ -16,7 +16,10 @@ Definitions (Rust et al. 2021; Petrov et al. 2023):
   ``ta'lim``) and hyphens kept inside the word; punctuation and symbols are not words. Korean is
   segmented the same way, which yields space-delimited *eojeol* (a stem with its particles), the
   unit Korean writes between spaces; no morphological analyser is used.
-- **fertility** = tokens of the whole texts / words (punctuation tokens count as cost).
+- **fertility** = tokens of the whole texts / words (punctuation tokens count as cost). This is the
+  study's one definition: the fertility table (notebook 01), the vocabulary reports
+  (:func:`paper_utils.vocab.extend_tokenizer`'s ``fertility_before``/``fertility_after``: :func:`fertility`
+  with ``per_word=False``) and ``benchmarks/vocab_budget.py`` all use it.
 - **tokens_per_whitespace_word** = tokens / whitespace-separated chunks (the measure in
   ``shared/ASSETS.md``).
 - **continued_share**: share of word occurrences that a tokenizer splits into >= 2 tokens, each
@@ -68,11 +71,13 @@ def word_token_counts(tokenizer: TextTokenizer, unique_words: Sequence[str]) -> 
             for word, ids in zip(unique_words, tokenizer.encode_batch([" " + w for w in unique_words]))}
 
 
-def fertility(tokenizer: TextTokenizer, texts: Sequence[str], english: Sequence[str] | None = None) -> dict:
+def fertility(tokenizer: TextTokenizer, texts: Sequence[str], english: Sequence[str] | None = None, *,
+              per_word: bool = True) -> dict:
     """Fertility statistics of ``tokenizer`` on ``texts``.
 
     ``english``, when given, is the English side of the same parallel sentences (same order and
-    length) and yields ``parity``; without it ``parity`` is ``None``.
+    length) and yields ``parity``; without it ``parity`` is ``None``. ``per_word=False`` skips the
+    per-word pass (``continued_share`` is then ``None``); every other value is the same.
     """
     if english is not None and len(english) != len(texts):
         raise DataError(f"english has {len(english)} texts but texts has {len(texts)}; parity needs the "
@@ -87,8 +92,10 @@ def fertility(tokenizer: TextTokenizer, texts: Sequence[str], english: Sequence[
     n_words = sum(occurrences.values())
     if n_words == 0:
         raise DataError("texts contain no words (only punctuation or symbols); fertility is undefined")
-    per_word = word_token_counts(tokenizer, list(occurrences))
-    continued = sum(n for w, n in occurrences.items() if per_word[w] >= 2)
+    continued = None
+    if per_word:
+        counts = word_token_counts(tokenizer, list(occurrences))
+        continued = sum(n for w, n in occurrences.items() if counts[w] >= 2)
     parity = None
     if english is not None:
         parity = tokens / max(1, sum(len(ids) for ids in tokenizer.encode_batch(list(english))))
@@ -98,7 +105,7 @@ def fertility(tokenizer: TextTokenizer, texts: Sequence[str], english: Sequence[
         "tokens": tokens,
         "fertility": tokens / n_words,
         "tokens_per_whitespace_word": tokens / max(1, sum(len(t.split()) for t in texts)),
-        "continued_share": continued / n_words,
+        "continued_share": continued / n_words if continued is not None else None,
         "parity": parity,
         "bytes_per_token": sum(len(t.encode("utf-8")) for t in texts) / max(1, tokens),
         "chars_per_token": sum(len(t) for t in texts) / max(1, tokens),

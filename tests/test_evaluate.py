@@ -8,7 +8,7 @@ import json
 import pytest
 import torch
 
-from paper_utils import evaluate, evaluate_lm, evaluate_mmlu
+from paper_utils import evaluate, evaluate_lm, evaluate_mmlu, fixtures
 from paper_utils.config import load_preset
 from paper_utils.errors import AssetError, ConfigError, DataError
 from paper_utils.layout import MissingStageOutput
@@ -16,7 +16,7 @@ from paper_utils.layout import MissingStageOutput
 
 @pytest.fixture(scope="module")
 def tiny():
-    return evaluate_lm.tiny_model(evaluate._fixture_texts())
+    return fixtures.evaluation_model()
 
 
 def _naive_greedy(model, tok, prompt, steps):
@@ -57,7 +57,7 @@ def test_mmlu_prompt_is_lm_eval_default_format():
 
 
 def test_mmlu_shots_are_held_out_and_subset_stratified():
-    rows = evaluate_mmlu.fixture_rows()
+    rows = fixtures.mmlu_rows()
     items, pool = evaluate_mmlu.held_out_split(rows, 10, seed=0)
     shot_ids = {r["id"] for v in pool.values() for r in v}
     assert all(len(v) == evaluate_mmlu.N_SHOTS for v in pool.values())
@@ -69,7 +69,7 @@ def test_mmlu_shots_are_held_out_and_subset_stratified():
 
 
 def test_mmlu_subjects_restricts_items_and_shots_to_a_fixed_choice():
-    rows = evaluate_mmlu.fixture_rows()
+    rows = fixtures.mmlu_rows()
     items, pool = evaluate_mmlu.held_out_split(rows, 6, seed=0, subjects=1)
     assert len(pool) == 1 and {it["subject"] for it in items} == set(pool) and len(items) == 6
     assert list(pool) == evaluate_mmlu.choose_subjects({r["subject"] for r in rows}, 1, seed=0)
@@ -81,7 +81,7 @@ def test_mmlu_subjects_restricts_items_and_shots_to_a_fixed_choice():
 
 def test_mmlu_one_pass_scoring_equals_per_choice_manual_computation(tiny):
     model, tok = tiny
-    items, pool = evaluate_mmlu.held_out_split(evaluate_mmlu.fixture_rows(), 8, seed=1)
+    items, pool = evaluate_mmlu.held_out_split(fixtures.mmlu_rows(), 8, seed=1)
     shared = evaluate_mmlu.score_mmlu(model, tok, items, pool, batch_size=3, share_prefix=True)
     full = evaluate_mmlu.score_mmlu(model, tok, items, pool, batch_size=3, share_prefix=False)
     for it, lp_shared, lp_full in zip(items, shared.logprobs, full.logprobs):
@@ -174,7 +174,7 @@ def test_smoke_run_writes_outputs_and_significance(tmp_path, monkeypatch):
     assert json.loads((out / "scores.json").read_text())["tasks"]["mmlu"]["n"] == cfg.evaluation.mmlu_questions
 
     # a second "method": an adapted model folder (with its tokenizer) loads through model_dir ...
-    model, tok = evaluate_lm.tiny_model(evaluate._fixture_texts(), seed=1)
+    model, tok = fixtures.evaluation_model(seed=1)
     folder = tmp_path / "fvt_model"
     model.save_pretrained(folder)
     tok.save_pretrained(folder)
@@ -218,8 +218,8 @@ def test_mmlu_multi_token_letters_fall_back_to_per_choice_loglik():
         show_progress=False))
     tok = PreTrainedTokenizerFast(tokenizer_object=raw, eos_token="<|endoftext|>", bos_token="<|endoftext|>",
                                   pad_token="<|endoftext|>")
-    model, tok = evaluate_lm.tiny_model(tokenizer=tok)
-    items, pool = evaluate_mmlu.held_out_split(evaluate_mmlu.fixture_rows(), 3, seed=2)
+    model, tok = fixtures.evaluation_model(tokenizer=tok)
+    items, pool = evaluate_mmlu.held_out_split(fixtures.mmlu_rows(), 3, seed=2)
     assert len(tok(" A", add_special_tokens=False)["input_ids"]) == 2
     res = evaluate_mmlu.score_mmlu(model, tok, items, pool)
     assert res.meta["one_pass"] is False

@@ -36,6 +36,15 @@ def test_fertility_by_hand():
     assert stats["bytes_per_token"] == pytest.approx(1.0)
 
 
+def test_fertility_without_the_per_word_pass_only_drops_continued_share():
+    texts = ["ab cd !", "efg — h"]
+    full, quick = fertility(CharTokenizer(), texts), fertility(CharTokenizer(), texts, per_word=False)
+    assert quick["continued_share"] is None
+    assert {k: v for k, v in quick.items() if k != "continued_share"} == \
+        {k: v for k, v in full.items() if k != "continued_share"}
+    assert full["fertility"] == 14 / 4                       # 14 characters, 4 words
+
+
 def test_fertility_real_bpe_is_consistent(byte_bpe_tokenizer):
     tok = HFTextTokenizer("tiny", byte_bpe_tokenizer)
     en = fertility(tok, ["The quick brown fox jumps over the lazy dog."])

@@ -297,3 +297,22 @@ def test_join_apostrophe_words_rejects_other_pretokenizers(spm, bytelevel):
     odd = PreTrainedTokenizerFast(tokenizer_object=Tokenizer.from_str(json.dumps(spec)))
     with pytest.raises(ConfigError, match="add_prefix_space=False"):
         join_apostrophe_words(odd)
+
+
+@pytest.mark.parametrize("family", ["bytelevel", "spm"])
+def test_report_fertility_is_the_fertility_module_s(family, bytelevel, spm):
+    """One definition: the report's fertility is paper_utils.fertility's (tokens per regex word), and the cut
+    is the share of held-out tokens saved (independent of the word rule)."""
+    from paper_utils.fertility import fertility, words
+    from paper_utils.tokenization import HFTextTokenizer
+
+    base = bytelevel if family == "bytelevel" else spm
+    held = HELDOUT + ["Kitob — juda yaxshi , rahmat !"]   # whitespace chunks (6) and words (4) differ here
+    ext, rep = extend_tokenizer(base, TARGET, 60, ENGLISH_EVAL, heldout_texts=held)
+    before, after = fertility(HFTextTokenizer("base", base), held), fertility(HFTextTokenizer("ext", ext), held)
+    assert rep["fertility_before"] == before["fertility"] and rep["fertility_after"] == after["fertility"]
+    tokens = [sum(len(t(x, add_special_tokens=False)["input_ids"]) for x in held) for t in (base, ext)]
+    n_words = sum(len(words(x)) for x in held)
+    assert n_words < sum(len(x.split()) for x in held)
+    assert rep["fertility_before"] == tokens[0] / n_words and rep["fertility_after"] == tokens[1] / n_words
+    assert rep["fertility_reduction"] == 1 - tokens[1] / tokens[0]
