@@ -66,7 +66,6 @@ numbers are in ``results/demo/uz/smollm2-135m/init/``. See ``benchmarks/init_met
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 import zlib
 from contextlib import contextmanager

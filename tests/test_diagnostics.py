@@ -9,7 +9,6 @@ import math
 import pytest
 import torch
 
-from paper_utils import diagnostics
 from paper_utils.bpb import bits_per_byte
 from paper_utils.config import load_preset
 from paper_utils.diagnostics import (english_kl_exact, english_reference, english_shift, load_setup, paired_tests,
