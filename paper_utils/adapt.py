@@ -2,13 +2,20 @@
 
 Example::
 
-    >>> from paper_utils.config import load_preset
-    >>> from paper_utils.adapt import run_adaptation
-    >>> result = run_adaptation(load_preset("smoke"), "uz", "smollm2-135m", "bxod", seed=0)   # seconds
-    >>> result.summary["final_bpb"] < result.summary["step0_bpb"]                             # doctest: +SKIP
+    >>> import tempfile
+    >>> from paper_utils.adapt import AdaptConfig, Stage, train
+    >>> from paper_utils.evaluate_lm import tiny_model
+    >>> model, tok = tiny_model()                            # random 2-layer Llama; a real run: run_adaptation
+    >>> config = AdaptConfig(stages=(Stage("embeddings", 1), Stage("lora", 1)), seq_len=8, batch_size=2,
+    ...                      learning_rate=1e-2, eval_every=1)
+    >>> texts = ["Kitob o'qish foydali.", "Maktab kitoblari."] * 8
+    >>> new_rows = list(range(len(tok) - 10, len(tok)))     # the rows stage `embeddings` may move
+    >>> result = train(model, tok, texts, tempfile.mkdtemp(), config, heldout_texts=texts[:2],
+    ...                new_token_ids=new_rows, export=False, log=lambda line: None)   # seconds
+    >>> [(r["step"], r["stage"]) for r in result.log if r["type"] == "train"]
+    [(1, 'embeddings'), (2, 'lora')]
+    >>> result.summary["final_bpb"] > 0
     True
-    >>> from transformers import AutoModelForCausalLM, AutoTokenizer
-    >>> AutoModelForCausalLM.from_pretrained(result.model_dir)                                 # doctest: +SKIP
 
 The lower-level :func:`train` takes any patched causal LM, its (extended) tokenizer and texts.
 

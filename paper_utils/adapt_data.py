@@ -3,11 +3,14 @@
 Example::
 
     >>> from paper_utils.adapt_data import pack, MixedStream
-    >>> blocks = pack(tokenizer, ["Salom dunyo", "Kitob o'qish"], seq_len=8, seed=0)   # doctest: +SKIP
-    >>> blocks.shape                                    # (blocks, seq_len), int64   # doctest: +SKIP
-    torch.Size([3, 8])
-    >>> stream = MixedStream(blocks, english_blocks, english_share=0.2, seed=0)        # doctest: +SKIP
-    >>> stream.batch(step=0, batch_size=8).shape                                          # doctest: +SKIP
+    >>> from paper_utils.evaluate_lm import tiny_tokenizer
+    >>> tokenizer = tiny_tokenizer()                     # a byte-level BPE trained in a second
+    >>> blocks = pack(tokenizer, ["Salom dunyo", "Kitob o'qish"] * 4, seq_len=8, seed=0)
+    >>> blocks.shape                                     # (blocks, seq_len), int64
+    torch.Size([12, 8])
+    >>> english_blocks = pack(tokenizer, ["Hello world", "Reading books"] * 4, seq_len=8, seed=0)
+    >>> stream = MixedStream(blocks, english_blocks, english_share=0.2, seed=0)
+    >>> stream.batch(step=0, batch_size=8).shape
     torch.Size([8, 8])
 
 * :func:`pack` tokenizes every text (no special tokens), appends EOS after each document, shuffles
