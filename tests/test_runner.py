@@ -101,7 +101,8 @@ def test_notebook_is_clean_and_its_parameters_cell_holds_plain_literals(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_runner_refuses_a_parameter_the_notebook_does_not_declare(path):
+def test_runner_refuses_a_parameter_the_notebook_does_not_declare(path, tmp_path, monkeypatch):
+    monkeypatch.setenv("PAPER_UTILS_RESULTS", str(tmp_path))       # were it to run, not into the repository
     job = runner.Job(path.stem, (), {"preset": "smoke", "no_such_parameter": 1})
     with pytest.raises(ConfigError, match="no_such_parameter"):
         runner.run_job(load_preset("smoke"), job)
@@ -136,12 +137,15 @@ BAD_PARAMETERS = [
 @pytest.mark.parametrize("notebook, bad, parameter", BAD_PARAMETERS,
                          ids=[f"{n}-{next(iter(b), 'empty')}" for n, b, _ in BAD_PARAMETERS])
 def test_notebook_refuses_a_bad_parameter_with_a_config_error(notebook, bad, parameter, tmp_path, monkeypatch):
-    """A notebook run with a bad parameter stops with the ConfigError naming it (whatever cell checks it)."""
-    monkeypatch.setenv("PAPER_UTILS_RESULTS", str(tmp_path))     # nothing lands in the repository's results
+    """A notebook run with a bad parameter stops with the ConfigError naming it (whatever cell checks it),
+    before it has written anything."""
+    results = tmp_path / "results"
+    monkeypatch.setenv("PAPER_UTILS_RESULTS", str(results))      # nothing lands in the repository's results
     monkeypatch.chdir(NOTEBOOKS_DIR)                               # where papermill runs them
     with pytest.raises(ConfigError) as err:
         _run_cells(NOTEBOOKS_DIR / f"{notebook}.ipynb", {"preset": "smoke", **bad})
     assert err.value.parameter == parameter
+    assert not [p for p in results.rglob("*") if p.is_file()], "refused only after writing results"
 
 
 def test_code_version_follows_imports_transitively(tmp_path, monkeypatch):
