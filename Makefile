@@ -63,4 +63,4 @@ test: env
 	$(BIN)/python -m pytest -m "not gpu" $(PYTEST_ARGS)
 
 test-fast: env
-	$(BIN)/python -m pytest -m "not gpu and not assets and not notebooks" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not gpu and not assets and not notebooks and not slow" $(PYTEST_ARGS)

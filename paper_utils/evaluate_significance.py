@@ -2,11 +2,17 @@
 
 Example::
 
-    >>> from paper_utils.config import load_preset
-    >>> from paper_utils.evaluate_significance import write_significance
-    >>> path = write_significance(load_preset("smoke"))        # doctest: +SKIP
-    >>> path.name                                              # doctest: +SKIP
-    'significance.csv'
+    >>> import pathlib, tempfile
+    >>> from paper_utils.evaluate import write_jsonl
+    >>> from paper_utils.evaluate_significance import compare_runs
+    >>> base, bxod = pathlib.Path(tempfile.mkdtemp()), pathlib.Path(tempfile.mkdtemp())   # two eval/<method>/
+    >>> write_jsonl(base / "bpb.jsonl", [{"id": str(i), "bpb": 1.0 + i / 10} for i in range(8)])
+    >>> write_jsonl(bxod / "bpb.jsonl", [{"id": str(i), "bpb": 0.9 + i / 10} for i in range(8)])
+    >>> [(r.metric, round(r.delta, 3), r.p_value) for r in compare_runs(base, bxod, "base", "bxod")]
+    [('bpb', -0.1, 0.0078125)]
+
+:func:`write_significance` does this for every pair of a preset's evaluated runs and writes
+``results/<preset>/significance.csv``.
 
 For every language x model, every pair of evaluated runs found under ``results/<preset>/<language>/<model>/eval/``
 (``base`` first as ``method_a``, then the preset's method order, seeds > 0 as ``<method>__seed<k>``) is compared

@@ -5,10 +5,14 @@ Example::
     >>> from paper_utils.fertility import fertility, words
     >>> words("Oʻzbekiston — go'zal yurt!")
     ['Oʻzbekiston', "go'zal", 'yurt']
-    >>> from paper_utils.tokenization import load_text_tokenizer
-    >>> stats = fertility(load_text_tokenizer("gpt2"), ["hello world"])
+    >>> from paper_utils.fixtures import evaluation_tokenizer
+    >>> from paper_utils.tokenization import HFTextTokenizer, load_text_tokenizer
+    >>> tok = HFTextTokenizer("tiny", tiny_tokenizer(["hello world"] * 50))   # "hello", " world": one token each
+    >>> stats = fertility(tok, ["hello world"])
     >>> stats["words"], stats["tokens"], stats["fertility"]
     (2, 2, 1.0)
+    >>> fertility(load_text_tokenizer("gpt2"), ["hello world"])["fertility"]   # real pack  # doctest: +SKIP
+    1.0
 
 Definitions (Rust et al. 2021; Petrov et al. 2023):
 

@@ -2,11 +2,14 @@
 
 Example::
 
+    >>> import pathlib, tempfile
+    >>> import pandas as pd
     >>> from paper_utils.figures import all_figures
-    >>> from paper_utils.paths import results_dir
-    >>> made = all_figures(results_dir("demo"))          # doctest: +SKIP
-    >>> sorted(made)[:1]                                 # doctest: +SKIP
-    ['fertility_heatmap']
+    >>> out = pathlib.Path(tempfile.mkdtemp())            # a results/<preset>/ folder with stage 01 only
+    >>> pd.DataFrame({"tokenizer": ["gpt2"] * 2, "language": ["en", "uz"], "fertility": [1.2, 3.4],
+    ...               "parity": [1.0, 2.8]}).to_csv(out / "fertility.csv", index=False)
+    >>> sorted(all_figures(out))
+    ['fertility_heatmap', 'fertility_parity']
 
 Each ``figure_*`` function takes the ``results/<preset>/`` folder, returns the saved paths (PNG and
 SVG) or an empty list when its inputs do not exist yet, so the batch draws whatever stages have run.

@@ -2,15 +2,15 @@
 
 Example::
 
-    >>> from transformers import AutoTokenizer
+    >>> from paper_utils.fixtures import evaluation_tokenizer
     >>> from paper_utils.vocab import extend_tokenizer
-    >>> base = AutoTokenizer.from_pretrained("HuggingFaceTB/SmolLM2-135M")   # doctest: +SKIP
-    >>> ext, report = extend_tokenizer(base, uz_train, budget=16000,
-    ...                                english_texts=mmlu_questions,
-    ...                                heldout_texts=uz_heldout)            # doctest: +SKIP
-    >>> report["english_identical_share"], report["fertility_reduction"]   # doctest: +SKIP
-    (1.0, 0.37)
-    >>> ext.save_pretrained("results/demo/uz/smollm2/tokenizer")           # doctest: +SKIP
+    >>> english = ["The quick brown fox jumps over the lazy dog.", "Please enter a valid email address."] * 20
+    >>> uz_train = ["Bu kitob juda foydali.", "Kitoblar va maktablar.", "Maktab kitoblari."] * 20
+    >>> base = tiny_tokenizer(english)                    # a byte-level BPE trained in a second
+    >>> ext, report = extend_tokenizer(base, uz_train, budget=12, english_texts=english,
+    ...                                heldout_texts=uz_train[:3])
+    >>> report["added"], report["english_identical_share"], report["fertility_reduction"] > 0
+    (12, 1.0, True)
 
 Method (``method="continue_bpe"``, the default; see DESIGN.md "Measured design notes"):
 
@@ -90,7 +90,8 @@ def tokenizer_family(tokenizer) -> str:
 
     Example::
 
-        >>> tokenizer_family(AutoTokenizer.from_pretrained("gpt2"))   # doctest: +SKIP
+        >>> from paper_utils.fixtures import evaluation_tokenizer
+        >>> tokenizer_family(evaluation_tokenizer())                # GPT-2-style byte-level BPE
         'byte_level_bpe'
     """
     backend = getattr(tokenizer, "backend_tokenizer", None)
@@ -153,9 +154,13 @@ def join_apostrophe_words(base_tokenizer):
 
     Example::
 
-        >>> joined = join_apostrophe_words(smollm2)                                  # doctest: +SKIP
-        >>> smollm2.tokenize(" to'g'ri"), joined.tokenize(" to'g'ri")           # doctest: +SKIP
-        (['Ġto', "'", 'g', "'", 'ri'], ['Ġto', "'", 'g', "'", 'ri'])
+        >>> from paper_utils.fixtures import evaluation_tokenizer
+        >>> base = evaluation_tokenizer()
+        >>> joined = join_apostrophe_words(base)
+        >>> joined.tokenize(" to'g'ri") == base.tokenize(" to'g'ri")      # same merges: same tokens
+        True
+        >>> [u for u, _ in joined.backend_tokenizer.pre_tokenizer.pre_tokenize_str(" to'g'ri")]   # one unit
+        ["Ġto'g'ri"]
 
     Same vocabulary and merges, so the ids are unchanged; the difference is that merges learned
     afterwards may join across the apostrophe ("Ġto'g'ri" can become one token). Supports the
@@ -245,9 +250,11 @@ def learn_candidates(base_tokenizer, target_texts: Sequence[str], max_new: int,
 
     Example::
 
-        >>> cands = learn_candidates(base, uz_train, max_new=1000)        # doctest: +SKIP
-        >>> cands[0]                                                     # doctest: +SKIP
-        Candidate(token='Ġva', left='Ġv', right='a')
+        >>> from paper_utils.fixtures import evaluation_tokenizer
+        >>> base = evaluation_tokenizer()
+        >>> cands = learn_candidates(base, ["kitob kitoblar kitobxon"] * 10, max_new=3)
+        >>> [(c.left, c.right) for c in cands][:1]
+        [('Ġ', 'k')]
 
     About ``max_new * (1 + headroom)`` merges are learned (fewer if the text runs out), so that
     merges landing on existing base tokens and merges dropped for English can be replaced.
@@ -475,10 +482,12 @@ def extend_tokenizer(base_tokenizer, target_texts: Sequence[str], budget: int,
 
     Example::
 
-        >>> ext, report = extend_tokenizer(base, uz_train, 8000, english_texts=mmlu,
-        ...                                heldout_texts=uz_heldout)     # doctest: +SKIP
-        >>> report["added"], report["english_identical_share"]           # doctest: +SKIP
-        (8000, 1.0)
+        >>> from paper_utils.fixtures import evaluation_tokenizer
+        >>> base = evaluation_tokenizer()
+        >>> ext, report = extend_tokenizer(base, ["kitob kitoblar kitobxon"] * 10, 4,
+        ...                                english_texts=["The books are on the table."])
+        >>> report["added"], report["english_identical_share"], len(ext) - len(base)
+        (4, 1.0, 4)
 
     Returns ``(extended_tokenizer, report)``: a deep copy of ``base_tokenizer`` (same class, same
     special tokens) whose backend carries the new entries, and a JSON-serialisable dict with
@@ -638,8 +647,11 @@ def token_savings(extended_tokenizer, base_tokenizer, texts: Sequence[str]) -> l
 
     Example::
 
-        >>> token_savings(ext, base, uz_heldout)[:2]                     # doctest: +SKIP
-        [('Ġuchun', 412, 824), ('lar', 1730, 1730)]
+        >>> from paper_utils.fixtures import evaluation_tokenizer
+        >>> base = evaluation_tokenizer()
+        >>> ext, _ = extend_tokenizer(base, ["kitob kitoblar"] * 10, 2, english_texts=["The books."])
+        >>> token_savings(ext, base, ["kitob kitoblar"])[:1]
+        [('it', 2, 2)]
     """
     base, ext = _backend(base_tokenizer), _backend(extended_tokenizer)
     base_ids = set(base.get_vocab(True).values())

@@ -19,11 +19,9 @@ ENGLISH = [
 
 
 def pytest_collection_modifyitems(config, items):
-    try:
-        import torch
-        has_cuda = torch.cuda.is_available()
-    except Exception:  # pragma: no cover
-        has_cuda = False
+    import torch                                  # a dependency: a broken install must fail loudly, not skip
+
+    has_cuda = torch.cuda.is_available()
     skip_gpu = pytest.mark.skip(reason="needs CUDA (gpu tier)")
     for item in items:
         if "gpu" in item.keywords and not has_cuda:

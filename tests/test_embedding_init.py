@@ -230,11 +230,11 @@ def test_focus_weights_convex_and_sparse(llama):
     # the row is the convex combination written in the provenance (when it lists every anchor)
     w = model.get_input_embeddings().weight.detach()
     surf = {s: i for i, s in enumerate(base.batch_decode([[i] for i in range(len(base))]))}
-    for k, r in enumerate(patch.provenance):
-        if r["rule"].startswith("focus") and r["n_anchors"] <= 8:
-            row = sum(wt * w[surf[a]] for a, wt in r["anchors"])
-            torch.testing.assert_close(patch.input_rows[k], row, rtol=1e-3, atol=1e-3)
-            break
+    listed = [k for k, r in enumerate(patch.provenance) if r["rule"].startswith("focus") and r["n_anchors"] <= 8]
+    assert listed, "no focus row lists all its anchors: nothing to check the convex combination on"
+    for k in listed:
+        row = sum(wt * w[surf[a]] for a, wt in patch.provenance[k]["anchors"])
+        torch.testing.assert_close(patch.input_rows[k], row, rtol=1e-3, atol=1e-3)
 
 
 def test_wechsel_top_k_and_temperature(llama):
@@ -242,9 +242,10 @@ def test_wechsel_top_k_and_temperature(llama):
     model = tiny_model("llama", len(base))
     sharp = initialize(model, base, ext, "wechsel", **enc_opts("wechsel", top_k=3, temperature=0.01))
     flat = initialize(model, base, ext, "wechsel", **enc_opts("wechsel", top_k=3, temperature=10.0))
-    for r in sharp.provenance:
-        if r["rule"].startswith("wechsel"):
-            assert r["n_anchors"] == 3 and math.isclose(r["weight_sum"], 1.0, abs_tol=1e-4)
+    anchored = [r for r in sharp.provenance if r["rule"].startswith("wechsel")]
+    assert anchored
+    for r in anchored:
+        assert r["n_anchors"] == 3 and math.isclose(r["weight_sum"], 1.0, abs_tol=1e-4)
     top = lambda p: np.mean([r["anchors"][0][1] for r in p.provenance if r["rule"].startswith("wechsel")])  # noqa: E731
     assert top(sharp) > top(flat) and abs(top(flat) - 1 / 3) < 0.05
     cooc = initialize(model, base, ext, "wechsel", **enc_opts("wechsel", aux="cooc", top_k=2))
@@ -286,13 +287,14 @@ def test_bxod_top_k_weighting_temperature(llama):
     assert all(r["n_anchors"] <= 4 for r in _anchored(sparse)) and any(r["n_anchors"] < 4 for r in _anchored(sparse))
     hot = initialize(model, base, ext, "bxod", **enc_opts("bxod", top_k=4, temperature=100.0, use_lexicon=False,
                                                           anchor_set="all"))
-    assert all(abs(r["anchors"][0][1] - 0.25) < 0.01 for r in _anchored(hot))
+    assert _anchored(hot) and all(abs(r["anchors"][0][1] - 0.25) < 0.01 for r in _anchored(hot))
 
 
 def test_bxod_anchor_set_match_space_and_continuation(llama):
     base, ext = llama
     model = tiny_model("llama", len(base))
     words = initialize(model, base, ext, "bxod", **enc_opts("bxod", anchor_set="words", use_lexicon=False))
+    assert _anchored(words)
     for r in _anchored(words):
         assert r["surface"].startswith(" ") and all(a.startswith(" ") for a, _ in r["anchors"])
     pieces = [r for r in words.provenance if not r["surface"].startswith(" ")]
@@ -303,6 +305,7 @@ def test_bxod_anchor_set_match_space_and_continuation(llama):
     assert inner and all(not a.startswith(" ") for r in inner for a, _ in r["anchors"])      # match_space
     limited = initialize(model, base, ext, "bxod", **enc_opts("bxod", anchor_set="all", max_anchors=20,
                                                               use_lexicon=False))
+    assert _anchored(limited)
     assert all(a in base.batch_decode([[i] for i in range(40)]) for r in _anchored(limited) for a, _ in r["anchors"])
 
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from paper_utils.encoders import CachedEncoder, load_encoder
-from paper_utils.errors import ConfigError
+from paper_utils.errors import AssetError, ConfigError
 
 
 def test_cached_encoder_normalizes_orders_and_caches(tmp_path):
@@ -30,5 +30,5 @@ def test_unknown_encoder():
 
 def test_labse_offline_error(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(Exception, match="e5-small"):
+    with pytest.raises(AssetError, match="e5-small"):
         load_encoder("labse")

@@ -200,10 +200,22 @@ def test_smoke_run_writes_outputs_and_significance(tmp_path, monkeypatch):
     rows = list(csv.DictReader(open(path)))
     assert list(rows[0]) == ["language", "model", "metric", "method_a", "method_b", "delta", "ci_low", "ci_high",
                              "p_value", "p_adjusted", "test", "n"]
-    metrics = {r["metric"] for r in rows}
-    assert {"BLEU en-uz", "chrF2++ uz-en", "accuracy", "MMLU accuracy", "bpb"} <= metrics
+    by_metric = {r["metric"]: r for r in rows}
+    assert {"BLEU en-uz", "chrF2++ uz-en", "accuracy", "MMLU accuracy", "bpb"} <= set(by_metric)
     assert all(r["method_a"] == "base" and r["method_b"] == "fvt" for r in rows)
     assert all(float(r["p_adjusted"]) >= float(r["p_value"]) for r in rows)
+    # delta = fvt - base, with the sign the fabricated outputs dictate
+    for direction in ("en-uz", "uz-en"):                  # half the hypotheses became the reference: better
+        assert float(by_metric[f"BLEU {direction}"]["delta"]) > 0
+        assert float(by_metric[f"chrF2++ {direction}"]["delta"]) > 0
+    base_bpb = [r["bpb"] for r in evaluate.read_jsonl(out / "bpb.jsonl")]
+    assert float(by_metric["bpb"]["delta"]) == pytest.approx(-0.1 * sum(base_bpb) / len(base_bpb))   # x0.9: lower
+    for metric, name in (("accuracy", "classification.jsonl"), ("MMLU accuracy", "mmlu.jsonl")):
+        base_ok = [bool(r["correct"]) for r in evaluate.read_jsonl(out / name)]
+        fvt_ok = [bool(r["correct"]) for r in evaluate.read_jsonl(fvt / name)]
+        assert fvt_ok != base_ok                           # the fabrication changed something
+        expected = (sum(fvt_ok) - sum(base_ok)) / len(base_ok)
+        assert float(by_metric[metric]["delta"]) == pytest.approx(expected), metric
 
 
 def test_mmlu_multi_token_letters_fall_back_to_per_choice_loglik():

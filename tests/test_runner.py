@@ -1,4 +1,5 @@
 """The papermill batch: parameter checks, skip-done, rerun on change, failure isolation."""
+import ast
 import json
 
 import nbformat
@@ -72,21 +73,79 @@ def test_unknown_parameter_is_rejected_before_running(toy_study):
 def test_plan_covers_the_grid():
     jobs = runner.plan("demo-full")
     vocab = [j for j in jobs if j.notebook == "02_vocabulary_expansion"]
-    if (NOTEBOOKS_DIR / "02_vocabulary_expansion.ipynb").exists():
-        assert len(vocab) == 4 * 2
+    assert len(vocab) == 4 * 2
+    assert all((NOTEBOOKS_DIR / f"{j.notebook}.ipynb").is_file() for j in jobs)   # every job has its notebook
     assert jobs[0].job_id == "01_fertility"
     assert len({j.job_id for j in jobs}) == len(jobs)
 
 
-def test_every_notebook_is_clean_and_parameterized():
-    for path in sorted(NOTEBOOKS_DIR.glob("*.ipynb")):
-        nb = nbformat.read(path, as_version=4)
-        code = [c for c in nb.cells if c.cell_type == "code"]
-        assert "parameters" in code[0].metadata.get("tags", []), path.name
-        assert all(not c.get("outputs") and c.get("execution_count") is None for c in code), f"{path.name} has outputs"
-        params = runner.notebook_parameters(path)
-        assert params.get("preset") == "demo", path.name
-        assert "load_preset" in code[1].source, f"{path.name}: second cell must validate the parameters"
+NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
+
+
+def test_the_study_has_its_notebooks():
+    assert [p.stem[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06", "07"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_is_clean_and_its_parameters_cell_holds_plain_literals(path):
+    """The papermill contract: a first code cell tagged ``parameters`` of ``name = literal`` lines."""
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert "parameters" in code[0].metadata.get("tags", []), path.name
+    for node in ast.parse(code[0].source).body:
+        assert isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets), \
+            f"{path.name}: parameters cell holds plain assignments only"
+        ast.literal_eval(node.value)                   # raises on anything but a literal
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in code), f"{path.name} has outputs"
+    assert runner.notebook_parameters(path).get("preset") == "demo", path.name
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_runner_refuses_a_parameter_the_notebook_does_not_declare(path, tmp_path, monkeypatch):
+    monkeypatch.setenv("PAPER_UTILS_RESULTS", str(tmp_path))       # were it to run, not into the repository
+    job = runner.Job(path.stem, (), {"preset": "smoke", "no_such_parameter": 1})
+    with pytest.raises(ConfigError, match="no_such_parameter"):
+        runner.run_job(load_preset("smoke"), job)
+
+
+def _run_cells(path, parameters):
+    """Run a notebook's code cells in order in one namespace, ``parameters`` injected after the
+    parameters cell as papermill does; stops at the first exception (which propagates)."""
+    cells = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+    namespace: dict = {"__name__": "__main__"}
+    exec(compile(cells[0].source, f"{path.name}[parameters]", "exec"), namespace)
+    namespace.update(parameters)
+    for k, cell in enumerate(cells[1:], 1):
+        exec(compile(cell.source, f"{path.name}[{k}]", "exec"), namespace)
+
+
+BAD_PARAMETERS = [
+    ("01_fertility", {"languages": ["uz"]}, "languages"),
+    ("02_vocabulary_expansion", {"language": "xx"}, "language"),
+    ("02_vocabulary_expansion", {"model": "llama-9b"}, "model"),
+    ("03_anchored_initialization", {"language": "xx"}, "language"),
+    ("03_anchored_initialization", {"methods": ["magic"]}, "methods"),
+    ("04_adaptation", {"method": "magic"}, "method"),
+    ("04_adaptation", {"seed": -1}, "seed"),
+    ("05_evaluation", {"method": "magic"}, "method"),
+    ("05_evaluation", {"tasks": ["poetry"]}, "tasks"),
+    ("06_significance", {"correction": "bonferroni"}, "correction"),
+    ("07_figures", {}, "preset"),                                  # no results yet for the preset
+] + [(p.stem, {"preset": "no-such-preset"}, "preset") for p in NOTEBOOKS]
+
+
+@pytest.mark.parametrize("notebook, bad, parameter", BAD_PARAMETERS,
+                         ids=[f"{n}-{next(iter(b), 'empty')}" for n, b, _ in BAD_PARAMETERS])
+def test_notebook_refuses_a_bad_parameter_with_a_config_error(notebook, bad, parameter, tmp_path, monkeypatch):
+    """A notebook run with a bad parameter stops with the ConfigError naming it (whatever cell checks it),
+    before it has written anything."""
+    results = tmp_path / "results"
+    monkeypatch.setenv("PAPER_UTILS_RESULTS", str(results))      # nothing lands in the repository's results
+    monkeypatch.chdir(NOTEBOOKS_DIR)                               # where papermill runs them
+    with pytest.raises(ConfigError) as err:
+        _run_cells(NOTEBOOKS_DIR / f"{notebook}.ipynb", {"preset": "smoke", **bad})
+    assert err.value.parameter == parameter
+    assert not [p for p in results.rglob("*") if p.is_file()], "refused only after writing results"
 
 
 def test_code_version_follows_imports_transitively(tmp_path, monkeypatch):

@@ -178,6 +178,9 @@ def test_compare_translations_is_paired_test_on_sentence_stats(corpus, sacrebleu
     refs, ha, hb = corpus
     r = S.compare_translations(ha, hb, refs, "bleu", test="paired_bootstrap", method_a="base", method_b="adapted")
     assert (r.metric, r.method_a, r.method_b, r.test, r.n) == ("BLEU", "base", "adapted", "paired_bootstrap", 200)
+    # B (less noise) is the better system: delta = B - A is positive and equals the corpus-score difference
+    assert r.delta == pytest.approx(BLEU().corpus_score(hb, [refs]).score - BLEU().corpus_score(ha, [refs]).score)
+    assert r.delta > 0 and r.ci_low < r.delta < r.ci_high
     assert abs(r.p_value - sacrebleu_pvalues["BLEU", "bs"][2]) <= 1 / 1001 + 1e-12
     r2 = S.compare_translations(ha, hb, [refs], "chrf", test="approximate_randomization", n_samples=500)
     assert (r2.test, r2.metric, r2.n) == ("approximate_randomization", "chrF2", 200)
@@ -255,6 +258,7 @@ def test_exact_permutation_equals_scipy(n):
                                permutation_type="samples", n_resamples=np.inf).pvalue
     assert r.test == "paired_permutation_exact"
     assert r.p_value == pytest.approx(ref, rel=1e-12)
+    assert r.delta == pytest.approx(np.mean(b - a), rel=1e-12)      # b - a (negative: b has the lower bpb)
 
 
 def test_exact_permutation_handles_ties():
@@ -295,6 +299,7 @@ def test_monte_carlo_permutation_within_binomial_error_of_exact():
     assert 0.02 < exact.p_value < 0.9
     assert abs(mc.p_value - exact.p_value) <= 4 * math.sqrt(exact.p_value * (1 - exact.p_value) / 20000)
     assert mc.ci_low <= mc.delta <= mc.ci_high
+    assert exact.delta == mc.delta == pytest.approx(np.mean(b - a)) and exact.delta < 0   # b: 0.04 lower on average
 
 
 def test_wilcoxon_equals_scipy():
@@ -304,6 +309,7 @@ def test_wilcoxon_equals_scipy():
     r = S.wilcoxon_signed_rank(a, b, method_a="base", method_b="adapted")
     assert r.p_value == float(sps.wilcoxon(b - a).pvalue)
     assert r.delta == pytest.approx(np.mean(b - a)) and r.test == "wilcoxon_signed_rank" and r.metric == "bpb"
+    assert r.delta < 0 and r.p_value < 0.05                         # the adapted system is built 0.01 lower
     assert S.wilcoxon_signed_rank(a, a, ci_samples=0).p_value == 1.0
 
 

@@ -2,7 +2,7 @@ import struct
 
 import pytest
 
-from paper_utils.errors import ConfigError
+from paper_utils.errors import AssetError, ConfigError
 from paper_utils.tokenization import HFTextTokenizer, TextTokenizer, load_text_tokenizer, read_o200k_ranks, tokenizer_family
 
 
@@ -23,7 +23,7 @@ def test_o200k_rank_file_parser(tmp_path):
     (tmp_path / "o.vocab").write_bytes(blob)
     assert read_o200k_ranks(tmp_path / "o.vocab") == dict(entries)
     (tmp_path / "bad.vocab").write_bytes(blob + b"xx")
-    with pytest.raises(Exception, match="trailing bytes"):
+    with pytest.raises(AssetError, match="trailing bytes"):
         read_o200k_ranks(tmp_path / "bad.vocab")
 
 
@@ -35,7 +35,7 @@ def test_unknown_tokenizer_lists_supported():
 
 def test_hub_tokenizer_while_offline_names_the_alternative(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(Exception, match="offline tokenizer"):
+    with pytest.raises(AssetError, match="offline tokenizer"):
         load_text_tokenizer("meta-llama/Llama-3.2-1B")
 
 

@@ -140,6 +140,7 @@ def test_english_fixpoint_drops_firing_merge_and_dependents(bytelevel):
 
 def test_candidates_in_base_vocabulary_space(bytelevel):
     cands = learn_candidates(bytelevel, TARGET, 30)
+    assert len(cands) >= 30                                  # at least max_new (with headroom)
     vocab = bytelevel.get_vocab()
     have = set(vocab)
     for c in cands:

@@ -2,8 +2,20 @@
 
 Example::
 
+    >>> import tempfile
+    >>> from paper_utils.fixtures import evaluation_model
     >>> from paper_utils.train import AdaptConfig, Stage, train
-    >>> result = train(model, tokenizer, texts, "out/run", AdaptConfig(...))   # doctest: +SKIP
+    >>> model, tok = evaluation_model()                      # random 2-layer Llama; a real run: run_adaptation
+    >>> config = AdaptConfig(stages=(Stage("embeddings", 1), Stage("lora", 1)), seq_len=8, batch_size=2,
+    ...                      learning_rate=1e-2, eval_every=1)
+    >>> texts = ["Kitob o'qish foydali.", "Maktab kitoblari."] * 8
+    >>> new_rows = list(range(len(tok) - 10, len(tok)))     # the rows stage `embeddings` may move
+    >>> result = train(model, tok, texts, tempfile.mkdtemp(), config, heldout_texts=texts[:2],
+    ...                new_token_ids=new_rows, export=False, log=lambda line: None)   # seconds
+    >>> [(r["step"], r["stage"]) for r in result.log if r["type"] == "train"]
+    [(1, 'embeddings'), (2, 'lora')]
+    >>> result.summary["final_bpb"] > 0
+    True
 
 :func:`loop` runs any objective (``objective(model, batch) -> loss``; causal-LM loss by default,
 :mod:`paper_utils.train.objectives`) over any stateless stream, stage after stage, with one code path
