@@ -7,7 +7,7 @@ Example::
     ['Oʻzbekiston', "go'zal", 'yurt']
     >>> from paper_utils.fixtures import evaluation_tokenizer
     >>> from paper_utils.tokenization import HFTextTokenizer, load_text_tokenizer
-    >>> tok = HFTextTokenizer("tiny", tiny_tokenizer(["hello world"] * 50))   # "hello", " world": one token each
+    >>> tok = HFTextTokenizer("tiny", evaluation_tokenizer(["hello world"] * 50))   # "hello", " world": one token each
     >>> stats = fertility(tok, ["hello world"])
     >>> stats["words"], stats["tokens"], stats["fertility"]
     (2, 2, 1.0)

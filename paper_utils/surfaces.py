@@ -1,4 +1,4 @@
-"""How a tokenizer writes text: the vocabulary family and the surface form of each token.
+"""Tokenizer families (which ones the study can extend) and how a tokenizer writes each token as text.
 
 Example::
 
@@ -16,7 +16,43 @@ from __future__ import annotations
 import json
 from typing import Sequence
 
+from tokenizers import Tokenizer
+
 from .errors import ConfigError
+
+SUPPORTED = ("byte-level BPE (GPT-2, Llama-3, SmolLM2), SentencePiece-style BPE with '▁' and optional "
+             "byte fallback (Llama-2, Mistral v1, Gemma), SentencePiece Unigram; as HF fast tokenizers")
+
+
+def tokenizer_family(tokenizer) -> str:
+    """``"byte_level_bpe"``, ``"sentencepiece_bpe"`` or ``"unigram"``; ConfigError otherwise.
+
+    Example::
+
+        >>> from paper_utils.fixtures import evaluation_tokenizer
+        >>> tokenizer_family(evaluation_tokenizer())                # GPT-2-style byte-level BPE
+        'byte_level_bpe'
+    """
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None and isinstance(tokenizer, Tokenizer):
+        backend = tokenizer
+    if backend is None:
+        raise ConfigError("base_tokenizer", type(tokenizer).__name__,
+                          f"need a fast tokenizer (use_fast=True); supported: {SUPPORTED}")
+    spec = json.loads(backend.to_str())
+    model, kind = spec["model"], spec["model"].get("type")
+    pieces = json.dumps([spec.get("normalizer"), spec.get("pre_tokenizer")])
+    if kind == "BPE":
+        if model.get("dropout") or model.get("continuing_subword_prefix") or model.get("end_of_word_suffix"):
+            raise ConfigError("base_tokenizer", "BPE with dropout/subword prefix/suffix",
+                              f"supported: {SUPPORTED}")
+        if '"ByteLevel"' in pieces:
+            return "byte_level_bpe"
+        if "▁" in pieces or "\\u2581" in pieces:
+            return "sentencepiece_bpe"
+    elif kind == "Unigram":
+        return "unigram"
+    raise ConfigError("base_tokenizer", f"{kind} model ({type(tokenizer).__name__})", f"supported: {SUPPORTED}")
 
 
 def _backend_spec(tokenizer) -> dict:

@@ -184,8 +184,8 @@ def load_hf_tokenizer(path_or_id: str | Path, name: str | None = None, family: s
 
 def tokenizer_family(hf: Any) -> str:
     """``byte_level_bpe``, ``sentencepiece_bpe``, ``unigram`` (what :mod:`paper_utils.vocab` can
-    extend), or ``other``; the rules live in :func:`paper_utils.vocab.tokenizer_family`."""
-    from .vocab import tokenizer_family as supported_family
+    extend), or ``other``; the rules live in :func:`paper_utils.surfaces.tokenizer_family`."""
+    from .surfaces import tokenizer_family as supported_family
 
     try:
         return supported_family(hf)

@@ -6,7 +6,7 @@ Example::
     >>> from paper_utils.vocab import extend_tokenizer
     >>> english = ["The quick brown fox jumps over the lazy dog.", "Please enter a valid email address."] * 20
     >>> uz_train = ["Bu kitob juda foydali.", "Kitoblar va maktablar.", "Maktab kitoblari."] * 20
-    >>> base = tiny_tokenizer(english)                    # a byte-level BPE trained in a second
+    >>> base = evaluation_tokenizer(english)                    # a byte-level BPE trained in a second
     >>> ext, report = extend_tokenizer(base, uz_train, budget=12, english_texts=english,
     ...                                heldout_texts=uz_train[:3])
     >>> report["added"], report["english_identical_share"], report["fertility_reduction"] > 0
@@ -63,10 +63,9 @@ from tokenizers import AddedToken, Tokenizer, models, pre_tokenizers, trainers
 
 from paper_utils.errors import ConfigError, DataError
 from paper_utils.fertility import fertility
+from paper_utils.surfaces import tokenizer_family
 from paper_utils.tokenization import HFTextTokenizer
 
-SUPPORTED = ("byte-level BPE (GPT-2, Llama-3, SmolLM2), SentencePiece-style BPE with '▁' and optional "
-             "byte fallback (Llama-2, Mistral v1, Gemma), SentencePiece Unigram; as HF fast tokenizers")
 METHODS = ("continue_bpe", "added_tokens")
 _PUA = 0xF0000  # supplementary private-use planes 15-16: 131,068 code points
 _SP_WORD = re.compile(r"▁+[^▁]*|[^▁]+")
@@ -83,37 +82,6 @@ class Candidate:
     token: str
     left: str | None = None
     right: str | None = None
-
-
-def tokenizer_family(tokenizer) -> str:
-    """``"byte_level_bpe"``, ``"sentencepiece_bpe"`` or ``"unigram"``; ConfigError otherwise.
-
-    Example::
-
-        >>> from paper_utils.fixtures import evaluation_tokenizer
-        >>> tokenizer_family(evaluation_tokenizer())                # GPT-2-style byte-level BPE
-        'byte_level_bpe'
-    """
-    backend = getattr(tokenizer, "backend_tokenizer", None)
-    if backend is None and isinstance(tokenizer, Tokenizer):
-        backend = tokenizer
-    if backend is None:
-        raise ConfigError("base_tokenizer", type(tokenizer).__name__,
-                          f"need a fast tokenizer (use_fast=True); supported: {SUPPORTED}")
-    spec = json.loads(backend.to_str())
-    model, kind = spec["model"], spec["model"].get("type")
-    pieces = json.dumps([spec.get("normalizer"), spec.get("pre_tokenizer")])
-    if kind == "BPE":
-        if model.get("dropout") or model.get("continuing_subword_prefix") or model.get("end_of_word_suffix"):
-            raise ConfigError("base_tokenizer", "BPE with dropout/subword prefix/suffix",
-                              f"supported: {SUPPORTED}")
-        if '"ByteLevel"' in pieces:
-            return "byte_level_bpe"
-        if "▁" in pieces or "\\u2581" in pieces:
-            return "sentencepiece_bpe"
-    elif kind == "Unigram":
-        return "unigram"
-    raise ConfigError("base_tokenizer", f"{kind} model ({type(tokenizer).__name__})", f"supported: {SUPPORTED}")
 
 
 def _backend(tokenizer) -> Tokenizer:
@@ -254,7 +222,7 @@ def learn_candidates(base_tokenizer, target_texts: Sequence[str], max_new: int,
         >>> base = evaluation_tokenizer()
         >>> cands = learn_candidates(base, ["kitob kitoblar kitobxon"] * 10, max_new=3)
         >>> [(c.left, c.right) for c in cands][:1]
-        [('Ġ', 'k')]
+        [('Ġk', 'it')]
 
     About ``max_new * (1 + headroom)`` merges are learned (fewer if the text runs out), so that
     merges landing on existing base tokens and merges dropped for English can be replaced.
@@ -651,7 +619,7 @@ def token_savings(extended_tokenizer, base_tokenizer, texts: Sequence[str]) -> l
         >>> base = evaluation_tokenizer()
         >>> ext, _ = extend_tokenizer(base, ["kitob kitoblar"] * 10, 2, english_texts=["The books."])
         >>> token_savings(ext, base, ["kitob kitoblar"])[:1]
-        [('it', 2, 2)]
+        [('ob', 2, 2)]
     """
     base, ext = _backend(base_tokenizer), _backend(extended_tokenizer)
     base_ids = set(base.get_vocab(True).values())

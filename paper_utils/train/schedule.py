@@ -3,7 +3,7 @@
 Example::
 
     >>> [round(warmup_cosine(1.0, 10, k), 3) for k in (0, 1, 5, 9)]
-    [1.0, 1.0, 0.596, 0.127]
+    [1.0, 1.0, 0.628, 0.127]
     >>> warmup_cosine(1.0, 20, 0), warmup_cosine(1.0, 20, 1)
     (0.5, 1.0)
 
