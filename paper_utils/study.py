@@ -32,7 +32,7 @@ from collections import defaultdict
 from . import fixtures
 from .config import Preset
 from .errors import ConfigError
-from .evaluate_mmlu import N_SHOTS, _rows, held_out_split, keep_subjects, stratified_indices
+from .mmlu_format import N_SHOTS, _rows, held_out_split, keep_subjects, stratified_indices
 
 OFFLINE_CLASSIFICATION = {"ms": "id-sentiment", "id": "id-sentiment"}
 
@@ -84,7 +84,7 @@ class DataSource:
         raise NotImplementedError
 
     def mmlu_split(self, n: int, seed: int = 0, subjects: int = 0) -> tuple[list[dict], dict[str, list[dict]]]:
-        """``(scored items, few-shot pool by subject)`` (:mod:`paper_utils.evaluate_mmlu`'s rules)."""
+        """``(scored items, few-shot pool by subject)`` (:mod:`paper_utils.mmlu_format`'s rules)."""
         raise NotImplementedError
 
 
@@ -339,7 +339,7 @@ def english_training_text(preset: Preset, lang: str) -> list[str]:
 
 def mmlu_split(n: int, seed: int = 0, data_source: str = "offline",
                subjects: int = 0) -> tuple[list[dict], dict[str, list[dict]]]:
-    """``(scored items, few-shot pool by subject)`` for a ``data_source`` name (see :mod:`paper_utils.evaluate_mmlu`).
+    """``(scored items, few-shot pool by subject)`` for a ``data_source`` name (see :mod:`paper_utils.mmlu_format`).
 
     Example::
 

@@ -8,7 +8,9 @@ import json
 import pytest
 import torch
 
-from paper_utils import evaluate, evaluate_lm, evaluate_mmlu, fixtures
+from paper_utils import evaluate, fixtures, mmlu_format
+from paper_utils.evaluate import CausalTextLM, decoding
+from paper_utils.evaluate.mmlu import score_mmlu
 from paper_utils.config import load_preset
 from paper_utils.errors import AssetError, ConfigError, DataError
 from paper_utils.layout import MissingStageOutput
@@ -36,21 +38,21 @@ def test_left_padded_batched_generation_equals_unbatched_greedy(tiny):
                "Change password\nUzbek:", "Text: Kualitasnya buruk sekali.\nSentiment:", "A"]
     lengths = {len(tok(p)["input_ids"]) for p in prompts}
     assert len(lengths) == len(prompts)                       # really different lengths -> real left padding
-    one = evaluate_lm.greedy_generate(model, tok, prompts, max_new_tokens=12, batch_size=1, stop_at_newline=False)
-    many = evaluate_lm.greedy_generate(model, tok, prompts, max_new_tokens=12, batch_size=4, stop_at_newline=False)
+    one = decoding.greedy_generate(model, tok, prompts, max_new_tokens=12, batch_size=1, stop_at_newline=False)
+    many = decoding.greedy_generate(model, tok, prompts, max_new_tokens=12, batch_size=4, stop_at_newline=False)
     assert one == many
     # the KV-cache decoder equals a decoder that recomputes everything
     ref = tok.decode(_naive_greedy(model, tok, prompts[1], 12), skip_special_tokens=True).split("\n", 1)[0].strip()
     assert many[1] == ref
     # newline stop: the output never contains a newline
-    stopped = evaluate_lm.greedy_generate(model, tok, prompts, max_new_tokens=30, batch_size=3)
+    stopped = decoding.greedy_generate(model, tok, prompts, max_new_tokens=30, batch_size=3)
     assert all("\n" not in s for s in stopped)
 
 
 def test_mmlu_prompt_is_lm_eval_default_format():
     item = {"question": "  What is 2 + 2? ", "choices": ["3", "4", "5", "6"], "answer": 1, "subject": "elementary_mathematics"}
     shot = {"question": "What is 1 + 1?", "choices": ["2", "3", "4", "5"], "answer": 0, "subject": "elementary_mathematics"}
-    assert evaluate_mmlu.build_prompt(item, [shot]) == (
+    assert mmlu_format.build_prompt(item, [shot]) == (
         "The following are multiple choice questions (with answers) about elementary mathematics.\n\n"
         "What is 1 + 1?\nA. 2\nB. 3\nC. 4\nD. 5\nAnswer: A\n\n"
         "What is 2 + 2?\nA. 3\nB. 4\nC. 5\nD. 6\nAnswer:")
@@ -58,36 +60,36 @@ def test_mmlu_prompt_is_lm_eval_default_format():
 
 def test_mmlu_shots_are_held_out_and_subset_stratified():
     rows = fixtures.mmlu_rows()
-    items, pool = evaluate_mmlu.held_out_split(rows, 10, seed=0)
+    items, pool = mmlu_format.held_out_split(rows, 10, seed=0)
     shot_ids = {r["id"] for v in pool.values() for r in v}
-    assert all(len(v) == evaluate_mmlu.N_SHOTS for v in pool.values())
+    assert all(len(v) == mmlu_format.N_SHOTS for v in pool.values())
     assert not shot_ids & {it["id"] for it in items}
     assert len(items) == 10 and {it["subject"] for it in items} == set(pool)
-    assert [it["id"] for it in items] == [it["id"] for it in evaluate_mmlu.held_out_split(rows, 10, seed=0)[0]]
+    assert [it["id"] for it in items] == [it["id"] for it in mmlu_format.held_out_split(rows, 10, seed=0)[0]]
     with pytest.raises(ConfigError, match="mmlu_questions"):
-        evaluate_mmlu.held_out_split(rows, 21)                # 30 questions - 10 shots
+        mmlu_format.held_out_split(rows, 21)                # 30 questions - 10 shots
 
 
 def test_mmlu_subjects_restricts_items_and_shots_to_a_fixed_choice():
     rows = fixtures.mmlu_rows()
-    items, pool = evaluate_mmlu.held_out_split(rows, 6, seed=0, subjects=1)
+    items, pool = mmlu_format.held_out_split(rows, 6, seed=0, subjects=1)
     assert len(pool) == 1 and {it["subject"] for it in items} == set(pool) and len(items) == 6
-    assert list(pool) == evaluate_mmlu.choose_subjects({r["subject"] for r in rows}, 1, seed=0)
+    assert list(pool) == mmlu_format.choose_subjects({r["subject"] for r in rows}, 1, seed=0)
     with pytest.raises(ConfigError, match="mmlu_subjects"):
-        evaluate_mmlu.held_out_split(rows, 6, subjects=3)   # the fixture has 2 subjects
+        mmlu_format.held_out_split(rows, 6, subjects=3)   # the fixture has 2 subjects
     with pytest.raises(ConfigError, match="mmlu_questions"):
-        evaluate_mmlu.held_out_split(rows, 11, subjects=1)  # 15 questions - 5 shots
+        mmlu_format.held_out_split(rows, 11, subjects=1)  # 15 questions - 5 shots
 
 
 def test_mmlu_one_pass_scoring_equals_per_choice_manual_computation(tiny):
     model, tok = tiny
-    items, pool = evaluate_mmlu.held_out_split(fixtures.mmlu_rows(), 8, seed=1)
-    shared = evaluate_mmlu.score_mmlu(model, tok, items, pool, batch_size=3, share_prefix=True)
-    full = evaluate_mmlu.score_mmlu(model, tok, items, pool, batch_size=3, share_prefix=False)
+    items, pool = mmlu_format.held_out_split(fixtures.mmlu_rows(), 8, seed=1)
+    shared = score_mmlu(CausalTextLM(model, tok), items, pool, batch_size=3, share_prefix=True)
+    full = score_mmlu(CausalTextLM(model, tok), items, pool, batch_size=3, share_prefix=False)
     for it, lp_shared, lp_full in zip(items, shared.logprobs, full.logprobs):
-        prompt = evaluate_mmlu.build_prompt(it, pool[it["subject"]])
+        prompt = mmlu_format.build_prompt(it, pool[it["subject"]])
         manual = []
-        for letter in evaluate_mmlu.LETTERS:            # log-likelihood of " X" after the prompt, one run per choice
+        for letter in mmlu_format.LETTERS:            # log-likelihood of " X" after the prompt, one run per choice
             ctx = tok(prompt)["input_ids"]
             whole = tok(prompt + " " + letter)["input_ids"]
             with torch.no_grad():
@@ -108,8 +110,8 @@ def test_classification_normalized_and_unnormalized(tiny):
              enumerate([("Kualitasnya buruk sekali.", "no"), ("Rasanya lezat.", "strongly positive"),
                         ("Uang saya tidak dikembalikan.", 0), ("Terima kasih!", 1)])]
     demos = [{"id": "d0", "text": "Barangnya rusak.", "label": "no"}, {"id": "d1", "text": "Enak.", "label": 1}]
-    recs, scores = evaluate.classify(model, tok, items, demos, labels, "fixture-sentiment", batch_size=3)
-    recs_full, _ = evaluate.classify(model, tok, items, demos, labels, "fixture-sentiment", share_prefix=False)
+    recs, scores = evaluate.classify(CausalTextLM(model, tok), items, demos, labels, "fixture-sentiment", batch_size=3)
+    recs_full, _ = evaluate.classify(CausalTextLM(model, tok), items, demos, labels, "fixture-sentiment", share_prefix=False)
     field = evaluate.FIELDS["fixture-sentiment"]
     for it, rec, rec_full in zip(items, recs, recs_full):
         prompt = evaluate.classification_prompt(it["text"], [("Barangnya rusak.", "no"), ("Enak.", labels[1])], field, labels)
@@ -135,19 +137,19 @@ def test_bad_inputs_give_clear_errors(tiny, tmp_path):
     with pytest.raises(DataError, match="empty test set"):
         evaluate.translation_scores([], [])
     with pytest.raises(DataError, match="empty test set"):
-        evaluate.classify(model, tok, [], [], ("negative", "positive"), "fixture-sentiment")
+        evaluate.classify(CausalTextLM(model, tok), [], [], ("negative", "positive"), "fixture-sentiment")
     with pytest.raises(DataError, match="empty test set"):
-        evaluate_mmlu.score_mmlu(model, tok, [], {})
+        score_mmlu(CausalTextLM(model, tok), [], {})
     with pytest.raises(DataError, match="empty test set"):
-        evaluate.evaluate_bpb(model, tok, ["", "  "])
+        evaluate.evaluate_bpb(CausalTextLM(model, tok), ["", "  "])
     with pytest.raises(DataError, match=r"label 'neutral' of item x is not in the label set \['negative', 'positive'\]"):
-        evaluate.classify(model, tok, [{"id": "x", "text": "t", "label": "neutral"}], [], ("negative", "positive"),
+        evaluate.classify(CausalTextLM(model, tok), [{"id": "x", "text": "t", "label": "neutral"}], [], ("negative", "positive"),
                           "fixture-sentiment")
     with pytest.raises(DataError, match="label 2"):
-        evaluate.classify(model, tok, [{"id": "x", "text": "t", "label": 2}], [], ("negative", "positive"), "x")
+        evaluate.classify(CausalTextLM(model, tok), [{"id": "x", "text": "t", "label": 2}], [], ("negative", "positive"), "x")
     bad_item = {"id": "q", "question": "?", "choices": ["a", "b", "c", "d"], "answer": 4, "subject": "s"}
     with pytest.raises(DataError, match="answer 4"):
-        evaluate_mmlu.score_mmlu(model, tok, [bad_item], {"s": []})
+        score_mmlu(CausalTextLM(model, tok), [bad_item], {"s": []})
     no_tok = tmp_path / "model_without_tokenizer"
     model.save_pretrained(no_tok)
     with pytest.raises(AssetError, match="tokenizer"):
@@ -159,7 +161,7 @@ def test_bad_inputs_give_clear_errors(tiny, tmp_path):
 
 
 def test_smoke_run_writes_outputs_and_significance(tmp_path, monkeypatch):
-    from paper_utils import evaluate_significance
+    from paper_utils.evaluate import significance as evaluate_significance
 
     monkeypatch.setenv("PAPER_UTILS_RESULTS", str(tmp_path))
     cfg = load_preset("smoke")
@@ -178,8 +180,8 @@ def test_smoke_run_writes_outputs_and_significance(tmp_path, monkeypatch):
     folder = tmp_path / "fvt_model"
     model.save_pretrained(folder)
     tok.save_pretrained(folder)
-    loaded, _, source = evaluate.load_eval_model(cfg, "smollm2-135m", "fvt", model_dir=str(folder))
-    assert source == str(folder) and loaded.config.vocab_size == model.config.vocab_size
+    loaded, source = evaluate.load_eval_model(cfg, "smollm2-135m", "fvt", model_dir=str(folder))
+    assert source == str(folder) and loaded.model.config.vocab_size == model.config.vocab_size
     # ... and its outputs (here: the base outputs, perturbed) are compared with base by the significance stage
     fvt = out.parent / "fvt"
     fvt.mkdir()
@@ -231,14 +233,14 @@ def test_mmlu_multi_token_letters_fall_back_to_per_choice_loglik():
     tok = PreTrainedTokenizerFast(tokenizer_object=raw, eos_token="<|endoftext|>", bos_token="<|endoftext|>",
                                   pad_token="<|endoftext|>")
     model, tok = fixtures.evaluation_model(tokenizer=tok)
-    items, pool = evaluate_mmlu.held_out_split(fixtures.mmlu_rows(), 3, seed=2)
+    items, pool = mmlu_format.held_out_split(fixtures.mmlu_rows(), 3, seed=2)
     assert len(tok(" A", add_special_tokens=False)["input_ids"]) == 2
-    res = evaluate_mmlu.score_mmlu(model, tok, items, pool)
+    res = score_mmlu(CausalTextLM(model, tok), items, pool)
     assert res.meta["one_pass"] is False
     it = items[0]
-    prompt = evaluate_mmlu.build_prompt(it, pool[it["subject"]])
+    prompt = mmlu_format.build_prompt(it, pool[it["subject"]])
     manual = []
-    for letter in evaluate_mmlu.LETTERS:
+    for letter in mmlu_format.LETTERS:
         ctx, whole = tok(prompt)["input_ids"], tok(prompt + " " + letter)["input_ids"]
         with torch.no_grad():
             logp = torch.log_softmax(model(torch.tensor([whole])).logits[0].float(), -1)

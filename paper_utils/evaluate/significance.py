@@ -3,8 +3,8 @@
 Example::
 
     >>> import pathlib, tempfile
-    >>> from paper_utils.evaluate import write_jsonl
-    >>> from paper_utils.evaluate_significance import compare_runs
+    >>> from paper_utils.io import write_jsonl
+    >>> from paper_utils.evaluate.significance import compare_runs
     >>> base, bxod = pathlib.Path(tempfile.mkdtemp()), pathlib.Path(tempfile.mkdtemp())   # two eval/<method>/
     >>> write_jsonl(base / "bpb.jsonl", [{"id": str(i), "bpb": 1.0 + i / 10} for i in range(8)])
     >>> write_jsonl(bxod / "bpb.jsonl", [{"id": str(i), "bpb": 0.9 + i / 10} for i in range(8)])
@@ -40,18 +40,17 @@ import math
 from itertools import combinations
 from pathlib import Path
 
-from . import stats
-from .config import Preset
-from .errors import DataError
-from .evaluate import read_jsonl, run_label
-from .io import atomic_path
-from .layout import ModelLayout, significance_csv, study_root
+from .. import stats
+from ..config import Preset
+from ..errors import DataError
+from ..io import atomic_path, read_jsonl
+from ..layout import ModelLayout, eval_label, significance_csv, study_root
 
 
 def discover(cfg: Preset) -> dict[tuple[str, str], dict[str, Path]]:
     """``{(language, model): {run label: eval folder}}`` for every finished run (a ``scores.json``)."""
     found: dict[tuple[str, str], dict[str, Path]] = {}
-    order = ["base"] + [run_label(m, s) for m in cfg.grid.adapt_methods for s in cfg.grid.seeds]
+    order = ["base"] + [eval_label(m, s) for m in cfg.grid.adapt_methods for s in cfg.grid.seeds]
     for lang in cfg.grid.languages:
         for model in cfg.grid.models:
             root = ModelLayout(cfg.name, lang, model).eval_root

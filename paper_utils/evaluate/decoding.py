@@ -2,7 +2,7 @@
 
 Example::
 
-    >>> from paper_utils.evaluate_lm import greedy_generate, next_token_logits
+    >>> from paper_utils.evaluate.decoding import greedy_generate, next_token_logits
     >>> from paper_utils.fixtures import evaluation_model
     >>> model, tok = evaluation_model()                             # seconds: the smoke preset's random Llama
     >>> outs = greedy_generate(model, tok, ["English: Save\\nUzbek:"], max_new_tokens=4)
@@ -28,7 +28,7 @@ from __future__ import annotations
 import copy
 from typing import Callable, Sequence
 
-from .errors import DataError
+from ..errors import DataError
 
 def _torch():
     import torch

@@ -1,0 +1,178 @@
+"""Stage 5: evaluate one run (base or adapted) on one language: translation, classification, MMLU, bits per byte.
+
+Example::
+
+    >>> from paper_utils.config import load_preset
+    >>> check_parameters(load_preset("demo"), "uz", "smollm2-135m", "bxod_sub75", tasks=["bpb"])
+    ('bpb',)
+    >>> eval_dir("demo", "uz", "smollm2-135m", "bxod_sub75").name
+    'bxod_sub75'
+    >>> run_evaluation(load_preset("smoke"), "uz", "smollm2-135m", "base")   # writes results/smoke/  # doctest: +SKIP
+
+Outputs go to ``results/<preset>/<language>/<model>/eval/<method>/`` (:func:`eval_dir`): one JSONL of per-item
+records per task (``translation_en-uz.jsonl``, ``translation_uz-en.jsonl``, ``classification.jsonl``,
+``mmlu.jsonl``, ``bpb.jsonl``) and ``scores.json`` (corpus scores, sacrebleu signatures, item counts, the exact
+prompt settings and the data notes). Every file is written atomically.
+
+The model is loaded as a :class:`~paper_utils.evaluate.TextLM` (:func:`load_eval_model`); every scorer reads
+it through that interface. The base model's MMLU does not depend on the language: an identical finished
+run of another language is reused. Bits per byte: :func:`paper_utils.bpb.bits_per_byte` on the held-out
+target text (:func:`paper_utils.study.heldout_parallel`), per document.
+"""
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from .. import fixtures
+from ..config import Preset
+from ..errors import ConfigError, DataError
+from ..io import read_json, write_json, write_jsonl
+from ..layout import ModelLayout, eval_label, study_root
+from ..study import data_source, heldout_parallel, mmlu_split
+from .classification import classify
+from .items import classification_data, translation_data
+from .mmlu import score_mmlu
+from .textlm import CausalTextLM, TextLM
+from .translation import evaluate_translation
+
+TASKS = ("translation", "classification", "mmlu", "bpb")
+
+run_label = eval_label      # folder name of an evaluated run (kept under its old name for callers)
+
+def eval_dir(preset: str, language: str, model: str, method: str, seed: int = 0) -> Path:
+    """``results/<preset>/<language>/<model key>/eval/<method>/`` (``<method>__seed<k>`` for seeds > 0)."""
+    return ModelLayout(preset, language, model).eval_dir(method, seed)
+
+def default_model_dir(preset: str, language: str, model: str, method: str, seed: int = 0) -> Path:
+    """Where an adapted model is expected when no ``model_dir`` is given (the adaptation stage's output)."""
+    return ModelLayout(preset, language, model).adapted_model_dir(method, seed)
+
+def check_parameters(cfg: Preset, language: str, model: str, method: str, seed: int = 0,
+                     tasks: Iterable[str] = TASKS) -> tuple[str, ...]:
+    """Validate notebook parameters against the preset; returns the tasks as a tuple."""
+    if language not in cfg.grid.languages:
+        raise ConfigError("language", language, f"preset {cfg.name!r} has languages {list(cfg.grid.languages)}")
+    if model not in cfg.grid.models and not Path(model).expanduser().is_dir():
+        raise ConfigError("model", model, f"preset {cfg.name!r} has models {list(cfg.grid.models)}")
+    methods = ("base",) + cfg.grid.adapt_methods
+    if method not in methods:
+        raise ConfigError("method", method, f"use one of: {', '.join(methods)}")
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ConfigError("seed", seed, "use an integer >= 0")
+    tasks = tuple([tasks] if isinstance(tasks, str) else tasks)
+    bad = [t for t in tasks if t not in TASKS]
+    if bad or not tasks:
+        raise ConfigError("tasks", list(tasks), f"use a non-empty subset of {list(TASKS)}")
+    return tasks
+
+def load_eval_model(cfg: Preset, model: str, method: str = "base", model_dir: str = "", seed: int = 0,
+                    language: str = "") -> tuple[TextLM, str]:
+    """``(text LM, source)`` to evaluate.
+
+    ``model_dir`` (any ``save_pretrained`` folder with a tokenizer) wins; else ``base`` is the named model
+    (smoke preset: :func:`~paper_utils.fixtures.evaluation_model`) and an adapted method is read from
+    :func:`default_model_dir`. A folder without a tokenizer raises :class:`~paper_utils.errors.AssetError`.
+    """
+    from ..assets import load_model
+
+    if not model_dir and method != "base":
+        # stops with "run 04_adaptation for <language>/<model> first" (or pass model_dir)
+        layout = ModelLayout(cfg.name, language, model)
+        folder = layout.require_adapted_model(method, seed)
+        m, tok = load_model(str(folder))
+        return CausalTextLM(m, tok), layout.relative(folder)
+    if model_dir:
+        m, tok = load_model(str(model_dir))
+        return CausalTextLM(m, tok), str(model_dir)
+    if data_source(cfg).tiny_models:
+        m, tok = fixtures.evaluation_model()
+        return CausalTextLM(m, tok), "tiny random Llama (smoke preset)"
+    m, tok = load_model(model)
+    return CausalTextLM(m, tok), model
+
+def evaluate_bpb(lm: TextLM, texts: Sequence[str], ids: Sequence[str] | None = None) -> tuple[list[dict], dict]:
+    """Bits per byte of each held-out document (records) and of the corpus (all bits / all bytes)."""
+    texts = [t for t in texts if t.strip()]
+    if not texts:
+        raise DataError("no held-out text for bits per byte (empty test set)")
+    ids = list(ids) if ids is not None else [f"doc-{i}" for i in range(len(texts))]
+    start = time.perf_counter()
+    res = lm.bits_per_byte(texts)
+    records = [{"id": i, "text": t, "bits": b, "bytes": n, "tokens": k, "bpb": b / n}
+               for i, t, b, n, k in zip(ids, texts, res.bits, res.bytes, res.tokens)]
+    return records, {"bpb": res.bpb, "n": len(texts), "bytes": sum(res.bytes), "tokens": sum(res.tokens),
+                     "seconds": round(time.perf_counter() - start, 2)}
+
+def _reuse_base_mmlu(cfg: Preset, language: str, model: str, config: dict, out: Path) -> dict | None:
+    for other in cfg.grid.languages:
+        folder = eval_dir(cfg.name, other, model, "base")
+        if other == language or not (folder / "scores.json").exists() or not (folder / "mmlu.jsonl").exists():
+            continue
+        previous = read_json(folder / "scores.json").get("tasks", {}).get("mmlu")
+        if previous and previous.get("config") == config:
+            shutil.copyfile(folder / "mmlu.jsonl", out / "mmlu.jsonl")
+            return {**previous, "reused_from": str(folder.relative_to(study_root(cfg.name)))}
+    return None
+
+def run_evaluation(cfg: Preset, language: str, model: str, method: str = "base", *, seed: int = 0,
+                   model_dir: str = "", tasks: Iterable[str] = TASKS, batch_size: int = 8, log=print) -> dict:
+    """Evaluate one run and write its folder (:func:`eval_dir`); returns the content of ``scores.json``."""
+    import torch
+
+    tasks = check_parameters(cfg, language, model, method, seed, tasks)
+    out = eval_dir(cfg.name, language, model, method, seed)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    lm, source = load_eval_model(cfg, model, method, model_dir, seed, language)
+    ev = cfg.evaluation
+    scores: dict = {"preset": cfg.name, "language": language, "model": model, "method": method, "seed": seed,
+                    "model_source": source, "data_source": cfg.data_source, "tasks": {}}
+    source_data = data_source(cfg)
+    if source_data.weights_note and cfg.name != "smoke":
+        scores["note"] = source_data.weights_note
+    if "translation" in tasks:
+        test, demos = translation_data(cfg, language, ev.translation_sentences, seed=0)
+        scores["tasks"]["translation"] = {}
+        for direction in (f"en-{language}", f"{language}-en"):
+            records, s = evaluate_translation(lm, test, demos, language, direction, batch_size=batch_size,
+                                              max_new_tokens=source_data.translation_max_new_tokens)
+            write_jsonl(out / f"translation_{direction}.jsonl", records)
+            scores["tasks"]["translation"][direction] = s
+            log(f"translation {direction}: BLEU {s['bleu']:.2f} chrF++ {s['chrf++']:.2f} (n={s['n']}, {s['seconds']}s)")
+    if "classification" in tasks:
+        data = classification_data(cfg, language, ev.classification_items, seed=0)
+        if data is None:
+            scores["tasks"]["classification"] = {"skipped": f"no labeled classification set for {language!r} offline"}
+            log(f"classification: skipped (no offline labeled set for {language})")
+        else:
+            task, labels, test, demos = data
+            records, s = classify(lm, test, demos, labels, task, batch_size=batch_size)
+            write_jsonl(out / "classification.jsonl", records)
+            scores["tasks"]["classification"] = s
+            log(f"classification {task}: acc {s['accuracy']:.3f} acc_norm {s['accuracy_norm']:.3f} (n={s['n']})")
+    if "mmlu" in tasks:
+        config = {"n": ev.mmlu_questions, "seed": 0, "data_source": cfg.data_source, "shots": 5,
+                  "subjects": ev.mmlu_subjects or "all"}
+        s = _reuse_base_mmlu(cfg, language, model, config, out) if method == "base" and not model_dir else None
+        if s is None:
+            items, pool = mmlu_split(ev.mmlu_questions, 0, cfg.data_source, subjects=ev.mmlu_subjects)
+            res = score_mmlu(lm, items, pool, batch_size=batch_size)
+            write_jsonl(out / "mmlu.jsonl", res.records())
+            s = {**res.summary(), "config": config}
+        scores["tasks"]["mmlu"] = s
+        log(f"mmlu: acc {s['accuracy']:.3f} (n={s['n']})" + (" [reused]" if "reused_from" in s else ""))
+    if "bpb" in tasks:
+        texts = heldout_parallel(cfg, language)[0]
+        records, s = evaluate_bpb(lm, texts)
+        write_jsonl(out / "bpb.jsonl", records)
+        scores["tasks"]["bpb"] = s
+        log(f"bpb: {s['bpb']:.4f} (n={s['n']} documents)")
+    write_json(out / "scores.json", scores)
+    return scores
+
+
+__all__ = ["TASKS", "eval_dir", "default_model_dir", "check_parameters", "load_eval_model", "evaluate_bpb",
+           "run_evaluation", "run_label"]

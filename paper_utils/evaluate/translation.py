@@ -1,0 +1,91 @@
+"""Few-shot translation English <-> X through a :class:`~paper_utils.evaluate.TextLM`; corpus BLEU and chrF++.
+
+Example::
+
+    >>> scores = translation_scores(["Bu kitob juda yaxshi"], ["Bu kitob juda yaxshi"])   # corpus BLEU, chrF++
+    >>> round(scores["bleu"], 1), round(scores["chrf++"], 1), scores["n"]
+    (100.0, 100.0, 1)
+    >>> print(translation_prompt("Save", [("Open", "Ochish")], "English", "Uzbek"))
+    Translate English to Uzbek.
+    <BLANKLINE>
+    English: Open
+    Uzbek: Ochish
+    <BLANKLINE>
+    English: Save
+    Uzbek:
+
+* **Translation** English -> X and X -> English by few-shot prompting; template::
+
+      Translate English to Uzbek.
+
+      English: <demo en>
+      Uzbek: <demo uz>
+      ... (5 demonstrations) ...
+      English: <source>
+      Uzbek:
+
+  Demonstrations: the 5 dev pairs (Django ``dev`` split offline, FLORES+ ``dev`` on the Hub; fixtures:
+  the fixtures' dev pairs) without markup or line breaks, preferring English of at most 80
+  characters, with the smallest ``sha256(f"{DEMO_SEED}\\x1f{en}")``. Batched greedy decoding with a KV cache and
+  left padding, stopped at the first newline (or ``3 * source tokens + 16`` new tokens, at most 256). Corpus BLEU
+  (sacrebleu 13a, exp smoothing) and chrF++ (chrF2, word order 2), signatures stored.
+"""
+from __future__ import annotations
+
+import time
+from typing import Sequence
+
+from ..corpora import language as lang_info
+from ..errors import ConfigError, DataError
+from .textlm import TextLM
+
+def translation_prompt(source: str, demos: Sequence[tuple[str, str]], src_name: str, tgt_name: str) -> str:
+    """The few-shot prompt; ``demos`` are ``(source side, target side)`` pairs in the prompt's direction."""
+    lines = [f"Translate {src_name} to {tgt_name}.", ""]
+    for s, t in demos:
+        lines += [f"{src_name}: {s}", f"{tgt_name}: {t}", ""]
+    lines += [f"{src_name}: {source}", f"{tgt_name}:"]
+    return "\n".join(lines)
+
+def translation_scores(hypotheses: Sequence[str], references: Sequence[str]) -> dict:
+    """Corpus BLEU (13a) and chrF++ with their sacrebleu signatures."""
+    from sacrebleu.metrics import BLEU, CHRF
+
+    hyps, refs = list(hypotheses), list(references)
+    if len(hyps) != len(refs):
+        raise DataError(f"{len(hyps)} hypotheses but {len(refs)} references: they must be paired one to one")
+    if not refs:
+        raise DataError("no references: empty test set")
+    bleu, chrf = BLEU(), CHRF(word_order=2)
+    b, c = bleu.corpus_score(hyps, [refs]), chrf.corpus_score(hyps, [refs])
+    return {"bleu": b.score, "chrf++": c.score, "bleu_signature": bleu.get_signature().format(),
+            "chrf++_signature": chrf.get_signature().format(), "bleu_detail": str(b), "n": len(hyps)}
+
+
+def evaluate_translation(lm: TextLM, test: Sequence[dict], demos: Sequence[dict], language: str,
+                         direction: str, *, batch_size: int = 8, max_new_tokens: int = 256
+                         ) -> tuple[list[dict], dict]:
+    """Translate ``test`` in ``direction`` (``"en-xx"`` or ``"xx-en"``); returns (records, scores)."""
+    en_name, x_name = "English", lang_info(language).name
+    to_x = direction == f"en-{language}"
+    if not to_x and direction != f"{language}-en":
+        raise ConfigError("direction", direction, f"use 'en-{language}' or '{language}-en'")
+    src_key, tgt_key = ("en", "target") if to_x else ("target", "en")
+    src_name, tgt_name = (en_name, x_name) if to_x else (x_name, en_name)
+    pairs = [(d[src_key], d[tgt_key]) for d in demos]
+    prompts = [translation_prompt(r[src_key], pairs, src_name, tgt_name) for r in test]
+    src_lens = lm.count_tokens([r[src_key] for r in test])
+    limits = [min(max_new_tokens, 3 * n + 16) for n in src_lens]
+    start = time.perf_counter()
+    hyps = lm.generate(prompts, max_new_tokens=limits, batch_size=batch_size)
+    seconds = time.perf_counter() - start
+    refs = [r[tgt_key] for r in test]
+    scores = translation_scores(hyps, refs)
+    scores.update({"direction": direction, "shots": len(pairs), "demo_ids": [d["id"] for d in demos],
+                   "seconds": round(seconds, 2), "template": translation_prompt("<source>", [], src_name, tgt_name)})
+    records = [{"id": r["id"], "source": r[src_key], "reference": ref, "hypothesis": h}
+               for r, ref, h in zip(test, refs, hyps)]
+    return records, scores
+
+
+__all__ = ["translation_prompt", "translation_scores", "evaluate_translation"]
