@@ -193,7 +193,7 @@ def test_chunked_resampling_gives_identical_results(corpus, monkeypatch):
     sa, sb = m.sentence_stats(ha, refs), m.sentence_stats(hb, refs)
     whole_bs = S.paired_bootstrap(sa, sb, m, n_samples=300)
     whole_ar = S.approximate_randomization(sa, sb, m, n_samples=300, ci_samples=100)
-    monkeypatch.setattr(S, "_CHUNK_ELEMENTS", 200 * 7 + 3)  # 7 resamples per chunk, a ragged last chunk
+    monkeypatch.setattr(S.resampling, "CHUNK_ELEMENTS", 200 * 7 + 3)  # 7 resamples per chunk, a ragged last chunk
     assert S.paired_bootstrap(sa, sb, m, n_samples=300) == whole_bs
     assert S.approximate_randomization(sa, sb, m, n_samples=300, ci_samples=100) == whole_ar
 
@@ -354,7 +354,7 @@ def test_write_significance_csv_columns_and_atomic_replace(tmp_path, monkeypatch
     def boom(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(S.os, "replace", boom)
+    monkeypatch.setattr(os, "replace", boom)  # looked up as os.replace by paper_utils.io.atomic_path
     with pytest.raises(OSError):
         S.write_significance_csv(path, rs[:1], language="ms", model="x")
     assert path.read_bytes() == before  # the old file survives a failed write

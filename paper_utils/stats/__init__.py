@@ -1,0 +1,66 @@
+"""Paired significance tests, bootstrap confidence intervals and multiple-comparison correction.
+
+Example::
+
+    >>> from paper_utils import stats
+    >>> refs = ["the cat sat on the mat", "a dog barked at the mailman"]
+    >>> res = stats.compare_translations(["the cat sat on a mat", "a dog barked"],
+    ...                                  ["the cat sat on the mat", "the dog barked at a mailman"],
+    ...                                  refs, metric="bleu", test="paired_bootstrap",
+    ...                                  method_a="base", method_b="adapted")
+    >>> res.test, res.n
+    ('paired_bootstrap', 2)
+
+The modules, from the bottom up (each docstring says what it does and how it departs from its reference):
+
+* :mod:`.inputs` -- argument and paired-value checks, the seed (``DEFAULT_SEED`` = sacrebleu's 12345).
+* :mod:`.results` -- :class:`ComparisonResult`, :data:`CSV_COLUMNS`, :func:`write_significance_csv` (atomic).
+* :mod:`.corpus_metrics` -- :class:`CorpusMetric`: corpus BLEU / chrF / chrF++ from per-sentence statistics,
+  vectorized, equal to sacrebleu.
+* :mod:`.metrics` -- :class:`MeanMetric`, :func:`sentence_stats`, :func:`corpus_score`, metric names.
+* :mod:`.resampling` -- :func:`paired_bootstrap`, :func:`approximate_randomization` (sacrebleu semantics, with
+  ``p = 1`` for an observed difference of exactly 0), :func:`bootstrap_ci`.
+* :mod:`.exact` -- :func:`mcnemar_exact` / :func:`mcnemar_pvalue`, :func:`paired_permutation`,
+  :func:`wilcoxon_signed_rank`.
+* :mod:`.corrections` -- :func:`adjust_pvalues` / :func:`correct` (Holm, Benjamini-Hochberg).
+* :mod:`.translation` -- :func:`compare_translations`: hypotheses and references in, a test result out.
+
+Sign convention: ``delta = score(method_b) - score(method_a)``; for BLEU/chrF/accuracy a positive delta means
+``method_b`` is better, for bits per byte a negative one does.
+"""
+from __future__ import annotations
+
+from .corpus_metrics import CorpusMetric
+from .corrections import adjust_pvalues, correct
+from .exact import (
+    mcnemar_exact,
+    mcnemar_pvalue,
+    paired_permutation,
+    wilcoxon_signed_rank,
+)
+from .inputs import DEFAULT_SEED
+from .metrics import MeanMetric, corpus_score, sentence_stats
+from .resampling import approximate_randomization, bootstrap_ci, paired_bootstrap
+from .results import CSV_COLUMNS, ComparisonResult, write_significance_csv
+from .translation import compare_translations
+
+__all__ = [
+    "CSV_COLUMNS",
+    "DEFAULT_SEED",
+    "ComparisonResult",
+    "CorpusMetric",
+    "MeanMetric",
+    "adjust_pvalues",
+    "approximate_randomization",
+    "bootstrap_ci",
+    "compare_translations",
+    "corpus_score",
+    "correct",
+    "mcnemar_exact",
+    "mcnemar_pvalue",
+    "paired_bootstrap",
+    "paired_permutation",
+    "sentence_stats",
+    "wilcoxon_signed_rank",
+    "write_significance_csv",
+]

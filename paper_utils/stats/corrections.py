@@ -1,0 +1,69 @@
+"""Multiple-comparison correction: Holm and Benjamini-Hochberg adjusted p-values for a family of comparisons.
+
+Example::
+
+    >>> from paper_utils.stats.corrections import adjust_pvalues
+    >>> adjust_pvalues([0.01, 0.04], "bh").tolist()
+    [0.02, 0.04]
+
+:func:`adjust_pvalues` equals ``statsmodels.stats.multitest.multipletests(p, method="holm"|"fdr_bh")[1]``;
+:func:`correct` fills ``p_adjusted`` of :class:`~paper_utils.stats.results.ComparisonResult` records.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from ..errors import ConfigError, DataError
+from .results import ComparisonResult
+
+__all__ = ["adjust_pvalues", "correct"]
+
+_CORRECTIONS = {"holm": "holm", "bh": "bh", "fdr_bh": "bh", "benjamini-hochberg": "bh"}
+
+
+def adjust_pvalues(pvalues: Iterable[float], method: str = "holm") -> np.ndarray:
+    """Holm or Benjamini-Hochberg adjusted p-values (equal to ``multipletests(p, method="holm"|"fdr_bh")[1]``).
+
+    Example::
+
+        >>> adjust_pvalues([0.01, 0.04, 0.03], "holm").tolist()
+        [0.03, 0.06, 0.06]
+    """
+    key = _CORRECTIONS.get(method.lower() if isinstance(method, str) else method)
+    if key is None:
+        raise ConfigError("method", method, "use 'holm' or 'bh' (Benjamini-Hochberg)")
+    p = np.asarray(list(pvalues), dtype=np.float64)
+    if p.ndim != 1:
+        raise DataError(f"p-values must be a flat sequence, got shape {p.shape}")
+    if p.size == 0:
+        return p
+    if np.isnan(p).any() or (p < 0).any() or (p > 1).any():
+        raise DataError(f"p-values must lie in [0, 1] and not be NaN, got {p.tolist()}")
+    order = np.argsort(p)
+    ps = np.take(p, order)
+    m = len(ps)
+    if key == "holm":
+        adj = np.maximum.accumulate(ps * np.arange(m, 0, -1))
+    else:
+        adj = np.minimum.accumulate((ps / (np.arange(1, m + 1) / float(m)))[::-1])[::-1]
+    adj[adj > 1] = 1
+    out = np.empty_like(adj)
+    out[order] = adj
+    return out
+
+
+def correct(results: Sequence[ComparisonResult], method: str = "holm") -> list[ComparisonResult]:
+    """Copies of ``results`` with ``p_adjusted`` filled, correcting across all of them (one family).
+
+    Example::
+
+        >>> rs = [ComparisonResult("BLEU", "a", "b", 1.0, 0.0, 2.0, p, "paired_bootstrap", 9) for p in (0.01, 0.04)]
+        >>> [r.p_adjusted for r in correct(rs, "bh")]
+        [0.02, 0.04]
+    """
+    results = list(results)
+    adjusted = adjust_pvalues([r.p_value for r in results], method)
+    return [replace(r, p_adjusted=float(q)) for r, q in zip(results, adjusted)]
