@@ -10,6 +10,7 @@ import polib
 import pytest
 
 from paper_utils import corpora
+from paper_utils.corpora import arguments as corpora_arguments
 from paper_utils.errors import AssetError, ConfigError, DataError
 
 # ---------------------------------------------------------------------------------------------
@@ -21,7 +22,7 @@ def no_real_packs(monkeypatch):
     """These tests never read a real pack: every loader gets ``roots=`` pointing at fakes."""
     def refuse(key):
         raise AssertionError(f"unit test tried to use the real pack {key!r}")
-    monkeypatch.setattr(corpora, "pack_dir", refuse)
+    monkeypatch.setattr(corpora_arguments, "pack_dir", refuse)      # where pack_root looks it up
 
 
 def _po(path: Path, entries: list[polib.POEntry]) -> None:

@@ -1,0 +1,42 @@
+"""Arguments every corpus loader shares: a choice among valid values, and ``roots=`` (which folder holds a pack).
+
+Example::
+
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> pack_root("django", {"django": folder}).is_dir()   # roots= points a loader at another copy
+    True
+    >>> choice("split", "valid", ("train", "dev", "test"))
+    Traceback (most recent call last):
+    ...
+    paper_utils.errors.ConfigError: invalid split='valid': use one of: train, dev, test
+
+Without ``roots`` (or without the key in it) :func:`pack_root` gives the pinned pack's folder
+(``paper_utils.packs.pack_dir``, fetched once); the unit tests replace ``pack_dir`` here to make sure
+they never read a real pack.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable, Mapping
+
+from ..errors import ConfigError, DataError
+from ..packs import pack_dir
+
+
+def choice(parameter: str, value: object, valid: Iterable[object]) -> None:
+    """Raise ConfigError naming ``parameter`` and the valid values when ``value`` is not one of them."""
+    valid = tuple(valid)
+    if value not in valid:
+        raise ConfigError(parameter, value, f"use one of: {', '.join(map(str, valid))}")
+
+
+def pack_root(key: str, roots: Mapping[str, str | os.PathLike] | None) -> Path:
+    """Folder of pack ``key``: ``roots[key]`` when given (tests, other copies), else the pinned pack."""
+    if roots and key in roots:
+        path = Path(roots[key])
+        if not path.is_dir():
+            raise DataError(f"folder for {key!r} does not exist: {path}")
+        return path.resolve()
+    return pack_dir(key)
