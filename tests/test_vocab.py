@@ -279,9 +279,9 @@ def test_extension_with_apostrophe_words(style, bytelevel, tmp_path):
 def test_apostrophe_words_off_where_not_needed_or_unsafe(spm, bytelevel, monkeypatch):
     _, rep = extend_tokenizer(spm, UZ, 10, APOSTROPHE_ENGLISH, apostrophe_words=True)
     assert rep["apostrophe_words"].startswith("off: a sentencepiece_bpe")
-    import paper_utils.vocab as vocab
+    from paper_utils.vocab import apostrophes
 
-    monkeypatch.setattr(vocab, "_CONTRACTION", "(?:zzz)")   # would join C'mon -> English changes
+    monkeypatch.setattr(apostrophes, "_CONTRACTION", "(?:zzz)")   # would join C'mon -> English changes
     with pytest.warns(UserWarning, match="apostrophe_words=True ignored"):
         _, rep = extend_tokenizer(_llama3_style(), UZ, 10, APOSTROPHE_ENGLISH, apostrophe_words=True)
     assert rep["apostrophe_words"].startswith("off: the joined pre-tokenizer alone changes")

@@ -1,0 +1,141 @@
+"""English protection: drop the merges that fire on English until English tokenizes as before (a fixpoint).
+
+Example::
+
+    >>> import json
+    >>> from paper_utils.fixtures import evaluation_tokenizer
+    >>> from paper_utils.vocab.candidates import learn_candidates, vocab_of
+    >>> from paper_utils.vocab.english import drop_merges_firing_on_english
+    >>> base = evaluation_tokenizer()
+    >>> spec = json.loads(base.backend_tokenizer.to_str())
+    >>> cands = learn_candidates(base, ["zanzibar zanzibarlik kitob kitoblar"] * 10, max_new=6)
+    >>> fix = drop_merges_firing_on_english(base, "byte_level_bpe", spec, cands, vocab_of(spec), 6,
+    ...                                     ["Where is zanzibar?"])
+    >>> sorted(cands[i].token for i in fix.dropped), fix.rounds           # they would cut English 'Ġzanzibar'
+    (['anzi', 'bar', 'zi', 'Ġz'], 2)
+    >>> [cands[i].token for i in fix.kept]                                 # the freed budget, refilled
+    ['Ġkit', 'ob', 'Ġkitob', 'lar', 'lik', 'Ġkitoblar']
+
+The unique English pre-tokenized units are encoded with the base and the extended model; in every unit
+whose ids changed, the new merges that fired are found by replaying BPE (``_replay_bpe``) and dropped.
+Dropping a merge removes the merges built on its token, and the freed budget is refilled from the next
+candidates (:func:`paper_utils.vocab.build.select`), so the check repeats until English is unchanged or
+``max_rounds`` is reached. Unigram: every new piece in the Viterbi path of a changed unit is dropped.
+``method="added_tokens"``: every added token that matches a raw English text is dropped.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from .added_tokens import added_tokens_round
+from .build import build, model_only, select
+from .candidates import SP_WORD, Candidate, backend_of, pair, units
+
+
+@dataclass
+class EnglishFixpoint:
+    """Where :func:`drop_merges_firing_on_english` stopped.
+
+    ``extended`` is the extended tokenizer JSON (``method="continue_bpe"``) or the extended tokenizer
+    (``method="added_tokens"``); ``kept`` the candidate indices it holds; ``dropped`` the candidates
+    found firing on English; ``rounds`` the rounds run.
+    """
+
+    extended: Any
+    kept: list[int]
+    dropped: set[int]
+    rounds: int
+
+
+
+
+def drop_merges_firing_on_english(base_tokenizer, family: str, spec: dict, cands: list[Candidate], vocab: dict,
+                                  budget: int, english_texts: Sequence[str], method: str = "continue_bpe",
+                                  unigram_margin: float = 1.0, max_rounds: int = 50) -> EnglishFixpoint:
+    """Select ``budget`` new tokens from ``cands`` that leave every English unit's ids unchanged.
+
+    ``spec`` is ``base_tokenizer``'s backend JSON and ``vocab`` its vocabulary
+    (:func:`paper_utils.vocab.candidates.vocab_of`); see the module doc for the method.
+    """
+    base = backend_of(base_tokenizer)
+    eng_units = list(units(base, english_texts))
+    base_mo = model_only(spec)
+    base_ids = [e.ids for e in base_mo.encode_batch(eng_units, add_special_tokens=False)]
+    base_ranks: dict = {}
+    if family != "unigram":
+        for r, m in enumerate(spec["model"]["merges"]):
+            base_ranks.setdefault(pair(m), r)
+    dropped: set[int] = set()
+    rounds = 0
+    while True:
+        rounds += 1
+        kept = select(cands, dropped, vocab, budget)
+        if method == "added_tokens":
+            ext_tok, culprits = added_tokens_round(base_tokenizer, family, cands, kept, vocab, english_texts)
+        else:
+            ext_spec, new_entries = build(spec, family, cands, kept, unigram_margin, base.model)
+            ext_mo = model_only(ext_spec)
+            ids = [e.ids for e in ext_mo.encode_batch(eng_units, add_special_tokens=False)]
+            changed = [u for u, a, b in zip(eng_units, base_ids, ids) if a != b]
+            if family == "unigram":
+                inv = {ext_mo.token_to_id(t): i for t, i in new_entries.items()}
+                culprits = {inv[x] for u_ids in ids for x in u_ids if x in inv}
+            else:
+                culprits = _culprits(changed, family, ext_spec, cands, kept,
+                                     new_entries, base_ranks) if changed else set()
+        culprits -= dropped
+        if not culprits or rounds >= max_rounds:
+            break
+        dropped |= culprits
+    return EnglishFixpoint(ext_tok if method == "added_tokens" else ext_spec, kept, dropped, rounds)
+
+
+def _replay_bpe(word: str, ranks: dict, vocab: dict, ignore_merges: bool) -> list[int]:
+    """Ranks of the merges tokenizers' BPE applies to ``word`` (lowest rank, then leftmost)."""
+    if ignore_merges and word in vocab:
+        return [-1]
+    syms, fired = list(word), []
+    while len(syms) > 1:
+        best = None
+        for j in range(len(syms) - 1):
+            r = ranks.get((syms[j], syms[j + 1]))
+            if r is not None and (best is None or r < best[0]):
+                best = (r, j)
+        if best is None:
+            break
+        r, j = best
+        syms[j:j + 2] = [syms[j] + syms[j + 1]]
+        fired.append(r)
+    return fired
+
+
+def _culprits(units: list[str], family: str, ext_spec: dict, cands: list[Candidate], kept: list[int],
+              new_entries: dict[str, int], base_ranks: dict) -> set[int]:
+    """Candidate indices responsible for the changed English ``units``."""
+    model = ext_spec["model"]
+    found: set[int] = set()
+    n_base_merges = len(base_ranks)
+    merge_items = [i for i in kept if cands[i].left is not None]
+    ranks = dict(base_ranks)
+    for r, i in enumerate(merge_items, start=n_base_merges):
+        ranks.setdefault((cands[i].left, cands[i].right), r)
+    vocab, ignore = model["vocab"], bool(model.get("ignore_merges"))
+    for unit in units:
+        subwords = [unit] if family == "byte_level_bpe" else SP_WORD.findall(unit)
+        hit = False
+        for w in subwords:
+            for ch in set(w):  # characters added as pieces
+                if ch in new_entries and cands[new_entries[ch]].left is None:
+                    found.add(new_entries[ch])
+                    hit = True
+            for r in _replay_bpe(w, ranks, vocab, ignore):
+                if r == -1 and w in new_entries:
+                    found.add(new_entries[w])
+                    hit = True
+                elif r >= n_base_merges:
+                    found.add(merge_items[r - n_base_merges])
+                    hit = True
+        if not hit:  # safe fallback: every new token inside the unit
+            found.update(i for t, i in new_entries.items() if t in unit)
+    return found

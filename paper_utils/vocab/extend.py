@@ -1,0 +1,212 @@
+""":func:`extend_tokenizer`: add target-language tokens to a base tokenizer, English ids unchanged, and report.
+
+Example::
+
+    >>> from paper_utils.fixtures import evaluation_tokenizer
+    >>> from paper_utils.vocab import extend_tokenizer
+    >>> english = ["The quick brown fox jumps over the lazy dog.", "Please enter a valid email address."] * 20
+    >>> uz_train = ["Bu kitob juda foydali.", "Kitoblar va maktablar.", "Maktab kitoblari."] * 20
+    >>> base = evaluation_tokenizer(english)                    # a byte-level BPE trained in a second
+    >>> ext, report = extend_tokenizer(base, uz_train, budget=12, english_texts=english,
+    ...                                heldout_texts=uz_train[:3])
+    >>> report["added"], report["english_identical_share"], report["fertility_reduction"] > 0
+    (12, 1.0, True)
+
+Method (``method="continue_bpe"``, the default; see DESIGN.md "Measured design notes"):
+
+1. Each target word (after the base normalizer and pre-tokenizer, so the byte-to-unicode mapping
+   and the leading-space marker ``Ġ`` / ``▁`` are the base tokenizer's own) is segmented into
+   base tokens. Each distinct base token becomes one private-use character and BPE is continued
+   over these sequences, weighted by word frequency (``tokenizers.trainers.BpeTrainer``). The
+   merge order is the ranking: each merge is the pair that saves the most pieces on the
+   training text at that point (frequency x 1 saved piece, recomputed after every merge)
+   (:mod:`paper_utils.vocab.candidates`).
+2. Every learned merge is mapped back to base-vocabulary strings ``(left, right)`` and appended
+   *after* the base merges, so base merges keep priority. Merges whose result already is a base
+   token cost no budget; the budget counts new vocabulary entries only. New ids start after the
+   highest id in use (model vocabulary and added/special tokens) (:mod:`paper_utils.vocab.build`).
+3. English invariance: the unique English pre-tokenized units are encoded with the base and the
+   extended model; in every unit whose ids changed, the new merges that fired are found by
+   replaying BPE and dropped. Dropping a merge removes the merges built on its token, and the
+   freed budget is refilled from the next candidates, so the check repeats until English is
+   unchanged (a fixpoint; :mod:`paper_utils.vocab.english`). A final check here encodes every
+   English text through the full pipeline.
+
+Supported base tokenizers (HF fast tokenizers, ``tokenizer.backend_tokenizer``):
+
+* byte-level BPE: GPT-2, Llama-3, SmolLM2 (``ByteLevel`` pre-tokenizer);
+* SentencePiece-style BPE with ``▁`` (Metaspace or a ``Replace(" ", "▁")`` normalizer), with or
+  without byte fallback: Llama-2, Mistral v1, Gemma. Characters that the base vocabulary only
+  covers by byte fallback are added as pieces when a merge needs them (they count as new tokens);
+* SentencePiece Unigram: new pieces get the score of their best base segmentation plus
+  ``unigram_margin``, so Viterbi prefers them over that segmentation.
+
+Uzbek Latin writes two letters and the tutuq sign with an apostrophe (``o'zbek``, ``g'isht``,
+``ma'lumot``); byte-level pre-tokenizers cut there, which caps what any merge can save.
+``apostrophe_words=True`` extends the pre-tokenizer regex so such words stay one unit (see
+:mod:`paper_utils.vocab.apostrophes`); it is proven not to change English before it is used.
+
+``method="added_tokens"`` is the explicitly named fallback: the same candidate strings go in as
+*added tokens*. They bypass pre-tokenization and break decoding of byte-level text (Llama-3's
+``"B\\ufffdc"`` problem), so they are for comparison only (:mod:`paper_utils.vocab.added_tokens`).
+"""
+from __future__ import annotations
+
+import copy
+import json
+import time
+import warnings
+from typing import Sequence
+
+from tokenizers import Tokenizer
+
+from ..errors import ConfigError, DataError
+from ..fertility import fertility
+from ..surfaces import tokenizer_family
+from ..tokenization import HFTextTokenizer
+from .apostrophes import join_apostrophe_words
+from .build import select
+from .candidates import backend_of, check_weights, learn_candidates, vocab_of
+from .english import drop_merges_firing_on_english
+
+METHODS = ("continue_bpe", "added_tokens")
+
+
+def _roundtrip_failures(tok: Tokenizer, texts: Sequence[str]) -> list[str]:
+    encs = tok.encode_batch(list(texts), add_special_tokens=False)
+    decoded = tok.decode_batch([e.ids for e in encs], skip_special_tokens=False)
+    return [t for t, d in zip(texts, decoded) if d != t]
+
+
+def _check_inputs(target_texts, budget, english_texts, method):
+    if method not in METHODS:
+        raise ConfigError("method", method, f"use one of: {', '.join(METHODS)}")
+    if isinstance(budget, bool) or not isinstance(budget, int) or budget <= 0:
+        raise ConfigError("budget", budget, "use a positive number of new tokens, e.g. 8000")
+    for name, texts in (("target_texts", target_texts), ("english_texts", english_texts)):
+        if isinstance(texts, str):
+            raise ConfigError(name, texts[:40], "pass a list of texts, not one string")
+        if not any(isinstance(t, str) and t.strip() for t in texts):
+            raise DataError(f"{name} is empty or whitespace-only: need at least one non-blank text")
+        bad = next((i for i, t in enumerate(texts) if not isinstance(t, str)), None)
+        if bad is not None:
+            raise DataError(f"{name}[{bad}] is {type(texts[bad]).__name__}, not str")
+
+
+def extend_tokenizer(base_tokenizer, target_texts: Sequence[str], budget: int,
+                     english_texts: Sequence[str], heldout_texts: Sequence[str] | None = None,
+                     method: str = "continue_bpe", min_frequency: int = 2,
+                     unigram_margin: float = 1.0, prefix_space: bool | str = True, max_rounds: int = 50,
+                     target_weights: Sequence[int] | None = None, apostrophe_words: bool = False):
+    """Extend ``base_tokenizer`` by ``budget`` target tokens; English ids stay identical.
+
+    Example::
+
+        >>> from paper_utils.fixtures import evaluation_tokenizer
+        >>> base = evaluation_tokenizer()
+        >>> ext, report = extend_tokenizer(base, ["kitob kitoblar kitobxon"] * 10, 4,
+        ...                                english_texts=["The books are on the table."])
+        >>> report["added"], report["english_identical_share"], len(ext) - len(base)
+        (4, 1.0, 4)
+
+    Returns ``(extended_tokenizer, report)``: a deep copy of ``base_tokenizer`` (same class, same
+    special tokens) whose backend carries the new entries, and a JSON-serialisable dict with
+    ``added``, ``dropped_for_english`` (merges/pieces found firing on English),
+    ``dropped_dependent`` (merges lost because they were built on those), ``budget``,
+    ``candidates``, ``fertility_before``/``fertility_after`` (tokens per word,
+    :func:`paper_utils.fertility.fertility`, on ``heldout_texts``, else on ``target_texts``),
+    ``fertility_reduction`` (the share of those tokens saved, ``1 - tokens after / tokens before``;
+    independent of the word rule), ``english_identical_share``,
+    ``roundtrip_failures`` (target texts where ``decode(encode(x)) != x``; those that already
+    failed with the base tokenizer are listed under ``roundtrip_failures_base``), ``seconds`` and
+    ``apostrophe_words``.
+
+    ``apostrophe_words=True`` (byte-level BPE; for orthographies that write letters with an
+    apostrophe, Uzbek ``o'`` ``g'``) first swaps in :func:`join_apostrophe_words`' pre-tokenizer, so
+    learned merges can join across the apostrophe. It is kept only if it leaves every English text's
+    ids unchanged by itself; otherwise the report says ``"off: ..."`` and a warning names the count.
+
+    Errors: ``ConfigError`` for a budget <= 0 or above the candidates the target text yields,
+    an unknown method or an unsupported tokenizer (the message lists the supported kinds);
+    ``DataError`` for an empty or whitespace-only corpus.
+    """
+    t0 = time.perf_counter()
+    _check_inputs(target_texts, budget, english_texts, method)
+    family = tokenizer_family(base_tokenizer)
+    base = backend_of(base_tokenizer)
+    spec = json.loads(base.to_str())
+    vocab = vocab_of(spec)
+    target_weights = check_weights(target_texts, target_weights)
+    if target_weights is not None:
+        target_weights = [w for t, w in zip(target_texts, target_weights) if t.strip()]
+    target_texts = [t for t in target_texts if t.strip()]
+    english_texts = [t for t in english_texts if t.strip()]
+    original_tokenizer, original = base_tokenizer, backend_of(base_tokenizer)
+    english_before = None                          # original ids of every English text, computed once
+    apostrophes = "off"
+    if apostrophe_words and family != "byte_level_bpe":
+        apostrophes = f"off: a {family} pre-tokenizer does not cut words at apostrophes"
+    elif apostrophe_words:
+        joined = join_apostrophe_words(base_tokenizer)
+        english_before = original.encode_batch(english_texts)
+        n_changed = sum(a.ids != b.ids for a, b in zip(english_before, backend_of(joined).encode_batch(english_texts)))
+        if n_changed:
+            apostrophes = f"off: the joined pre-tokenizer alone changes {n_changed} English texts"
+            warnings.warn(f"apostrophe_words=True ignored: {apostrophes}", stacklevel=2)
+        else:
+            base_tokenizer, apostrophes = joined, "on"
+            base = backend_of(base_tokenizer)          # learn, build and check English in joined units
+            spec = json.loads(base.to_str())
+    cands = learn_candidates(base_tokenizer, target_texts, budget, min_frequency, prefix_space=prefix_space,
+                             target_weights=target_weights)
+    available = len(select(cands, set(), vocab, len(cands)))
+    n_new_avail = sum(1 for i in select(cands, set(), vocab, len(cands)) if cands[i].token not in vocab)
+    if budget > n_new_avail:
+        raise ConfigError("budget", budget, f"the target text yields only {n_new_avail} new tokens; "
+                          f"use budget <= {n_new_avail} or more target text")
+    t_learn = time.perf_counter() - t0
+
+    fix = drop_merges_firing_on_english(base_tokenizer, family, spec, cands, vocab, budget, english_texts,
+                                        method, unigram_margin, max_rounds)
+    kept, dropped, rounds = fix.kept, fix.dropped, fix.rounds
+    t_english = time.perf_counter() - t0 - t_learn
+
+    if method == "added_tokens":
+        extended = fix.extended
+    else:
+        extended = copy.deepcopy(base_tokenizer)
+        extended._tokenizer = Tokenizer.from_str(json.dumps(fix.extended))
+    ext_backend = backend_of(extended)
+    same = [a.ids == b.ids for a, b in zip(english_before or original.encode_batch(english_texts),
+                                           ext_backend.encode_batch(english_texts))]
+    if not all(same):
+        warnings.warn(f"{len(same) - sum(same)} English texts tokenize differently after extension "
+                      f"(rounds={rounds}, max_rounds={max_rounds}); see report['english_identical_share']",
+                      stacklevel=2)
+    scanned = range(max(kept) + 1) if kept else range(0)
+    kept_set = set(kept)
+    n_added = ext_backend.get_vocab_size(True) - base.get_vocab_size(True)
+    held = [t for t in (heldout_texts or target_texts) if t.strip()]
+    before = fertility(HFTextTokenizer("base", original_tokenizer), held, per_word=False)
+    after = fertility(HFTextTokenizer("extended", extended), held, per_word=False)
+    unique_targets = list(dict.fromkeys(target_texts))
+    rt_base = set(_roundtrip_failures(original, unique_targets))
+    rt = _roundtrip_failures(ext_backend, unique_targets)
+    report = {
+        "method": method, "family": family, "budget": budget, "added": n_added,
+        "candidates": available,
+        "merges_added": sum(1 for i in kept if cands[i].left is not None) if method != "added_tokens" else 0,
+        "dropped_for_english": len(dropped),
+        "dropped_dependent": sum(1 for i in scanned if i not in dropped and i not in kept_set),
+        "english_rounds": rounds, "english_texts": len(english_texts),
+        "english_identical_share": sum(same) / len(same),
+        "fertility_on": "heldout_texts" if heldout_texts else "target_texts",
+        "fertility_before": before["fertility"], "fertility_after": after["fertility"],
+        "fertility_reduction": 1 - after["tokens"] / before["tokens"],
+        "roundtrip_failures": [t for t in rt if t not in rt_base],
+        "roundtrip_failures_base": sorted(rt_base),
+        "apostrophe_words": apostrophes,
+        "seconds": {"learn": round(t_learn, 3), "english": round(t_english, 3),
+                    "total": round(time.perf_counter() - t0, 3)},
+    }
+    return extended, report
