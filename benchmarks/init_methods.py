@@ -7,7 +7,7 @@ Example::
     python benchmarks/init_methods.py --preset demo --language uz --model smollm2-135m \\
         --english-questions 300 --variants --write          # report on the test split, write init/*.json
 
-The same code path as notebook 03 (``paper_utils.diagnostics.step0``). ``--split dev`` evaluates on the
+The same code path as notebook 03 (``paper_utils.init.step0``). ``--split dev`` evaluates on the
 held-out *dev* targets (``corpora.monolingual(lang, "dev")``) so option choices are not made on the test
 split; ``--write`` writes ``results/<preset>/<lang>/<model>/init/`` like the notebook does.
 """
@@ -18,7 +18,7 @@ import json
 import time
 
 from paper_utils.config import load_preset
-from paper_utils.diagnostics import comparison_table, load_setup, paired_tests, step0
+from paper_utils.init import comparison_table, load_setup, paired_tests, step0
 
 VARIANTS = {
     "bxod_nolex": {"method": "bxod", "use_lexicon": False},

@@ -7,10 +7,10 @@ Usage (offline; deepfocus is a benchmark-only dependency, not in pyproject, like
     HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 .venv/bin/python benchmarks/init_peers.py \\
         --preset demo --language uz --model smollm2-135m --repeat 3 --out results/benchmarks/init_peers
 
-What it measures, on one model, one base + extended tokenizer and one text (``diagnostics.load_setup``):
+What it measures, on one model, one base + extended tokenizer and one text (``paper_utils.init.load_setup``):
 
-* every method yields an :class:`~paper_utils.embedding_init.EmbeddingPatch` (the new rows only) and is
-  scored by the same code as ours (``diagnostics.evaluate_patch``): held-out bits per byte (per document too),
+* every method yields an :class:`~paper_utils.init.EmbeddingPatch` (the new rows only) and is
+  scored by the same code as ours (``paper_utils.init.evaluate_patch``): held-out bits per byte (per document too),
   English KL to the base model, share of English positions whose argmax becomes a new token;
 * ``seconds``: wall time of the initialization itself (no model loading, no evaluation);
 * peers (``PEERS``):
@@ -37,9 +37,9 @@ What it measures, on one model, one base + extended tokenizer and one text (``di
     model (seeded); the new rows are read back into a patch (transformers samples them from
     N(mean, 1e-9 * covariance) of the old rows, so this is our ``mean`` plus tiny noise);
 
-* ours: any of ``paper_utils.embedding_init.METHODS`` through ``diagnostics.run_method`` (default ``focus``,
+* ours: any of ``paper_utils.init.METHODS`` through ``paper_utils.init.run_method`` (default ``focus``,
   ``fvt``, ``mean``, ``bxod``); ``bxod`` reads e5 vectors from the on-disk encoder cache (warm);
-* paired permutation tests (``diagnostics.paired_tests``) of ``focus`` against every other method on
+* paired permutation tests (``paper_utils.init.paired_tests``) of ``focus`` against every other method on
   per-document held-out bpb (delta = focus - rival; Holm across rivals; the unadjusted p of the headline
   comparison is reported too), and the ratios ``seconds(deepfocus) / seconds(focus)``.
 
@@ -79,11 +79,10 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from paper_utils.config import load_preset  # noqa: E402
-from paper_utils.diagnostics import (base_reference, comparison_table, english_reference, evaluate_patch,  # noqa: E402
-                                     load_setup, paired_tests, run_method)
-from paper_utils.embedding_init import (METHODS, EmbeddingPatch, embedding_matrices, initialize,  # noqa: E402
-                                        new_tokens, vocabulary_kind)
 from paper_utils.errors import ConfigError  # noqa: E402
+from paper_utils.init import (METHODS, EmbeddingPatch, base_reference, comparison_table, embedding_matrices,  # noqa: E402
+                              english_reference, evaluate_patch, initialize, load_setup, new_tokens, paired_tests,
+                              run_method, vocabulary_kind)
 from paper_utils.io import write_csv, write_json  # noqa: E402
 
 # peer label -> kind, deepfocus.FOCUS keyword arguments, and what fills the rows deepfocus draws at random
@@ -289,7 +288,7 @@ def mean_resizing_patch(setup, label: str, seed: int):
 
 
 def peer_record(setup, label: str, patch: EmbeddingPatch, runs: list[float], detail: dict, ref, base) -> dict:
-    """The same record as ``diagnostics.run_method`` writes, for a patch made elsewhere."""
+    """The same record as ``paper_utils.init.run_method`` writes, for a patch made elsewhere."""
     rec = {"method": label, "base_method": PEERS[label]["kind"], "preset": setup.preset, "language": setup.language,
            "model": setup.model_name, "new_tokens": len(patch.token_ids), "options": patch.options}
     rec.update(evaluate_patch(setup, patch, ref))

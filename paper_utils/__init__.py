@@ -7,7 +7,7 @@ Example::
     ('smollm2-135m',)
 
 One concern per module, in the order of the study: ``packs``/``assets``/``tokenization``/``encoders``
-(offline assets), ``corpora``/``study`` (text), ``fertility``, ``vocab``, ``embedding_init`` +
-``init_methods`` + ``diagnostics``, ``adapt`` + ``adapt_data``, ``evaluate*`` + ``bpb``, ``stats``,
+(offline assets), ``corpora``/``study`` (text), ``fertility``, ``vocab``, ``init/`` (patch,
+initializers, step-0 diagnostics), ``adapt`` + ``adapt_data``, ``evaluate*`` + ``bpb``, ``stats``,
 ``plots``/``figures``, ``runner``/``provenance``/``cli``.
 """

@@ -71,19 +71,18 @@ def load_inputs(cfg, language: str, model: str, method: str) -> AdaptInputs:
     and the extended tokenizer from ``.../tokenizer/`` (stage 02); a missing one stops with
     :class:`~paper_utils.layout.MissingStageOutput` naming the stage to run, never recomputed here.
     ``smoke`` (fixtures): the tiny random model and tokenizers of
-    :func:`paper_utils.diagnostics.smoke_setup` (the smoke stage 03 builds the same ones).
+    :func:`paper_utils.init.smoke_setup` (the smoke stage 03 builds the same ones).
     """
     from transformers import AutoTokenizer
 
-    from . import diagnostics
-    from .embedding_init import EmbeddingPatch
+    from .init import EmbeddingPatch, smoke_setup
     from .study import heldout_text, training_text
 
     layout = ModelLayout(cfg.name, language, model)
     patch_dir = layout.require_patch(method)                 # first: fails fast without stage 03
     notes: dict[str, Any] = {}
     if data_source(cfg).tiny_models:
-        setup = diagnostics.smoke_setup(cfg, language, model)
+        setup = smoke_setup(cfg, language, model)
         net, base, ext = setup.model, setup.base_tokenizer, setup.extended_tokenizer
         notes.update({k: v for k, v in setup.notes.items() if k in ("model", "extended_tokenizer")})
     else:

@@ -45,7 +45,7 @@ def figure_budget_curves(out: Path) -> dict[str, list[Path]]:
 
 def figure_initialization(out: Path) -> dict[str, list[Path]]:
     """Step-0 diagnostics per language x model (notebook 03's ``init/*.json``)."""
-    from .diagnostics import read_results, results_table, step0_figure
+    from .init import read_results, results_table, step0_figure
 
     made = {}
     for init in sorted(out.glob("*/*/init")):

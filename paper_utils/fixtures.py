@@ -26,7 +26,7 @@ builders. The files are real text, a few hundred lines (``data/`` holds small ha
 
 Two tiny models, both deterministic (seeded), both from :func:`tiny_tokenizer` + :func:`tiny_model`:
 
-* the **initialization** model of step 0 and adaptation (:func:`paper_utils.diagnostics.smoke_setup`): a
+* the **initialization** model of step 0 and adaptation (:func:`paper_utils.init.smoke_setup`): a
   2-layer Llama or Gemma-3 (``kind``), hidden 64, default initializer range, over a 400-entry BPE trained on
   the English fixture sentences; ``tiny_model`` seeds the global torch generator and leaves it there;
 * the **evaluation** model (:func:`evaluation_model`): a 2-layer Llama, hidden 64, initializer range 0.2,

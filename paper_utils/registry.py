@@ -15,7 +15,7 @@ Example::
     paper_utils.errors.ConfigError: invalid method='fastText': use one of: random, mean, fvt, focus, wechsel, bxod, salt
 
 An initializer is a name, a function ``run(ctx, options) -> (input_rows, output_rows, provenance)``
-(see :mod:`paper_utils.init_methods`), every option with its default, and the *data* options that a
+(see :mod:`paper_utils.init`), every option with its default, and the *data* options that a
 study setup fills in (``encoder``, ``lexicon``, ``target_texts``). The presets, the run grid, the
 notebooks and the command line all read this registry; a named variant (``bxod_sub75``) is a label
 plus a registered method and option overrides, declared in a preset's ``[variants]`` table.
@@ -33,7 +33,7 @@ from typing import Any, Callable, Mapping
 from .errors import ConfigError
 
 # modules whose import registers initializers and recipes, in registration order
-PROVIDERS = ("paper_utils.init_methods", "paper_utils.recipes")
+PROVIDERS = ("paper_utils.init", "paper_utils.recipes")
 DATA_OPTIONS = ("encoder", "lexicon", "target_texts")
 
 

@@ -1,4 +1,4 @@
-"""Tokenizer families (which ones the study can extend) and how a tokenizer writes each token as text.
+"""Tokenizer facts: families (which ones the study can extend), each token as text, the vocabulary's fingerprint.
 
 Example::
 
@@ -8,13 +8,15 @@ Example::
     >>> surface_forms(None, ["▁qil"], kind="sentencepiece")
     [' qil']
 
-Shared by the initializers (anchors are read as text by an encoder) and the patch code; it imports
-nothing else of the package but the errors.
+Shared by the initializers (anchors are read as text by an encoder), the patch code and training (a
+run records the fingerprint of the vocabulary it starts from); it imports nothing else of the package
+but the errors.
 """
 from __future__ import annotations
 
+import hashlib
 import json
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from tokenizers import Tokenizer
 
@@ -100,3 +102,24 @@ def surface_forms(tokenizer, tokens: Sequence[str], kind: str | None = None) -> 
     if kind == "sentencepiece":
         return [t.replace("▁", " ") for t in tokens]
     return list(tokens)
+
+
+def vocab_fingerprint(tokenizer) -> str:
+    """sha256 of the (token, id) pairs of a tokenizer's vocabulary (first 16 hex digits).
+
+    Example::
+
+        >>> from paper_utils.fixtures import evaluation_tokenizer
+        >>> tok = evaluation_tokenizer()
+        >>> vocab_fingerprint(tok) == fingerprint_vocab(tok.get_vocab()), len(vocab_fingerprint(tok))
+        (True, 16)
+    """
+    return fingerprint_vocab(tokenizer.get_vocab())
+
+
+def fingerprint_vocab(vocab: Mapping[str, int]) -> str:
+    """:func:`vocab_fingerprint` of a ``{token: id}`` mapping (the patch code checks part of a vocabulary)."""
+    digest = hashlib.sha256()
+    for tok, i in sorted(vocab.items(), key=lambda kv: kv[1]):
+        digest.update(f"{i}\x1f{tok}\x1e".encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()[:16]

@@ -24,9 +24,8 @@ from paper_utils.paths import NOTEBOOKS_DIR, REPO_ROOT
 BUILD = """
 import torch
 from paper_utils.config import load_preset
-from paper_utils.diagnostics import smoke_setup
 from paper_utils.fixtures import tiny_model
-from paper_utils.embedding_init import apply_patch, initialize
+from paper_utils.init import apply_patch, initialize, smoke_setup
 from paper_utils.study import training_text
 from paper_utils.adapt_data import english_training_text
 
@@ -192,7 +191,7 @@ def _rows(model):
 @pytest.mark.parametrize("tied", [True, False])
 def test_embeddings_stage_with_mask_moves_only_new_rows(built, tmp_path, tied):
     from paper_utils.fixtures import tiny_model
-    from paper_utils.embedding_init import apply_patch, initialize
+    from paper_utils.init import apply_patch, initialize
 
     setup = built["setup"]
     if tied:
@@ -391,7 +390,7 @@ def test_process_group_of_another_backend_is_refused(tmp_path, monkeypatch):
 # study level: run folder, notebook
 
 def test_run_adaptation_smoke_writes_the_run_folder(tmp_path, monkeypatch):
-    from paper_utils.diagnostics import run_method, smoke_setup
+    from paper_utils.init import run_method, smoke_setup
     from paper_utils.layout import MissingStageOutput
 
     monkeypatch.setenv("PAPER_UTILS_RESULTS", str(tmp_path))

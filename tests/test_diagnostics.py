@@ -11,11 +11,10 @@ import torch
 
 from paper_utils.bpb import bits_per_byte
 from paper_utils.config import load_preset
-from paper_utils.diagnostics import (english_kl_exact, english_reference, english_shift, load_setup, paired_tests,
-                                     read_results, step0)
-from paper_utils.fixtures import tiny_model
-from paper_utils.embedding_init import apply_patch, initialize
 from paper_utils.errors import ConfigError, DataError
+from paper_utils.fixtures import tiny_model
+from paper_utils.init import (apply_patch, english_kl_exact, english_reference, english_shift, initialize, load_setup,
+                              paired_tests, read_results, step0)
 
 
 @pytest.fixture(scope="module")

@@ -7,11 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from paper_utils.fixtures import tiny_model, tiny_tokenizer
-from paper_utils.embedding_init import (METHODS, EmbeddingPatch, NgramHashEncoder, anchor_table, apply_patch,
-                                        embedding_matrices, initialize, new_tokens, patched)
 from paper_utils.errors import AssetError, ConfigError, DataError
-from paper_utils.init_methods import sparsemax
+from paper_utils.fixtures import tiny_model, tiny_tokenizer
+from paper_utils.init import (METHODS, EmbeddingPatch, NgramHashEncoder, anchor_table, apply_patch, embedding_matrices,
+                              initialize, new_tokens, patched, sparsemax)
 
 ENGLISH = ["The quick brown fox jumps over the lazy dog.", "Please enter a valid email address.",
            "Which of the following is the capital of France?", "This field is required.",

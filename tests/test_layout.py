@@ -68,7 +68,7 @@ def test_a_variant_resolves_to_its_method_and_options():
 
 
 def test_stage_03_without_stage_02_names_stage_02_and_builds_nothing(tmp_path, monkeypatch):
-    from paper_utils.diagnostics import load_setup
+    from paper_utils.init import load_setup
 
     monkeypatch.setenv("PAPER_UTILS_RESULTS", str(tmp_path))
     with pytest.raises(MissingStageOutput, match="run 02_vocabulary_expansion for uz/smollm2-135m first"):

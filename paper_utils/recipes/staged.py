@@ -61,7 +61,7 @@ def run_adaptation(cfg, language: str, model: str, method: str, seed: int = 0, *
                    log: Callable[[str], None] = print, **overrides) -> AdaptResult:
     """Load inputs, measure the base model, apply the patch, :func:`train`, export; see the module doc."""
     from ..bpb import bits_per_byte
-    from ..embedding_init import apply_patch
+    from ..init import apply_patch
 
     check_parameters(cfg, language, model, method, seed, stage2)
     config = AdaptConfig.from_preset(cfg, seed=seed, stage2=stage2, **overrides)

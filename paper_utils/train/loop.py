@@ -42,6 +42,7 @@ from typing import Any, Callable, Sequence
 
 from ..errors import ConfigError
 from ..io import atomic_dir, read_json, write_json
+from ..surfaces import vocab_fingerprint
 from .checkpoint import latest_checkpoint, load_weights, read_checkpoint_state, save_checkpoint, set_rng_state
 from .config import AdaptConfig
 from .devices import accelerator, processes, progress
@@ -72,8 +73,6 @@ def check_model(model, config: AdaptConfig) -> None:
 def model_fingerprint(model, tokenizer) -> str:
     """Identity of the model a run starts from: architecture, vocabulary and a digest of its weights."""
     import torch
-
-    from ..embedding_init import vocab_fingerprint
 
     w_in, w_out = embeddings(model)
     cfg = model.config

@@ -1,0 +1,126 @@
+"""Step 0: every method's patch scored before any training, one record per method.
+
+Example::
+
+    >>> from paper_utils.config import load_preset
+    >>> from paper_utils.init import load_setup, step0
+    >>> setup = load_setup(load_preset("smoke"), "uz", "smollm2-135m")      # tiny random model, seconds
+    >>> result = step0(setup, ["mean", "fvt", "bxod"], write=False, log=lambda *line: None)
+    >>> list(result.table["method"])
+    ['base', 'mean', 'fvt', 'bxod']
+
+For each method, :func:`step0` measures
+
+* **held-out bits per byte** of the patched model on target-language text encoded with the
+  extended tokenizer (:func:`paper_utils.bpb.bits_per_byte`; tokenizer-independent, so it compares
+  to the base model reading the same text with the base tokenizer);
+* **English next-token KL** ``KL(base || patched)`` on English text (MMLU questions) and the share
+  of English positions where a new token becomes the argmax ("new tokens dominate"), from
+  :mod:`paper_utils.init.english_shift`;
+* **seconds** to initialize, and the per-token provenance (nearest-anchor tables).
+
+Each method writes ``results/<preset>/<language>/<model>/init/<method>.json`` (and its patch under
+``init/patches/<method>/``); the base model's reference goes to ``init/base.json``. Tables, paired
+tests and the figure of these records are in :mod:`paper_utils.init.results`.
+"""
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+from ..bpb import bits_per_byte
+from ..io import write_json
+from ..registry import initializer, resolve_variant
+from .english_shift import EnglishReference, english_reference, english_shift
+from .initialize import initialize
+from .patch import EmbeddingPatch, anchor_table, jsonable, patched
+from .results import results_table
+from .setup import InitSetup
+
+
+def _rules(patch: EmbeddingPatch) -> dict[str, int]:
+    return dict(Counter(r.get("rule", "") for r in patch.provenance).most_common())
+
+
+def evaluate_patch(setup: InitSetup, patch: EmbeddingPatch, ref: EnglishReference | None = None) -> dict[str, Any]:
+    """Held-out bpb and English shift of one patch (model restored afterwards)."""
+    t0 = time.perf_counter()
+    with patched(setup.model, patch):
+        held = bits_per_byte(setup.model, setup.extended_tokenizer, setup.heldout_texts)
+    t_bpb = time.perf_counter() - t0
+    out: dict[str, Any] = {"heldout_bpb": held.bpb, "heldout_documents": len(held.bits),
+                           "heldout_tokens": sum(held.tokens), "per_document_bpb": held.per_document}
+    if ref is not None:
+        out.update(english_shift(ref, patch))
+    out["seconds_eval"] = round(time.perf_counter() - t0, 3)
+    out["seconds_bpb"] = round(t_bpb, 3)
+    return out
+
+
+def base_reference(setup: InitSetup, write: bool = True) -> dict[str, Any]:
+    """Held-out bpb of the unextended base model (base tokenizer); ``init/base.json``."""
+    held = bits_per_byte(setup.model, setup.base_tokenizer, setup.heldout_texts)
+    rec = {"method": "base", "preset": setup.preset, "language": setup.language, "model": setup.model_name,
+           "heldout_bpb": held.bpb, "heldout_documents": len(held.bits), "heldout_tokens": sum(held.tokens),
+           "per_document_bpb": held.per_document, "english_kl": 0.0, "english_new_argmax_share": 0.0,
+           "notes": setup.notes}
+    if write:
+        write_json(setup.layout.init_record("base"), rec)
+    return rec
+
+
+def run_method(setup: InitSetup, method: str, ref: EnglishReference | None = None, base: dict | None = None,
+               write: bool = True, save_patch: bool = True, label: str | None = None, **options) -> dict[str, Any]:
+    """Initialize with ``method`` (setup's data options + ``options``), evaluate, write ``init/<label>.json``."""
+    label = label or method
+    opts = {**setup.options(method), **options}
+    t0 = time.perf_counter()
+    patch = initialize(setup.model, setup.base_tokenizer, setup.extended_tokenizer, method, **opts)
+    seconds_init = time.perf_counter() - t0
+    rec: dict[str, Any] = {"method": label, "base_method": method, "preset": setup.preset,
+                           "language": setup.language, "model": setup.model_name, "new_tokens": len(patch.token_ids),
+                           "options": jsonable(patch.options)}
+    rec.update(evaluate_patch(setup, patch, ref))
+    if base is not None:
+        rec["base_bpb"] = base["heldout_bpb"]
+    rec["seconds"] = round(seconds_init, 3)
+    rec["rules"] = _rules(patch)
+    rec["examples"] = anchor_table(patch, n=8).to_dict(orient="records")
+    if write:
+        if save_patch:
+            patch.save(setup.layout.patch_dir(label))
+        write_json(setup.layout.init_record(label), rec)
+    rec["_patch"] = patch
+    return rec
+
+
+@dataclass
+class Step0:
+    """What :func:`step0` returns: the table, the per-method records (with their patches) and the base record."""
+
+    table: Any                          # pandas.DataFrame, one row per method, the base first
+    records: dict[str, dict]            # label -> record (``record["_patch"]`` is the EmbeddingPatch)
+    base: dict[str, Any]
+
+
+def step0(setup: InitSetup, methods: Sequence[str], variants: Mapping[str, Mapping[str, Any]] | None = None,
+          write: bool = True, save_patches: bool = True, log=print) -> Step0:
+    """Base reference + every method (and named ``variants``: ``{label: {"method": m, **options}}``)."""
+    for m in methods:
+        initializer(m)                                   # ConfigError naming the registered methods
+    checked = {label: resolve_variant(label, spec) for label, spec in (variants or {}).items()}
+    t0 = time.perf_counter()
+    base = base_reference(setup, write=write)
+    ref = english_reference(setup.model, setup.base_tokenizer, setup.english_texts, setup.extended_tokenizer)
+    log(f"base bpb {base['heldout_bpb']:.4f}; English reference {ref.hidden.shape[0]} positions "
+        f"({time.perf_counter() - t0:.1f} s)")
+    records = {}
+    jobs = [(m, m, {}) for m in methods] + [(label, m, opts) for label, (m, opts) in checked.items()]
+    for label, method, opts in jobs:
+        rec = run_method(setup, method, ref, base, write=write, save_patch=save_patches, label=label, **opts)
+        records[label] = rec
+        log(f"{label:<24} bpb {rec['heldout_bpb']:.4f}  KL {rec['english_kl']:.4f}  "
+            f"argmax {rec['english_new_argmax_share']:.3f}  init {rec['seconds']:.1f} s")
+    return Step0(results_table({"base": base, **records}), records, base)
