@@ -21,6 +21,7 @@ from typing import Sequence
 
 from .adapt_data import AdaptInputs, adapt_dir, check_parameters, load_inputs
 from .config import load_preset
+from .paths import shown
 from .recipes.staged import run_adaptation
 from .train import (STAGE_KINDS, AdaptConfig, AdaptResult, Stage, check_model, export_model, latest_checkpoint,
                     model_fingerprint, read_log, save_checkpoint, steps_to_reach, train)
@@ -44,8 +45,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     result = run_adaptation(load_preset(args.preset), args.language, args.model, args.method, args.seed,
                             stage2=args.stage2, resume=not args.no_resume, micro_batch_size=args.micro_batch_size,
                             gradient_checkpointing=args.gradient_checkpointing)
-    print(json.dumps({k: result.summary.get(k) for k in ("base_bpb", "step0_bpb", "final_bpb",
-                                                          "steps_to_base_bpb", "model_dir")}))
+    print(json.dumps({**{k: result.summary.get(k) for k in ("base_bpb", "step0_bpb", "final_bpb", "steps_to_base_bpb")},
+                      "model_dir": shown(result.model_dir) if result.model_dir else None}))
     return 0
 
 

@@ -32,7 +32,7 @@ from .jobs import Job, stage_job_id
 from .layout import (ModelLayout, executed_dir, failures_dir, fertility_csv, figures_dir, run_info_json,
                      significance_csv, study_root)
 from .paths import NOTEBOOKS_DIR, PACKAGE_DIR
-from .registry import recipe
+from .registry import PROVIDERS, recipe
 
 
 def _fertility_jobs(p: Preset) -> list[Job]:
@@ -163,7 +163,8 @@ def code_version(notebook: Path) -> str:
     """Hash of the notebook and of the package modules it imports, transitively.
 
     A change to the notebook or to any module it depends on reruns the job; an unrelated module
-    does not. Subpackages count through their ``__init__`` and every submodule reached.
+    does not. Subpackages count through their ``__init__`` and every submodule reached; a notebook that
+    reaches the registry depends on the modules that register into it (``registry.PROVIDERS``).
     """
     import nbformat
 
@@ -177,6 +178,8 @@ def code_version(notebook: Path) -> str:
             continue
         seen[name] = path
         todo.extend(_imported_modules(path.read_text(encoding="utf-8"), name) - set(seen))
+        if name == "paper_utils.registry":      # the registry imports its providers by name
+            todo.extend(m for m in PROVIDERS if m not in seen)
     digest = hashlib.sha256(notebook.read_bytes())
     for name in sorted(seen):
         digest.update(name.encode() + b"\0" + seen[name].read_bytes())

@@ -236,3 +236,18 @@ def test_the_runner_asks_each_recipe_for_its_jobs(monkeypatch):
     two = load_preset("demo", **{"grid.recipes": ["staged", "echo"]})
     runner.plan(two)
     assert calls and set(calls) == {"demo"}
+
+
+def test_code_version_follows_the_registry_providers(tmp_path, monkeypatch):
+    """The registry imports its providers by name: a notebook that reaches it depends on them."""
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "registry.py").write_text("PROVIDERS = ('paper_utils.prov',)\n")
+    (pkg / "prov.py").write_text("X = 1\n")
+    monkeypatch.setattr(runner, "PACKAGE_DIR", pkg)
+    monkeypatch.setattr(runner, "PROVIDERS", ("paper_utils.prov",))
+    nb = tmp_path / "n.ipynb"
+    _notebook(nb, 'preset = "demo"', "from paper_utils import registry")
+    before = runner.code_version(nb)
+    (pkg / "prov.py").write_text("X = 2\n")
+    assert runner.code_version(nb) != before

@@ -31,6 +31,7 @@ from ..config import Preset
 from ..errors import ConfigError, DataError
 from ..io import read_json, write_json, write_jsonl
 from ..layout import ModelLayout, eval_label, study_root
+from ..paths import shown
 from ..study import data_source, heldout_parallel, mmlu_split
 from .classification import classify
 from .items import classification_data, translation_data
@@ -86,7 +87,7 @@ def load_eval_model(cfg: Preset, model: str, method: str = "base", model_dir: st
         return CausalTextLM(m, tok), layout.relative(folder)
     if model_dir:
         m, tok = load_model(str(model_dir))
-        return CausalTextLM(m, tok), str(model_dir)
+        return CausalTextLM(m, tok), shown(model_dir)
     if data_source(cfg).tiny_models:
         m, tok = fixtures.evaluation_model()
         return CausalTextLM(m, tok), "tiny random Llama (smoke preset)"

@@ -106,10 +106,12 @@ def train(model, tokenizer, target_texts: Sequence[str], out_dir: str | Path, co
     model's held-out bpb (for ``steps_to_base_bpb``). ``callback(step, record)`` runs after each step
     (and its checkpoint). Returns an :class:`AdaptResult` (``model`` is the trained, merged model).
     """
-    target_blocks = pack(tokenizer, target_texts, config.seq_len, config.seed, name="target")
-    english_blocks = (pack(tokenizer, english_texts, config.seq_len, config.seed, name="English")
-                      if config.english_share > 0 else None)
-    stream = MixedStream(target_blocks, english_blocks, config.english_share, config.seed)
+    def stream():          # built by the loop only when it trains (a finished run is just loaded)
+        target_blocks = pack(tokenizer, target_texts, config.seq_len, config.seed, name="target")
+        english_blocks = (pack(tokenizer, english_texts, config.seq_len, config.seed, name="English")
+                          if config.english_share > 0 else None)
+        return MixedStream(target_blocks, english_blocks, config.english_share, config.seed)
+
     return loop(model, tokenizer, stream, out_dir, config, heldout_texts=heldout_texts, new_token_ids=new_token_ids,
                 reference_bpb=reference_bpb, resume=resume, export=export, extra_summary=extra_summary,
                 callback=callback, log=log)
@@ -122,7 +124,8 @@ def loop(model, tokenizer, stream, out_dir: str | Path, config: AdaptConfig, *,
          callback: Callable[[int, dict], None] | None = None, log: Callable[[str], None] = print) -> AdaptResult:
     """Train ``model`` through ``config.stages`` on ``stream``, minimizing ``objective(model, batch)``.
 
-    ``stream.batch(step, batch_size, micro, micro_size, process, processes)`` gives a process's slice
+    ``stream`` (or a function that builds it, called only when training is needed)
+    ``.batch(step, batch_size, micro, micro_size, process, processes)`` gives a process's slice
     of a global batch (a tensor, or a dict of tensors) as a pure function of the step, so a resumed run
     reads the same samples; ``select(model, stage, config, new_token_ids) -> (model, hooks)`` picks
     the trainable parameters of each stage. Checkpoints, resume, held-out bpb, the log and the export
@@ -149,6 +152,8 @@ def loop(model, tokenizer, stream, out_dir: str | Path, config: AdaptConfig, *,
             return AdaptResult(out, out / "model", read_log(log_path), prev, done)
 
     # every process builds the same stream; each reads its own slice
+    if callable(stream) and not hasattr(stream, "batch"):
+        stream = stream()
     heldout = [t for t in heldout_texts if t and t.strip()][:config.eval_documents]
 
     # processes, micro-batches, accumulation
