@@ -27,11 +27,11 @@ from typing import Any, Callable
 
 from .config import Preset, load_preset
 from .errors import ConfigError
-from .io import read_json, write_json
+from .io import atomic_path, read_json, write_json
 from .jobs import Job, stage_job_id
 from .layout import (ModelLayout, executed_dir, failures_dir, fertility_csv, figures_dir, run_info_json,
                      significance_csv, study_root)
-from .paths import NOTEBOOKS_DIR, PACKAGE_DIR
+from .paths import NOTEBOOKS_DIR, PACKAGE_DIR, shown
 from .registry import PROVIDERS, recipe
 
 
@@ -263,7 +263,23 @@ def run_job(preset: Preset, job: Job) -> float:
         pm.execute_notebook(str(src.resolve()), str(out.resolve()), parameters=dict(job.parameters),
                             kernel_name="python3", cwd=str(NOTEBOOKS_DIR.resolve()), progress_bar=False,
                             execution_timeout=job.timeout_s, log_output=False)
-    return time.time() - start
+    seconds = time.time() - start
+    machine_independent(out)
+    return seconds
+
+
+def machine_independent(executed: Path) -> None:
+    """Rewrite papermill's ``input_path``/``output_path`` metadata of an executed notebook with
+    :func:`paper_utils.paths.shown`, so two checkouts in different folders write the same file."""
+    import nbformat
+
+    nb = nbformat.read(executed, as_version=4)
+    meta = nb.metadata.get("papermill", {})
+    for key in ("input_path", "output_path"):
+        if meta.get(key):
+            meta[key] = shown(meta[key])
+    with atomic_path(executed) as tmp:
+        nbformat.write(nb, str(tmp))
 
 
 def failure_reason(exc: BaseException, limit: int = 160) -> str:

@@ -47,6 +47,10 @@ def test_outputs_name_no_absolute_path_and_no_tqdm_widget_warning(smoke_run):
     forbidden = {str(REPO_ROOT), str(REPO_ROOT.resolve()), str(smoke_run), str(smoke_run.resolve()), "IProgress"}
     found = {(path.name, text) for path in executed for text in forbidden if text in outputs_text(path)}
     assert not found, found
+    # the whole file, papermill's metadata included (input_path, output_path), names no absolute path
+    in_files = {(path.name, text) for path in executed for text in forbidden - {"IProgress"}
+                if text in path.read_text(encoding="utf-8")}
+    assert not in_files, in_files
 
 
 def test_outputs_text_sees_streams_and_tables(tmp_path):

@@ -251,3 +251,18 @@ def test_code_version_follows_the_registry_providers(tmp_path, monkeypatch):
     before = runner.code_version(nb)
     (pkg / "prov.py").write_text("X = 2\n")
     assert runner.code_version(nb) != before
+
+
+def test_executed_notebook_metadata_names_no_absolute_path(tmp_path, monkeypatch):
+    """papermill records input_path/output_path; the runner rewrites them relative to the repo."""
+    from paper_utils.paths import REPO_ROOT
+
+    monkeypatch.setenv("PAPER_UTILS_RESULTS", str(tmp_path / "results"))
+    out = tmp_path / "results" / "smoke" / "executed" / "a.ipynb"
+    out.parent.mkdir(parents=True)
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["papermill"] = {"input_path": str(REPO_ROOT / "notebooks" / "a.ipynb"), "output_path": str(out)}
+    nbformat.write(nb, out)
+    runner.machine_independent(out)
+    meta = nbformat.read(out, as_version=4).metadata["papermill"]
+    assert meta == {"input_path": "notebooks/a.ipynb", "output_path": "$PAPER_UTILS_RESULTS/smoke/executed/a.ipynb"}
