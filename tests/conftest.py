@@ -53,3 +53,27 @@ def byte_bpe_tokenizer():
                                   special_tokens=["<|endoftext|>"])
     tok.train_from_iterator(ENGLISH, trainer)
     return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|endoftext|>")
+
+
+@pytest.fixture(scope="session")
+def smoke_batch(tmp_path_factory):
+    """The whole smoke batch (every notebook, papermill) run once into a temporary results root; the root.
+
+    Shared by the notebooks-tier tests (metrics, saved notebooks, machine-independent outputs), so the
+    batch runs once per session instead of once per test module.
+    """
+    from paper_utils.runner import reproduce
+
+    root = tmp_path_factory.mktemp("results")
+    old = os.environ.get("PAPER_UTILS_RESULTS")
+    os.environ["PAPER_UTILS_RESULTS"] = str(root)
+    try:
+        failed = reproduce("smoke", force=True, log=lambda line: None)
+    finally:
+        if old is None:
+            os.environ.pop("PAPER_UTILS_RESULTS")
+        else:
+            os.environ["PAPER_UTILS_RESULTS"] = old
+    failures = {p.name: p.read_text()[-2000:] for p in (root / "smoke" / "failures").glob("*.txt")}
+    assert not failed, failures
+    return root

@@ -1,11 +1,11 @@
 """Executed notebooks do not depend on where the repo lives: no absolute paths, no tqdm widget warning.
 
-Every notebook runs with the smoke preset into a temporary results root (as in ``test_notebooks.py``);
+Every notebook runs with the smoke preset into a temporary results root (the session's smoke batch,
+``conftest.smoke_batch``, shared with ``test_notebooks.py``);
 the outputs of every executed notebook (streams, displayed tables, errors) must not contain the
 repository's absolute path, the results root's absolute path, or tqdm's ``IProgress not found`` warning.
 """
 import json
-import os
 
 import nbformat
 import pytest
@@ -16,22 +16,9 @@ pytestmark = [pytest.mark.notebooks, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory):
-    from paper_utils.runner import reproduce
-
-    root = tmp_path_factory.mktemp("results")
-    old = os.environ.get("PAPER_UTILS_RESULTS")
-    os.environ["PAPER_UTILS_RESULTS"] = str(root)
-    try:
-        failed = reproduce("smoke", force=True, log=lambda line: None)
-    finally:
-        if old is None:
-            os.environ.pop("PAPER_UTILS_RESULTS")
-        else:
-            os.environ["PAPER_UTILS_RESULTS"] = old
-    failures = {p.name: p.read_text()[-2000:] for p in (root / "smoke" / "failures").glob("*.txt")}
-    assert not failed, failures
-    return root
+def smoke_run(smoke_batch):
+    """The results root of the session's smoke batch (``conftest.smoke_batch``)."""
+    return smoke_batch
 
 
 def outputs_text(path) -> str:

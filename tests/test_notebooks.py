@@ -6,24 +6,9 @@ pytestmark = [pytest.mark.notebooks, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def smoke_results(tmp_path_factory):
-    import os
-
-    from paper_utils.runner import reproduce
-
-    root = tmp_path_factory.mktemp("results")
-    old = os.environ.get("PAPER_UTILS_RESULTS")
-    os.environ["PAPER_UTILS_RESULTS"] = str(root)
-    try:
-        failed = reproduce("smoke", force=True, log=lambda line: None)
-    finally:
-        if old is None:
-            os.environ.pop("PAPER_UTILS_RESULTS")
-        else:
-            os.environ["PAPER_UTILS_RESULTS"] = old
-    failures = {p.name: p.read_text()[-2000:] for p in (root / "smoke" / "failures").glob("*.txt")}
-    assert not failed, failures
-    return root / "smoke"
+def smoke_results(smoke_batch):
+    """``results/smoke/`` of the session's smoke batch (``conftest.smoke_batch``)."""
+    return smoke_batch / "smoke"
 
 
 def test_every_notebook_ran_and_was_saved(smoke_results):
