@@ -262,6 +262,7 @@ def validate(raw: dict[str, Any], name: str, source_file: str = "") -> Preset:
             extra[key] = _positive(_get(v, key, int, "vocabulary", "an integer"), f"vocabulary.{key}",
                                    "use an integer >= 1" if key == "in_domain_weight" else "use an integer >= 0 (0 = off)",
                                    allow_zero=key == "word_frequency_scale")
+    extra.update(_english_options(v))
     vocab = Vocabulary(budget, tuple(sorted(budgets)), **extra)
 
     a = _get(raw, "adaptation", dict, "preset", "add an [adaptation] table")
@@ -310,6 +311,35 @@ def _set_dotted(raw: dict, dotted: str, value: Any) -> None:
             raise ConfigError(dotted, value, f"no table [{p}] in the preset")
         table = table[p]
     table[leaf] = value
+
+
+def _english_options(v: dict) -> dict:
+    """The [vocabulary] English-protection keys, checked (sources against paper_utils.corpora.english_text)."""
+    from .corpora.english_text import FIT_SOURCES, HELDOUT_SOURCES
+
+    out: dict[str, Any] = {}
+    for key, valid in (("english_protection", FIT_SOURCES), ("english_heldout", HELDOUT_SOURCES)):
+        if key in v:
+            out[key] = _str_list(v, key, "vocabulary", valid, "")
+    if set(out.get("english_protection", ())) & set(out.get("english_heldout", ())):
+        raise ConfigError("vocabulary.english_heldout", out["english_heldout"],
+                          "held-out English must come from sources the protection is not fitted on")
+    if "english_wordlist" in v:
+        out["english_wordlist"] = _get(v, "english_wordlist", str, "vocabulary", '"small" or "large"')
+        if out["english_wordlist"] not in ("small", "large"):
+            raise ConfigError("vocabulary.english_wordlist", out["english_wordlist"], 'use "small" or "large"')
+    if "english_heldout_limit" in v:
+        out["english_heldout_limit"] = _positive(_get(v, "english_heldout_limit", int, "vocabulary", "an integer"),
+                                                 "vocabulary.english_heldout_limit", "use an integer >= 0 (0 = all)",
+                                                 allow_zero=True)
+    if "english_floor" in v:
+        floor = v["english_floor"]
+        if isinstance(floor, bool) or not isinstance(floor, (int, float)) or not 0 <= floor <= 1:
+            raise ConfigError("vocabulary.english_floor", floor, "use a share between 0 and 1, e.g. 0.999 (0 = off)")
+        out["english_floor"] = float(floor)
+    if "letter_tokens_only" in v:
+        out["letter_tokens_only"] = _get(v, "letter_tokens_only", bool, "vocabulary", "true or false")
+    return out
 
 
 def load_preset(name_or_path: str | Path = "demo", **overrides: Any) -> Preset:

@@ -32,7 +32,7 @@ from collections import defaultdict
 from . import fixtures
 from .config import Preset
 from .errors import ConfigError
-from .mmlu_format import N_SHOTS, _rows, held_out_split, keep_subjects, stratified_indices
+from .mmlu_format import N_SHOTS, _rows, build_prompt, held_out_split, keep_subjects, stratified_indices
 
 OFFLINE_CLASSIFICATION = {"ms": "id-sentiment", "id": "id-sentiment"}
 
@@ -79,6 +79,35 @@ class DataSource:
         """English text mixed into adaptation (see :func:`english_training_text`)."""
         raise NotImplementedError
 
+    def english_protection(self, preset: Preset) -> list[str]:
+        """English the vocabulary extension is fitted to leave unchanged (see :func:`english_protection`)."""
+        from .corpora.english_text import english_word_forms
+
+        v = preset.vocabulary
+        texts: dict[str, None] = {}
+        for source in v.english_protection:
+            if source == "mmlu_prompts":
+                items, pool = self.mmlu_split(0)
+                texts.update(dict.fromkeys(build_prompt(it, pool[it["subject"]]) for it in items))
+            elif source == "parallel_en":
+                texts.update(dict.fromkeys(self.english_text(preset)))
+            elif source == "wordfreq_en":
+                texts.update(dict.fromkeys(english_word_forms(self.english_words(v.english_wordlist))))
+        return list(texts)
+
+    def english_words(self, size: str) -> list[str]:
+        """English word list for the protection (offline: wordfreq's English list of that size)."""
+        from . import corpora
+
+        return list(corpora.word_frequencies("en", size=size)["word"])
+
+    def english_heldout(self, preset: Preset) -> dict[str, list[str]]:
+        """English from sources the protection never saw, by source (see :func:`english_heldout_sources`)."""
+        from .corpora.english_text import heldout_english
+
+        limit = preset.vocabulary.english_heldout_limit or None
+        return {s: heldout_english(s, limit) for s in preset.vocabulary.english_heldout}
+
     def classification(self, lang: str):
         """``(task, label names, test items, train items)`` or ``None`` where no labeled set exists."""
         raise NotImplementedError
@@ -118,6 +147,9 @@ class Fixtures(DataSource):
 
     def english_training_text(self, lang: str) -> list[str]:
         return fixtures.english_lines()
+
+    def english_words(self, size: str) -> list[str]:
+        return sorted({w.lower() for line in fixtures.english_lines() for w in line.split() if w.isalpha()})
 
     def classification(self, lang: str):
         return ("fixture-sentiment", fixtures.CLASSIFICATION_LABELS, fixtures.classification_items("test"),
@@ -319,6 +351,26 @@ def apostrophe_words(lang: str) -> bool:
 def heldout_text(preset: Preset, lang: str) -> list[str]:
     """Held-out target-language text (fertility after extension, bits per byte)."""
     return data_source(preset).heldout_text(lang)
+
+
+def english_protection(preset: Preset) -> list[str]:
+    """English texts the vocabulary extension keeps identical (fitted on), by ``vocabulary.english_protection``.
+
+    ``mmlu_prompts``: every full 5-shot MMLU prompt stage 05 can score (offline: 13,757 prompts holding all
+    14,042 questions, shots and choices); ``parallel_en``: :func:`english_text` (MMLU questions and the English
+    side of the parallel pairs); ``wordfreq_en``: the English word list (``vocabulary.english_wordlist``) in
+    the surface forms a BPE sees (:func:`paper_utils.corpora.english_text.english_word_forms`).
+    """
+    return data_source(preset).english_protection(preset)
+
+
+def english_heldout_sources(preset: Preset) -> dict[str, list[str]]:
+    """English held out from the protection **by source** (``vocabulary.english_heldout``): ``{source: texts}``.
+
+    Docstrings of the standard library and of the locked packages, and the packages' descriptions
+    (:mod:`paper_utils.corpora.english_text`), ``vocabulary.english_heldout_limit`` texts each (0 = all).
+    """
+    return data_source(preset).english_heldout(preset)
 
 
 def english_text(preset: Preset) -> list[str]:

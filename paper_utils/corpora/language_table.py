@@ -36,6 +36,7 @@ class Language:
     offline: tuple[str, ...]
     note: str = ""
     apostrophe_words: bool = False       # letters written with an apostrophe (Uzbek o' g')
+    apostrophe_marks: tuple[str, ...] = ()  # the characters used for it (Uzbek: ' ‘ ’ ʻ ʼ `)
 
 
 @lru_cache(maxsize=None)
@@ -54,7 +55,8 @@ def languages() -> dict[str, Language]:
         raise DataError(f"cannot read language table {LANGUAGES_FILE}: {exc}") from exc
     return {code: Language(code=code, name=row["name"], script=row["script"], flores=row["flores"],
                            cldr=row["cldr"], role=row["role"], offline=tuple(row["offline"]),
-                           note=row.get("note", ""), apostrophe_words=bool(row.get("apostrophe_words", False)))
+                           note=row.get("note", ""), apostrophe_words=bool(row.get("apostrophe_words", False)),
+                           apostrophe_marks=tuple(row.get("apostrophe_marks", ())))
             for code, row in table.items()}
 
 

@@ -23,11 +23,16 @@ from __future__ import annotations
 import copy
 import json
 
+import re
+from typing import Sequence
+
 from tokenizers import Tokenizer
 
 from ..errors import ConfigError
 from ..surfaces import tokenizer_family
 from .candidates import backend_of
+
+UZBEK_MARKS = ("'", "\u2018", "\u2019", "\u02bb", "\u02bc", "`")   # ' ‘ ’ ʻ ʼ `: how o‘ g‘ and the tutuq are written
 
 _GPT2_REGEX = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"
 _CONTRACTION = r"(?:s|t|re|ve|m|ll|d)"
@@ -82,3 +87,38 @@ def join_apostrophe_words(base_tokenizer):
         return Tokenizer.from_str(json.dumps(spec))
     joined._tokenizer = Tokenizer.from_str(json.dumps(spec))
     return joined
+
+
+def spelling_variants(texts: Sequence[str], weights: Sequence[int] | None, marks: Sequence[str]):
+    """Training text in every apostrophe spelling: ``(texts, weights)`` with the variants appended.
+
+    Example::
+
+        >>> texts, weights = spelling_variants(["o'zbek tili", "kitob"], [3, 1], ("'", "\u2018", "\u02bb"))
+        >>> texts, weights
+        (["o'zbek tili", 'kitob', 'o‘zbek tili', 'oʻzbek tili'], [3, 1, 3, 3])
+
+    Uzbek writes o‘, g‘ and the tutuq with any of ``UZBEK_MARKS``; a text with one of ``marks`` right after a
+    letter is added once more for each other mark, every such mark replaced, with the same weight, so that
+    extension learns the same merges for every spelling. Only the *training* text is augmented: the text a
+    tokenizer later reads is never changed (round trip stays exact).
+    """
+    marks = list(dict.fromkeys(marks))
+    if len(marks) < 2:
+        return list(texts), None if weights is None else list(weights)
+    pattern = re.compile(r"(?<=[^\W\d_])(?:" + "|".join(map(re.escape, marks)) + ")")
+    out_texts, out_weights = list(texts), None if weights is None else list(weights)
+    extra_t, extra_w = [], []
+    for i, text in enumerate(texts):
+        found = set(pattern.findall(text))
+        if not found:
+            continue
+        for mark in marks:
+            variant = pattern.sub(mark, text)
+            if variant != text:
+                extra_t.append(variant)
+                extra_w.append(1 if weights is None else weights[i])
+    out_texts += extra_t
+    if out_weights is not None:
+        out_weights += extra_w
+    return out_texts, out_weights

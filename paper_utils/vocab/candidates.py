@@ -33,7 +33,7 @@ from typing import Iterable, Sequence
 from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
 from ..errors import ConfigError, DataError
-from ..surfaces import tokenizer_family
+from ..surfaces import surface_forms, tokenizer_family, vocabulary_kind
 
 _PUA = 0xF0000  # supplementary private-use planes 15-16: 131,068 code points
 SP_WORD = re.compile(r"▁+[^▁]*|[^▁]+")
@@ -119,7 +119,8 @@ def segment(model, word: str) -> list[str]:
 
 def learn_candidates(base_tokenizer, target_texts: Sequence[str], max_new: int,
                      min_frequency: int = 2, headroom: float = 0.5,
-                     prefix_space: bool | str = True, target_weights: Sequence[int] | None = None) -> list[Candidate]:
+                     prefix_space: bool | str = True, target_weights: Sequence[int] | None = None,
+                     letter_tokens_only: bool = False) -> list[Candidate]:
     """Continue BPE from the base segmentation of ``target_texts``; candidates in rank order.
 
     Example::
@@ -137,6 +138,8 @@ def learn_candidates(base_tokenizer, target_texts: Sequence[str], max_new: int,
     Candidates whose token the base vocabulary already has cost no budget; pairs that are already
     base merges are skipped. ``target_weights`` (one integer >= 1 per text) counts a text that
     many times: word-frequency lists, or in-domain text weighted above a lexicon.
+    ``letter_tokens_only`` skips every candidate whose text has no letter (``Ġ"%(``, ``Ġ2024``, a byte
+    fragment of a character) and with it the merges built on it (see :func:`has_letter`).
     """
     family = tokenizer_family(base_tokenizer)
     target_weights = check_weights(target_texts, target_weights)
@@ -178,12 +181,16 @@ def learn_candidates(base_tokenizer, target_texts: Sequence[str], max_new: int,
     unmap = lambda s: "".join(pua2sym[c] for c in s)  # noqa: E731
     out: list[Candidate] = []
     have, seen = set(vocab), set(base_pairs)
+    kind = vocabulary_kind(base_tokenizer)
     for m in merges:
         a, b = (m.split(" ", 1) if isinstance(m, str) else m)
         left, right = unmap(a), unmap(b)
         if (left, right) in seen:
             continue
         seen.add((left, right))
+        new_texts = [left + right] + [p for p in (left, right) if p not in have]
+        if letter_tokens_only and not all(has_letter(t, kind) for t in new_texts):
+            continue                            # the merge's token, and any piece it adds, must hold a letter
         for piece in (left, right):  # characters the base covers only by byte fallback
             if piece not in have:
                 out.append(Candidate(piece))
@@ -191,6 +198,23 @@ def learn_candidates(base_tokenizer, target_texts: Sequence[str], max_new: int,
         out.append(Candidate(left + right, left, right))
         have.add(left + right)
     return out
+
+
+def has_letter(token: str, kind: str) -> bool:
+    """Whether a vocabulary token's text holds a letter (a byte fragment of a character does not).
+
+    Example::
+
+        >>> has_letter("Ġkitob", "byte_level"), has_letter('Ġ"%(', "byte_level"), has_letter("Ê", "byte_level")
+        (True, False, False)
+        >>> has_letter("Ê»", "byte_level"), has_letter("▁2024", "sentencepiece")   # 'ʻ' is a letter (Lm)
+        (True, False)
+
+    A new token with a letter can only occur in text with that letter, so with every new token letter-bearing
+    (``letter_tokens_only``) a pre-tokenized unit without letters (punctuation, digits, symbols, spaces) keeps
+    its base ids: a structural guarantee, whatever the English.
+    """
+    return any(ch.isalpha() for ch in surface_forms(None, [token], kind)[0])
 
 
 def vocab_of(spec: dict) -> dict[str, int]:

@@ -56,7 +56,7 @@ import copy
 import json
 import time
 import warnings
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from tokenizers import Tokenizer
 
@@ -64,10 +64,11 @@ from ..errors import ConfigError, DataError
 from ..fertility import fertility
 from ..surfaces import tokenizer_family
 from ..tokenization import HFTextTokenizer
-from .apostrophes import join_apostrophe_words
+from .apostrophes import join_apostrophe_words, spelling_variants
 from .build import select
 from .candidates import backend_of, check_weights, learn_candidates, vocab_of
 from .english import drop_merges_firing_on_english
+from .english_check import check_english_texts, enforce_floor, heldout_identity
 
 METHODS = ("continue_bpe", "added_tokens")
 
@@ -91,13 +92,24 @@ def _check_inputs(target_texts, budget, english_texts, method):
         bad = next((i for i, t in enumerate(texts) if not isinstance(t, str)), None)
         if bad is not None:
             raise DataError(f"{name}[{bad}] is {type(texts[bad]).__name__}, not str")
+    check_english_texts(english_texts)
+
+
+def _check_heldout(english_heldout, english_floor):
+    if isinstance(english_floor, bool) or not isinstance(english_floor, (int, float)) or not 0 <= english_floor <= 1:
+        raise ConfigError("english_floor", english_floor, "use a share between 0 and 1, e.g. 0.999 (0 = no floor)")
+    if english_floor and not english_heldout:
+        raise ConfigError("english_heldout", english_heldout, "a floor needs held-out English: pass "
+                          "{source: texts} from sources the protection was not fitted on, or english_floor=0")
 
 
 def extend_tokenizer(base_tokenizer, target_texts: Sequence[str], budget: int,
                      english_texts: Sequence[str], heldout_texts: Sequence[str] | None = None,
                      method: str = "continue_bpe", min_frequency: int = 2,
                      unigram_margin: float = 1.0, prefix_space: bool | str = True, max_rounds: int = 50,
-                     target_weights: Sequence[int] | None = None, apostrophe_words: bool = False):
+                     target_weights: Sequence[int] | None = None, apostrophe_words: bool = False,
+                     apostrophe_marks: Sequence[str] = (), letter_tokens_only: bool = False,
+                     english_heldout: Mapping[str, Sequence[str]] | None = None, english_floor: float = 0.0):
     """Extend ``base_tokenizer`` by ``budget`` target tokens; English ids stay identical.
 
     Example::
@@ -132,6 +144,7 @@ def extend_tokenizer(base_tokenizer, target_texts: Sequence[str], budget: int,
     """
     t0 = time.perf_counter()
     _check_inputs(target_texts, budget, english_texts, method)
+    _check_heldout(english_heldout, english_floor)
     family = tokenizer_family(base_tokenizer)
     base = backend_of(base_tokenizer)
     spec = json.loads(base.to_str())
@@ -157,8 +170,9 @@ def extend_tokenizer(base_tokenizer, target_texts: Sequence[str], budget: int,
             base_tokenizer, apostrophes = joined, "on"
             base = backend_of(base_tokenizer)          # learn, build and check English in joined units
             spec = json.loads(base.to_str())
-    cands = learn_candidates(base_tokenizer, target_texts, budget, min_frequency, prefix_space=prefix_space,
-                             target_weights=target_weights)
+    learn_texts, learn_weights = spelling_variants(target_texts, target_weights, apostrophe_marks)
+    cands = learn_candidates(base_tokenizer, learn_texts, budget, min_frequency, prefix_space=prefix_space,
+                             target_weights=learn_weights, letter_tokens_only=letter_tokens_only)
     available = len(select(cands, set(), vocab, len(cands)))
     n_new_avail = sum(1 for i in select(cands, set(), vocab, len(cands)) if cands[i].token not in vocab)
     if budget > n_new_avail:
@@ -183,6 +197,9 @@ def extend_tokenizer(base_tokenizer, target_texts: Sequence[str], budget: int,
         warnings.warn(f"{len(same) - sum(same)} English texts tokenize differently after extension "
                       f"(rounds={rounds}, max_rounds={max_rounds}); see report['english_identical_share']",
                       stacklevel=2)
+    heldout_report = heldout_identity(original, ext_backend, english_heldout) if english_heldout else None
+    if heldout_report is not None:
+        enforce_floor(heldout_report, english_floor)
     scanned = range(max(kept) + 1) if kept else range(0)
     kept_set = set(kept)
     n_added = ext_backend.get_vocab_size(True) - base.get_vocab_size(True)
@@ -205,7 +222,9 @@ def extend_tokenizer(base_tokenizer, target_texts: Sequence[str], budget: int,
         "fertility_reduction": 1 - after["tokens"] / before["tokens"],
         "roundtrip_failures": [t for t in rt if t not in rt_base],
         "roundtrip_failures_base": sorted(rt_base),
-        "apostrophe_words": apostrophes,
+        "apostrophe_words": apostrophes, "apostrophe_marks": "".join(dict.fromkeys(apostrophe_marks)),
+        "letter_tokens_only": letter_tokens_only,
+        **({"english_heldout": heldout_report, "english_floor": english_floor} if heldout_report else {}),
         "seconds": {"learn": round(t_learn, 3), "english": round(t_english, 3),
                     "total": round(time.perf_counter() - t0, 3)},
     }

@@ -1,0 +1,141 @@
+"""English text by source: word forms that fit the English protection, and sources held out from it.
+
+Example::
+
+    >>> english_word_forms(["soviet"])
+    ['soviet', ' soviet', 'Soviet', ' Soviet', 'SOVIET', ' SOVIET']
+    >>> english_word_forms(["don't"], forms=("plain",))        # the typographic apostrophe comes along
+    ["don't", 'don’t']
+    >>> len(python_docstrings(limit=50))                     # the standard library's docstring paragraphs
+    50
+
+The vocabulary extension must leave English ids unchanged (:mod:`paper_utils.vocab.english`). It is fitted
+on some English and **measured** on English from other sources (held out by source, never by row):
+
+* fitting (:data:`FIT_SOURCES`, composed in :func:`paper_utils.study.english_protection`): the full MMLU
+  prompts as stage 05 scores them, the English side of the parallel data, and wordfreq's English list in
+  the surface forms a BPE sees (:func:`english_word_forms`);
+* held out (:data:`HELDOUT_SOURCES`): docstring paragraphs of the Python standard library
+  (:func:`python_docstrings`), of the third-party packages installed from the lock
+  (:func:`package_docstrings`), and the package descriptions (READMEs) in their metadata
+  (:func:`package_descriptions`). They are code documentation, manuals and messages written by other people
+  for other purposes, and the lock pins their versions, so the held-out set is the same on every machine
+  that builds the environment from the lock (the standard library follows the Python version, recorded in
+  ``run_info.json``).
+
+Texts are paragraphs (split at blank lines, stripped, deduplicated, in a fixed order: files sorted by path).
+"""
+from __future__ import annotations
+
+import ast
+import importlib.metadata
+import re
+import sysconfig
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from .arguments import choice
+
+FIT_SOURCES = ("mmlu_prompts", "parallel_en", "wordfreq_en")
+HELDOUT_SOURCES = ("python_docstrings", "package_docstrings", "package_descriptions")
+WORD_FORMS = ("plain", "space", "title", "space_title", "upper", "space_upper")
+
+_PARAGRAPH = re.compile(r"\n\s*\n")
+_SKIP_DIRS = {"test", "tests", "testing", "idle_test", "site-packages", "dist-packages", "__pycache__",
+              "paper_utils"}
+# the installer's own packages vary with the Python that made the environment, not with the lock
+_SKIP_PACKAGES = {"pip", "setuptools", "pkg_resources", "_distutils_hack", "wheel"}
+_SKIP_DISTRIBUTIONS = {"pip", "setuptools", "wheel", "paper-utils"}
+
+
+def english_word_forms(words: Iterable[str], forms: Sequence[str] = WORD_FORMS) -> list[str]:
+    """Each word in the surface forms a BPE sees: as is, after a space, capitalized, upper case.
+
+    A word with an ASCII apostrophe also comes with the typographic one (``don’t``), the way English text
+    is often typeset. Forms: ``plain`` ``space`` ``title`` ``space_title`` ``upper`` ``space_upper``.
+    """
+    for f in forms:
+        choice("forms", f, WORD_FORMS)
+    out: dict[str, None] = {}
+    for word in words:
+        spellings = [word] + ([word.replace("'", "\u2019")] if "'" in word else [])
+        for w in spellings:
+            cased = {"plain": w, "title": w[:1].upper() + w[1:], "upper": w.upper()}
+            for f in forms:
+                out[(" " if f.startswith("space") else "") + cased[f.removeprefix("space_") if f != "space"
+                                                                     else "plain"]] = None
+    return list(out)
+
+
+def paragraphs(text: str) -> list[str]:
+    """Non-empty paragraphs of ``text`` (split at blank lines, stripped)."""
+    return [p.strip() for p in _PARAGRAPH.split(text) if p.strip()]
+
+
+def _docstrings(path: Path) -> list[str]:
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (SyntaxError, UnicodeDecodeError, ValueError, OSError):
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            doc = ast.get_docstring(node)
+            if doc:
+                found += paragraphs(doc)
+    return found
+
+
+def _python_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*.py") if not _SKIP_DIRS & set(p.relative_to(root).parts[:-1]))
+
+
+def _collect(files: Iterable[Path], limit: int | None) -> list[str]:
+    texts: dict[str, None] = {}
+    for path in files:
+        texts.update(dict.fromkeys(_docstrings(path)))
+        if limit and len(texts) >= limit:
+            break
+    return list(texts)[:limit] if limit else list(texts)
+
+
+@lru_cache(maxsize=4)
+def python_docstrings(limit: int | None = None) -> list[str]:
+    """Docstring paragraphs of the Python standard library (tests left out); ``limit`` stops early."""
+    return _collect(_python_files(Path(sysconfig.get_paths()["stdlib"])), limit)
+
+
+def _site_packages() -> list[Path]:
+    roots = dict.fromkeys(Path(sysconfig.get_paths()[k]).resolve() for k in ("purelib", "platlib"))
+    return [r for r in roots if r.is_dir()]
+
+
+@lru_cache(maxsize=4)
+def package_docstrings(limit: int | None = None) -> list[str]:
+    """Docstring paragraphs of the installed third-party packages (this study's own package left out)."""
+    files = [p for root in _site_packages() for p in _python_files(root)
+             if p.relative_to(root).parts[0] not in _SKIP_PACKAGES]
+    return _collect(sorted(files), limit)
+
+
+@lru_cache(maxsize=4)
+def package_descriptions(limit: int | None = None) -> list[str]:
+    """Paragraphs of the long descriptions (READMEs) of the installed distributions, by distribution name."""
+    dists = sorted(importlib.metadata.distributions(), key=lambda d: (d.metadata["Name"] or "").lower())
+    texts: dict[str, None] = {}
+    for dist in dists:
+        if (dist.metadata["Name"] or "").lower().replace("_", "-") in _SKIP_DISTRIBUTIONS:
+            continue
+        body = dist.metadata.get_payload() or dist.metadata.get("Description") or ""
+        texts.update(dict.fromkeys(paragraphs(body if isinstance(body, str) else "")))
+        if limit and len(texts) >= limit:
+            break
+    return list(texts)[:limit] if limit else list(texts)
+
+
+def heldout_english(source: str, limit: int | None = None) -> list[str]:
+    """The texts of one held-out English source (:data:`HELDOUT_SOURCES`)."""
+    choice("source", source, HELDOUT_SOURCES)
+    return {"python_docstrings": python_docstrings, "package_docstrings": package_docstrings,
+            "package_descriptions": package_descriptions}[source](limit)
