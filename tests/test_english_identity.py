@@ -38,7 +38,8 @@ def tokenizers():
 
 def test_a_merge_that_fires_on_an_english_word_is_reported_for_that_item_only(tokenizers):
     base, ext = tokenizers
-    assert english_identity(base, ext, [" bash", "Open the file.", "Run bash now.", "bash"]) == [False, True, False, True]
+    texts = [" bash", "Open the file.", "Run bash now.", "bash"]
+    assert english_identity(base, ext, texts) == [False, True, False, True]
     assert english_identity(base, base, [" bash"]) == [True]          # the base model with its own tokenizer
     checks = check_items(base, ext, [{"prompt": "Question: Which shell is bash?\nAnswer:", "choice A": " A"},
                                      {"prompt": "Question: Which file is open?\nAnswer:", "choice A": " A"}])
@@ -88,4 +89,5 @@ def test_every_scorer_marks_the_item_and_keeps_its_scores(tokenizers):
     assert [r["english_identical"] for r in recs] == [False, False] and scores["english_identical_share"] == 0.0
     assert {c["text"] for c in recs[0]["english_changed"]} == {"instruction", "label bash", "continuation bash"}
     plain, plain_scores = classify(lm, items, demos, ["good", "bash"], "fixture-sentiment")
-    assert [r["loglik"] for r in recs] == [r["loglik"] for r in plain] and plain_scores["english_identical_share"] == 1.0
+    assert [r["loglik"] for r in recs] == [r["loglik"] for r in plain]
+    assert plain_scores["english_identical_share"] == 1.0

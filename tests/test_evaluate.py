@@ -180,7 +180,8 @@ def test_smoke_run_writes_outputs_and_significance(tmp_path, monkeypatch):
         assert s["english_identical_share"] == 1.0 and s["english_changed_items"] == 0
     assert saved["bpb"]["english_identical_share"] is None
     for name in ("translation_en-uz.jsonl", "translation_uz-en.jsonl", "classification.jsonl", "mmlu.jsonl"):
-        assert all(r["english_identical"] is True and r["english_changed"] == [] for r in evaluate.read_jsonl(out / name))
+        records = evaluate.read_jsonl(out / name)
+        assert all(r["english_identical"] is True and r["english_changed"] == [] for r in records), name
 
     # a second "method": an adapted model folder (with its tokenizer) loads through model_dir ...
     model, tok = fixtures.evaluation_model(seed=1)

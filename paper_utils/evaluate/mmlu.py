@@ -65,7 +65,8 @@ class MMLUResult:
             by_subject[s].append(c)
         return {"accuracy": self.accuracy, "n": len(self.ids), "subjects": len(by_subject),
                 "macro_accuracy": sum(sum(v) / len(v) for v in by_subject.values()) / len(by_subject),
-                "seconds": round(self.seconds, 2), **self.meta, **(english_scores(self.english) if self.english else {})}
+                "seconds": round(self.seconds, 2), **self.meta,
+                **(english_scores(self.english) if self.english else {})}
 
 
 def score_mmlu(lm: TextLM, items: Sequence[dict], pool: dict[str, list[dict]], *, batch_size: int = 8,

@@ -170,7 +170,8 @@ def run_evaluation(cfg: Preset, language: str, model: str, method: str = "base",
                                               base_tokenizer=base_tok)
             write_jsonl(out / f"translation_{direction}.jsonl", records)
             scores["tasks"]["translation"][direction] = s
-            log(f"translation {direction}: BLEU {s['bleu']:.2f} chrF++ {s['chrf++']:.2f} (n={s['n']}, {s['seconds']}s)" + _english_note(s))
+            log(f"translation {direction}: BLEU {s['bleu']:.2f} chrF++ {s['chrf++']:.2f} (n={s['n']}, {s['seconds']}s)"
+                + _english_note(s))
     if "classification" in tasks:
         data = classification_data(cfg, language, ev.classification_items, seed=0)
         if data is None:
@@ -181,7 +182,8 @@ def run_evaluation(cfg: Preset, language: str, model: str, method: str = "base",
             records, s = classify(lm, test, demos, labels, task, batch_size=batch_size, base_tokenizer=base_tok)
             write_jsonl(out / "classification.jsonl", records)
             scores["tasks"]["classification"] = s
-            log(f"classification {task}: acc {s['accuracy']:.3f} acc_norm {s['accuracy_norm']:.3f} (n={s['n']})" + _english_note(s))
+            log(f"classification {task}: acc {s['accuracy']:.3f} acc_norm {s['accuracy_norm']:.3f} (n={s['n']})"
+                + _english_note(s))
     if "mmlu" in tasks:
         config = {"n": ev.mmlu_questions, "seed": 0, "data_source": cfg.data_source, "shots": 5,
                   "subjects": ev.mmlu_subjects or "all"}
@@ -192,7 +194,8 @@ def run_evaluation(cfg: Preset, language: str, model: str, method: str = "base",
             write_jsonl(out / "mmlu.jsonl", res.records())
             s = {**res.summary(), "config": config}
         scores["tasks"]["mmlu"] = s
-        log(f"mmlu: acc {s['accuracy']:.3f} (n={s['n']})" + (" [reused]" if "reused_from" in s else "") + _english_note(s))
+        log(f"mmlu: acc {s['accuracy']:.3f} (n={s['n']})" + (" [reused]" if "reused_from" in s else "")
+            + _english_note(s))
     if "bpb" in tasks:
         texts = heldout_parallel(cfg, language)[0]
         records, s = evaluate_bpb(lm, texts)
