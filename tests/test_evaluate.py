@@ -174,6 +174,14 @@ def test_smoke_run_writes_outputs_and_significance(tmp_path, monkeypatch):
     assert tr["bleu_signature"].startswith("nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:")
     assert "nw:2" in tr["chrf++_signature"]
     assert json.loads((out / "scores.json").read_text())["tasks"]["mmlu"]["n"] == cfg.evaluation.mmlu_questions
+    # the English check: the base model with its own tokenizer is identical on every item; bpb has no English
+    saved = json.loads((out / "scores.json").read_text())["tasks"]
+    for s in [*saved["translation"].values(), saved["classification"], saved["mmlu"]]:
+        assert s["english_identical_share"] == 1.0 and s["english_changed_items"] == 0
+    assert saved["bpb"]["english_identical_share"] is None
+    for name in ("translation_en-uz.jsonl", "translation_uz-en.jsonl", "classification.jsonl", "mmlu.jsonl"):
+        records = evaluate.read_jsonl(out / name)
+        assert all(r["english_identical"] is True and r["english_changed"] == [] for r in records), name
 
     # a second "method": an adapted model folder (with its tokenizer) loads through model_dir ...
     model, tok = fixtures.evaluation_model(seed=1)

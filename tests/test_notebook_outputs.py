@@ -4,6 +4,8 @@ Every notebook runs with the smoke preset into a temporary results root (the ses
 ``conftest.smoke_batch``, shared with ``test_notebooks.py``);
 the outputs of every executed notebook (streams, displayed tables, errors) must not contain the
 repository's absolute path, the results root's absolute path, or tqdm's ``IProgress not found`` warning.
+Stage 05's outputs carry the English check (issue 13): ``english_identical_share`` per task in every
+``scores.json``, ``english_identical`` per item in its JSONL.
 """
 import json
 
@@ -49,3 +51,31 @@ def test_outputs_text_sees_streams_and_tables(tmp_path):
     nbformat.write(notebook, tmp_path / "n.ipynb")
     text = outputs_text(tmp_path / "n.ipynb")
     assert str(REPO_ROOT) in text and "IProgress" in text and "/elsewhere/results/smoke" in text
+
+
+def test_stage05_scores_carry_the_english_identity_column(smoke_run):
+    """Every evaluated run of the smoke batch checked the English it scored: a share per task, a flag per item."""
+    runs = sorted((smoke_run / "smoke").glob("*/*/eval/*/scores.json"))
+    assert runs, "the smoke batch evaluated no run"
+    assert any(p.parent.name != "base" for p in runs), [str(p) for p in runs]     # adapted runs too
+    for path in runs:
+        tasks = json.loads(path.read_text(encoding="utf-8"))["tasks"]
+        scored = [*tasks.get("translation", {}).values(), tasks.get("mmlu", {})]
+        if "accuracy" in tasks.get("classification", {}):
+            scored.append(tasks["classification"])
+        for s in scored:
+            share = s["english_identical_share"]
+            assert 0.0 <= share <= 1.0, (path, s)
+            if path.parent.name == "base":
+                assert share == 1.0, path                     # the base model with its own tokenizer
+        assert tasks["bpb"]["english_identical_share"] is None     # held-out target text: no English
+        per_file = {f"translation_{d}.jsonl": s for d, s in tasks.get("translation", {}).items()}
+        per_file.update({"mmlu.jsonl": tasks.get("mmlu"), "classification.jsonl": tasks.get("classification")})
+        for records in sorted(path.parent.glob("*.jsonl")):
+            if records.name == "bpb.jsonl":
+                continue
+            rows = [json.loads(line) for line in records.read_text(encoding="utf-8").splitlines() if line]
+            assert all(isinstance(r["english_identical"], bool) for r in rows), records
+            assert all(bool(r["english_changed"]) != r["english_identical"] for r in rows), records
+            share = sum(r["english_identical"] for r in rows) / len(rows)
+            assert per_file[records.name]["english_identical_share"] == share, records

@@ -24,10 +24,11 @@ import math
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any, Sequence
 
 from ..errors import DataError
 from ..mmlu_format import LETTERS, N_SHOTS, build_prompt
+from .english_identity import check_items, english_scores, tokenizer_of
 from .textlm import TextLM
 
 @dataclass
@@ -41,6 +42,7 @@ class MMLUResult:
     shared_prefix: bool
     seconds: float = 0.0
     meta: dict = field(default_factory=dict)
+    english: list[dict] = field(default_factory=list)   # per item: english_identical, english_changed
 
     @property
     def correct(self) -> list[int]:
@@ -51,10 +53,11 @@ class MMLUResult:
         return sum(self.correct) / len(self.correct)
 
     def records(self) -> list[dict]:
+        english = self.english or [{}] * len(self.ids)
         return [{"id": i, "subject": s, "answer": LETTERS[a], "prediction": LETTERS[p], "correct": bool(p == a),
-                 "logprobs": dict(zip(LETTERS, lp)), "prompt_tokens": t}
-                for i, s, a, p, lp, t in zip(self.ids, self.subjects, self.answers, self.predictions, self.logprobs,
-                                             self.prompt_tokens)]
+                 "logprobs": dict(zip(LETTERS, lp)), "prompt_tokens": t, **e}
+                for i, s, a, p, lp, t, e in zip(self.ids, self.subjects, self.answers, self.predictions, self.logprobs,
+                                                self.prompt_tokens, english)]
 
     def summary(self) -> dict:
         by_subject: dict[str, list[int]] = defaultdict(list)
@@ -62,12 +65,17 @@ class MMLUResult:
             by_subject[s].append(c)
         return {"accuracy": self.accuracy, "n": len(self.ids), "subjects": len(by_subject),
                 "macro_accuracy": sum(sum(v) / len(v) for v in by_subject.values()) / len(by_subject),
-                "seconds": round(self.seconds, 2), **self.meta}
+                "seconds": round(self.seconds, 2), **self.meta,
+                **(english_scores(self.english) if self.english else {})}
 
 
 def score_mmlu(lm: TextLM, items: Sequence[dict], pool: dict[str, list[dict]], *, batch_size: int = 8,
-               share_prefix: bool = True) -> MMLUResult:
+               share_prefix: bool = True, base_tokenizer: Any = None) -> MMLUResult:
     """Score every item with one forward pass; predictions are the argmax over the 4 letter logits.
+
+    Each item's full prompt (description, 5 shots with their choices and answers, the question and its
+    choices, ``"Answer:"``) and the 4 letter continuations are checked against ``base_tokenizer``
+    (:func:`~paper_utils.evaluate.english_identity.check_items`; ``None``: the model's own tokenizer).
 
     A tokenizer that splits ``" A"`` into several tokens (seen with tiny test tokenizers, never with the study's
     BPE vocabularies, whose English tokenization the expansion keeps) falls back to lm-eval's per-choice
@@ -86,11 +94,14 @@ def score_mmlu(lm: TextLM, items: Sequence[dict], pool: dict[str, list[dict]], *
     logprobs, meta = lm.choice_logprobs(prompts, [" " + L for L in LETTERS], groups=[it["subject"] for it in items],
                                         batch_size=batch_size, share_prefix=share_prefix)
     preds = [max(range(4), key=lambda k: (lp[k], -k)) for lp in logprobs]   # first maximum, like np.argmax
+    seconds = time.perf_counter() - start
+    english = check_items(tokenizer_of(lm) if base_tokenizer is None else base_tokenizer, tokenizer_of(lm),
+                          [{"prompt": p, **{f"choice {L}": " " + L for L in LETTERS}} for p in prompts])
     return MMLUResult([str(it["id"]) for it in items], [it["subject"] for it in items],
                       [int(it["answer"]) for it in items], preds, logprobs, meta["context_tokens"], share_prefix,
-                      time.perf_counter() - start,
+                      seconds,
                       {"shots": N_SHOTS, "prompt": "lm-eval mmlu default (see paper_utils.mmlu_format)",
-                       "one_pass": meta["one_pass"]})
+                       "one_pass": meta["one_pass"]}, english)
 
 
 def accuracy_ci(correct: Sequence[int], z: float = 1.96) -> tuple[float, float]:

@@ -18,6 +18,11 @@ The model is loaded as a :class:`~paper_utils.evaluate.TextLM` (:func:`load_eval
 it through that interface. The base model's MMLU does not depend on the language: an identical finished
 run of another language is reused. Bits per byte: :func:`paper_utils.bpb.bits_per_byte` on the held-out
 target text (:func:`paper_utils.study.heldout_parallel`), per document.
+
+**English check.** Every English text a scorer scores is encoded by the evaluated tokenizer and by the base
+tokenizer (:func:`base_tokenizer_of`) and the ids compared (:mod:`paper_utils.evaluate.english_identity`):
+per item ``english_identical`` (and ``english_changed``) in the JSONL, per task ``english_identical_share``
+in ``scores.json``. Bits per byte scores held-out target-language text only: its share is ``None``.
 """
 from __future__ import annotations
 
@@ -29,10 +34,11 @@ from typing import Iterable, Sequence
 from .. import fixtures
 from ..config import Preset
 from ..errors import ConfigError, DataError
+from ..init import smoke_setup
 from ..io import read_json, write_json, write_jsonl
 from ..layout import ModelLayout, eval_label, study_root
 from ..paths import shown
-from ..study import data_source, heldout_parallel, mmlu_split
+from ..study import base_tokenizer, data_source, heldout_parallel, mmlu_split
 from .classification import classify
 from .items import classification_data, translation_data
 from .mmlu import score_mmlu
@@ -94,6 +100,19 @@ def load_eval_model(cfg: Preset, model: str, method: str = "base", model_dir: st
     m, tok = load_model(model)
     return CausalTextLM(m, tok), model
 
+def base_tokenizer_of(cfg: Preset, language: str, model: str, method: str, lm: TextLM):
+    """The tokenizer whose English ids the evaluated model must keep.
+
+    ``method="base"``: the evaluated model's own tokenizer (identical by construction). An adapted method:
+    the grid model's base tokenizer (:func:`paper_utils.study.base_tokenizer`; smoke preset: the tiny base
+    tokenizer the adapted model was extended from, :func:`paper_utils.init.smoke_setup`).
+    """
+    if method == "base":
+        return getattr(lm, "tokenizer", None)
+    if data_source(cfg).tiny_models:
+        return smoke_setup(cfg, language, model).base_tokenizer
+    return base_tokenizer(cfg, model)
+
 def evaluate_bpb(lm: TextLM, texts: Sequence[str], ids: Sequence[str] | None = None) -> tuple[list[dict], dict]:
     """Bits per byte of each held-out document (records) and of the corpus (all bits / all bytes)."""
     texts = [t for t in texts if t.strip()]
@@ -105,7 +124,14 @@ def evaluate_bpb(lm: TextLM, texts: Sequence[str], ids: Sequence[str] | None = N
     records = [{"id": i, "text": t, "bits": b, "bytes": n, "tokens": k, "bpb": b / n}
                for i, t, b, n, k in zip(ids, texts, res.bits, res.bytes, res.tokens)]
     return records, {"bpb": res.bpb, "n": len(texts), "bytes": sum(res.bytes), "tokens": sum(res.tokens),
-                     "seconds": round(time.perf_counter() - start, 2)}
+                     "seconds": round(time.perf_counter() - start, 2), "english_identical_share": None,
+                     "english_check": "no English text: held-out target-language documents"}
+
+def _english_note(scores: dict) -> str:
+    """A log suffix when some items' English was tokenized differently from the base tokenizer."""
+    changed = scores.get("english_changed_items") or 0
+    return (f" [English ids differ from the base tokenizer on {changed} of {scores['n']} items: "
+            "see english_changed in the JSONL]") if changed else ""
 
 def _reuse_base_mmlu(cfg: Preset, language: str, model: str, config: dict, out: Path) -> dict | None:
     for other in cfg.grid.languages:
@@ -113,7 +139,7 @@ def _reuse_base_mmlu(cfg: Preset, language: str, model: str, config: dict, out: 
         if other == language or not (folder / "scores.json").exists() or not (folder / "mmlu.jsonl").exists():
             continue
         previous = read_json(folder / "scores.json").get("tasks", {}).get("mmlu")
-        if previous and previous.get("config") == config:
+        if previous and previous.get("config") == config and "english_identical_share" in previous:
             shutil.copyfile(folder / "mmlu.jsonl", out / "mmlu.jsonl")
             return {**previous, "reused_from": str(folder.relative_to(study_root(cfg.name)))}
     return None
@@ -128,6 +154,7 @@ def run_evaluation(cfg: Preset, language: str, model: str, method: str = "base",
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
     lm, source = load_eval_model(cfg, model, method, model_dir, seed, language)
+    base_tok = base_tokenizer_of(cfg, language, model, method, lm)
     ev = cfg.evaluation
     scores: dict = {"preset": cfg.name, "language": language, "model": model, "method": method, "seed": seed,
                     "model_source": source, "data_source": cfg.data_source, "tasks": {}}
@@ -139,10 +166,12 @@ def run_evaluation(cfg: Preset, language: str, model: str, method: str = "base",
         scores["tasks"]["translation"] = {}
         for direction in (f"en-{language}", f"{language}-en"):
             records, s = evaluate_translation(lm, test, demos, language, direction, batch_size=batch_size,
-                                              max_new_tokens=source_data.translation_max_new_tokens)
+                                              max_new_tokens=source_data.translation_max_new_tokens,
+                                              base_tokenizer=base_tok)
             write_jsonl(out / f"translation_{direction}.jsonl", records)
             scores["tasks"]["translation"][direction] = s
-            log(f"translation {direction}: BLEU {s['bleu']:.2f} chrF++ {s['chrf++']:.2f} (n={s['n']}, {s['seconds']}s)")
+            log(f"translation {direction}: BLEU {s['bleu']:.2f} chrF++ {s['chrf++']:.2f} (n={s['n']}, {s['seconds']}s)"
+                + _english_note(s))
     if "classification" in tasks:
         data = classification_data(cfg, language, ev.classification_items, seed=0)
         if data is None:
@@ -150,21 +179,23 @@ def run_evaluation(cfg: Preset, language: str, model: str, method: str = "base",
             log(f"classification: skipped (no offline labeled set for {language})")
         else:
             task, labels, test, demos = data
-            records, s = classify(lm, test, demos, labels, task, batch_size=batch_size)
+            records, s = classify(lm, test, demos, labels, task, batch_size=batch_size, base_tokenizer=base_tok)
             write_jsonl(out / "classification.jsonl", records)
             scores["tasks"]["classification"] = s
-            log(f"classification {task}: acc {s['accuracy']:.3f} acc_norm {s['accuracy_norm']:.3f} (n={s['n']})")
+            log(f"classification {task}: acc {s['accuracy']:.3f} acc_norm {s['accuracy_norm']:.3f} (n={s['n']})"
+                + _english_note(s))
     if "mmlu" in tasks:
         config = {"n": ev.mmlu_questions, "seed": 0, "data_source": cfg.data_source, "shots": 5,
                   "subjects": ev.mmlu_subjects or "all"}
         s = _reuse_base_mmlu(cfg, language, model, config, out) if method == "base" and not model_dir else None
         if s is None:
             items, pool = mmlu_split(ev.mmlu_questions, 0, cfg.data_source, subjects=ev.mmlu_subjects)
-            res = score_mmlu(lm, items, pool, batch_size=batch_size)
+            res = score_mmlu(lm, items, pool, batch_size=batch_size, base_tokenizer=base_tok)
             write_jsonl(out / "mmlu.jsonl", res.records())
             s = {**res.summary(), "config": config}
         scores["tasks"]["mmlu"] = s
-        log(f"mmlu: acc {s['accuracy']:.3f} (n={s['n']})" + (" [reused]" if "reused_from" in s else ""))
+        log(f"mmlu: acc {s['accuracy']:.3f} (n={s['n']})" + (" [reused]" if "reused_from" in s else "")
+            + _english_note(s))
     if "bpb" in tasks:
         texts = heldout_parallel(cfg, language)[0]
         records, s = evaluate_bpb(lm, texts)
@@ -175,5 +206,6 @@ def run_evaluation(cfg: Preset, language: str, model: str, method: str = "base",
     return scores
 
 
-__all__ = ["TASKS", "eval_dir", "default_model_dir", "check_parameters", "load_eval_model", "evaluate_bpb",
+__all__ = ["TASKS", "eval_dir", "default_model_dir", "check_parameters", "load_eval_model", "base_tokenizer_of",
+           "evaluate_bpb",
            "run_evaluation", "run_label"]

@@ -29,14 +29,19 @@ Example::
   characters, with the smallest ``sha256(f"{DEMO_SEED}\\x1f{en}")``. Batched greedy decoding with a KV cache and
   left padding, stopped at the first newline (or ``3 * source tokens + 16`` new tokens, at most 256). Corpus BLEU
   (sacrebleu 13a, exp smoothing) and chrF++ (chrF2, word order 2), signatures stored.
+* **English check** (:func:`english_texts`): the template's English (instruction and field names), every
+  ``English: <text>`` line of the demonstrations, and the item's English (the source of en->X, the
+  reference of X->English, as the line ``English: <text>``) must keep the base tokenizer's ids
+  (:mod:`paper_utils.evaluate.english_identity`).
 """
 from __future__ import annotations
 
 import time
-from typing import Sequence
+from typing import Any, Sequence
 
 from ..corpora import language as lang_info
 from ..errors import ConfigError, DataError
+from .english_identity import check_items, english_scores, tokenizer_of
 from .textlm import TextLM
 
 def translation_prompt(source: str, demos: Sequence[tuple[str, str]], src_name: str, tgt_name: str) -> str:
@@ -46,6 +51,23 @@ def translation_prompt(source: str, demos: Sequence[tuple[str, str]], src_name: 
         lines += [f"{src_name}: {s}", f"{tgt_name}: {t}", ""]
     lines += [f"{src_name}: {source}", f"{tgt_name}:"]
     return "\n".join(lines)
+
+def english_texts(english: str, demos: Sequence[dict], src_name: str, tgt_name: str) -> dict[str, str]:
+    """The English texts of one item, labeled: ``template``, ``demo <k>``, and ``source`` (en->X) or ``reference``.
+
+    ``english`` is the item's English side (the source of en->X, the reference of X->English); it and the
+    demonstrations' English are checked as the lines they are (or would be) in the prompt, ``"English: <text>"``,
+    so the leading space a BPE sees is there.
+
+    >>> texts = english_texts("Save", [{"en": "Open", "target": "Ochish"}], "English", "Uzbek")
+    >>> texts["template"], texts["demo 1"], texts["source"]
+    ('Translate English to Uzbek.\\n\\nEnglish:\\nUzbek:', 'English: Open', 'English: Save')
+    """
+    en_name = src_name if src_name == "English" else tgt_name
+    texts = {"template": f"Translate {src_name} to {tgt_name}.\n\n{src_name}:\n{tgt_name}:"}
+    texts.update({f"demo {k}": f"{en_name}: {d['en']}" for k, d in enumerate(demos, 1)})
+    texts["source" if src_name == en_name else "reference"] = f"{en_name}: {english}"
+    return texts
 
 def translation_scores(hypotheses: Sequence[str], references: Sequence[str]) -> dict:
     """Corpus BLEU (13a) and chrF++ with their sacrebleu signatures."""
@@ -63,9 +85,14 @@ def translation_scores(hypotheses: Sequence[str], references: Sequence[str]) -> 
 
 
 def evaluate_translation(lm: TextLM, test: Sequence[dict], demos: Sequence[dict], language: str,
-                         direction: str, *, batch_size: int = 8, max_new_tokens: int = 256
-                         ) -> tuple[list[dict], dict]:
-    """Translate ``test`` in ``direction`` (``"en-xx"`` or ``"xx-en"``); returns (records, scores)."""
+                         direction: str, *, batch_size: int = 8, max_new_tokens: int = 256,
+                         base_tokenizer: Any = None) -> tuple[list[dict], dict]:
+    """Translate ``test`` in ``direction`` (``"en-xx"`` or ``"xx-en"``); returns (records, scores).
+
+    Every record carries ``english_identical`` (and ``english_changed``) from the check of :func:`english_texts`
+    against ``base_tokenizer`` (``None``: the model's own tokenizer); the scores carry
+    ``english_identical_share``.
+    """
     en_name, x_name = "English", lang_info(language).name
     to_x = direction == f"en-{language}"
     if not to_x and direction != f"{language}-en":
@@ -83,9 +110,12 @@ def evaluate_translation(lm: TextLM, test: Sequence[dict], demos: Sequence[dict]
     scores = translation_scores(hyps, refs)
     scores.update({"direction": direction, "shots": len(pairs), "demo_ids": [d["id"] for d in demos],
                    "seconds": round(seconds, 2), "template": translation_prompt("<source>", [], src_name, tgt_name)})
-    records = [{"id": r["id"], "source": r[src_key], "reference": ref, "hypothesis": h}
-               for r, ref, h in zip(test, refs, hyps)]
+    english = check_items(tokenizer_of(lm) if base_tokenizer is None else base_tokenizer, tokenizer_of(lm),
+                          [english_texts(r["en"], demos, src_name, tgt_name) for r in test])
+    records = [{"id": r["id"], "source": r[src_key], "reference": ref, "hypothesis": h, **e}
+               for r, ref, h, e in zip(test, refs, hyps, english)]
+    scores.update(english_scores(records))
     return records, scores
 
 
-__all__ = ["translation_prompt", "translation_scores", "evaluate_translation"]
+__all__ = ["english_texts", "translation_prompt", "translation_scores", "evaluate_translation"]
