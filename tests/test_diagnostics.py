@@ -63,8 +63,10 @@ def test_step0_writes_results_and_paired_tests(smoke, tmp_path, monkeypatch):
     assert (out / "patches" / "bxod" / "rows.safetensors").exists()
     rec = json.loads((out / "bxod.json").read_text())
     for key in ("heldout_bpb", "base_bpb", "english_kl", "english_new_argmax_share", "seconds", "per_document_bpb",
-                "rules", "examples", "options"):
+                "per_document_bits", "per_document_bytes", "rules", "examples", "options"):
         assert key in rec, key
+    # the table's number is recomputable from the stored per-document bits and bytes
+    assert math.isclose(rec["heldout_bpb"], sum(rec["per_document_bits"]) / sum(rec["per_document_bytes"]))
     assert rec["options"]["top_k"] == 8 and rec["new_tokens"] == len(setup.extended_tokenizer) - len(setup.base_tokenizer)
     assert list(table["method"]) == ["base", "mean", "fvt", "bxod", "bxod_k2"]
     base_bpb = bits_per_byte(setup.model, setup.base_tokenizer, setup.heldout_texts).bpb
@@ -74,14 +76,25 @@ def test_step0_writes_results_and_paired_tests(smoke, tmp_path, monkeypatch):
     assert list(records)[0] == "base"
     results = paired_tests(records, rivals=["mean", "fvt"], out_csv=out / "significance.csv", language="uz",
                            model="smollm2-135m")
-    assert [r.method_a for r in results] == ["mean", "fvt"] and all(r.method_b == "bxod" for r in results)
+    assert [(r.method_a, r.statistic) for r in results] == [("mean", "corpus_bpb"), ("mean", "mean_document_bpb"),
+                                                            ("fvt", "corpus_bpb"), ("fvt", "mean_document_bpb")]
+    assert all(r.method_b == "bxod" for r in results)
+    # corpus_bpb: the delta of the table's numbers (heldout_bpb); mean_document_bpb: the mean per-document delta
+    assert math.isclose(results[2].delta, records["bxod"]["heldout_bpb"] - records["fvt"]["heldout_bpb"],
+                        abs_tol=1e-12)
+    assert results[2].test == "approximate_randomization"
     d = [b - a for a, b in zip(records["fvt"]["per_document_bpb"], records["bxod"]["per_document_bpb"])]
-    assert math.isclose(results[1].delta, sum(d) / len(d), abs_tol=1e-12)
-    assert all(r.p_adjusted >= r.p_value for r in results)
+    assert math.isclose(results[3].delta, sum(d) / len(d), abs_tol=1e-12)
+    assert all(r.p_adjusted >= r.p_value for r in results if r.statistic == "corpus_bpb")   # Holm: primary family
+    assert all(math.isnan(r.p_adjusted) for r in results if r.statistic == "mean_document_bpb")
     rows = list(csv.DictReader(open(out / "significance.csv")))
-    assert [r["method_a"] for r in rows] == ["mean", "fvt"]
+    assert [(r["method_a"], r["statistic"]) for r in rows] == [(r.method_a, r.statistic) for r in results]
     wil = paired_tests(records, rivals=["fvt"], test="wilcoxon")
-    assert wil[0].test == "wilcoxon_signed_rank"
+    assert [r.test for r in wil] == ["approximate_randomization", "wilcoxon_signed_rank"]
+    old = {k: {f: v for f, v in rec.items() if f not in ("per_document_bits", "per_document_bytes")}
+           for k, rec in records.items()}                        # a record written before bits/bytes were stored
+    with pytest.raises(DataError, match="rerun notebook 03"):
+        paired_tests(old, rivals=["fvt"])
     with pytest.raises(ConfigError, match="paired_permutation"):
         paired_tests(records, test="t-test")
     with pytest.raises(ConfigError, match="reference"):

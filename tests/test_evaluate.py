@@ -205,22 +205,31 @@ def test_smoke_run_writes_outputs_and_significance(tmp_path, monkeypatch):
             if "correct" in r and k % 3 == 0:
                 r["correct"] = not r["correct"]
             if "bpb" in r:
-                r["bpb"] *= 0.9
+                r["bits"] *= 0.9
+                r["bpb"] = r["bits"] / r["bytes"]
         evaluate.write_jsonl(fvt / f.name, recs)
     path = evaluate_significance.write_significance(cfg)
     rows = list(csv.DictReader(open(path)))
-    assert list(rows[0]) == ["language", "model", "metric", "method_a", "method_b", "delta", "ci_low", "ci_high",
-                             "p_value", "p_adjusted", "test", "n"]
-    by_metric = {r["metric"]: r for r in rows}
+    assert list(rows[0]) == ["language", "model", "metric", "statistic", "method_a", "method_b", "delta", "ci_low",
+                             "ci_high", "p_value", "p_adjusted", "test", "n"]
+    by_metric = {r["metric"]: r for r in rows if r["statistic"] != "mean_document_bpb"}
     assert {"BLEU en-uz", "chrF2++ uz-en", "accuracy", "MMLU accuracy", "bpb"} <= set(by_metric)
+    assert by_metric["bpb"]["statistic"] == "corpus_bpb" and by_metric["BLEU en-uz"]["statistic"] == "corpus_bleu"
     assert all(r["method_a"] == "base" and r["method_b"] == "fvt" for r in rows)
-    assert all(float(r["p_adjusted"]) >= float(r["p_value"]) for r in rows)
+    secondary = [r for r in rows if r["statistic"] == "mean_document_bpb"]
+    assert len(secondary) == 1 and secondary[0]["metric"] == "bpb"
+    assert secondary[0]["p_adjusted"] == ""               # labelled secondary: outside the Holm family
+    primary = [r for r in rows if r["statistic"] != "mean_document_bpb"]
+    assert all(float(r["p_adjusted"]) >= float(r["p_value"]) for r in primary)
     # delta = fvt - base, with the sign the fabricated outputs dictate
     for direction in ("en-uz", "uz-en"):                  # half the hypotheses became the reference: better
         assert float(by_metric[f"BLEU {direction}"]["delta"]) > 0
         assert float(by_metric[f"chrF2++ {direction}"]["delta"]) > 0
-    base_bpb = [r["bpb"] for r in evaluate.read_jsonl(out / "bpb.jsonl")]
-    assert float(by_metric["bpb"]["delta"]) == pytest.approx(-0.1 * sum(base_bpb) / len(base_bpb))   # x0.9: lower
+    base_docs = evaluate.read_jsonl(out / "bpb.jsonl")
+    base_bpb = [r["bpb"] for r in base_docs]
+    corpus = sum(r["bits"] for r in base_docs) / sum(r["bytes"] for r in base_docs)
+    assert float(by_metric["bpb"]["delta"]) == pytest.approx(-0.1 * corpus)                          # x0.9: lower
+    assert float(secondary[0]["delta"]) == pytest.approx(-0.1 * sum(base_bpb) / len(base_bpb))
     for metric, name in (("accuracy", "classification.jsonl"), ("MMLU accuracy", "mmlu.jsonl")):
         base_ok = [bool(r["correct"]) for r in evaluate.read_jsonl(out / name)]
         fvt_ok = [bool(r["correct"]) for r in evaluate.read_jsonl(fvt / name)]

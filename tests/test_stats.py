@@ -336,19 +336,22 @@ def test_correct_fills_p_adjusted_for_all_results():
 
 
 def test_write_significance_csv_columns_and_atomic_replace(tmp_path, monkeypatch):
-    rs = S.correct([S.ComparisonResult("BLEU", "base", "adapted", 1.5, 0.2, 2.7, 0.012, "paired_bootstrap", 200),
+    rs = S.correct([S.ComparisonResult("BLEU", "base", "adapted", 1.5, 0.2, 2.7, 0.012, "paired_bootstrap", 200,
+                                       statistic="corpus_bleu"),
                     S.ComparisonResult("bpb", "base", "adapted", -0.03, -0.05, -0.01, 0.001,
-                                       "paired_permutation", 50)], "holm")
-    rs.append(S.ComparisonResult("accuracy", "base", "adapted", 0.01, math.nan, math.nan, 0.6, "mcnemar_exact", 1000))
+                                       "approximate_randomization", 50, statistic="corpus_bpb")], "holm")
+    rs.append(S.ComparisonResult("accuracy", "base", "adapted", 0.01, math.nan, math.nan, 0.6, "mcnemar_exact", 1000,
+                                 statistic="accuracy"))
     path = tmp_path / "results" / "demo" / "significance.csv"
     assert S.write_significance_csv(path, rs, language="uz", model="smollm2-135m") == path
     with open(path, newline="") as fh:
         rows = list(csv.reader(fh))
-    assert tuple(rows[0]) == S.CSV_COLUMNS == ("language", "model", "metric", "method_a", "method_b", "delta",
-                                               "ci_low", "ci_high", "p_value", "p_adjusted", "test", "n")
-    assert rows[1] == ["uz", "smollm2-135m", "BLEU", "base", "adapted", "1.5", "0.2", "2.7", "0.012",
+    assert tuple(rows[0]) == S.CSV_COLUMNS == ("language", "model", "metric", "statistic", "method_a", "method_b",
+                                               "delta", "ci_low", "ci_high", "p_value", "p_adjusted", "test", "n")
+    assert rows[1] == ["uz", "smollm2-135m", "BLEU", "corpus_bleu", "base", "adapted", "1.5", "0.2", "2.7", "0.012",
                        repr(rs[0].p_adjusted), "paired_bootstrap", "200"]
-    assert rows[3][6:8] == ["", ""] and rows[3][9] == ""  # NaN -> empty cell
+    assert rows[2][3] == "corpus_bpb" and rows[3][3] == "accuracy"
+    assert rows[3][7:9] == ["", ""] and rows[3][10] == ""  # NaN -> empty cell
     before = path.read_bytes()
 
     def boom(src, dst):

@@ -6,10 +6,11 @@ Example::
     >>> from paper_utils.io import write_jsonl
     >>> from paper_utils.evaluate.significance import compare_runs
     >>> base, bxod = pathlib.Path(tempfile.mkdtemp()), pathlib.Path(tempfile.mkdtemp())   # two eval/<method>/
-    >>> write_jsonl(base / "bpb.jsonl", [{"id": str(i), "bpb": 1.0 + i / 10} for i in range(8)])
-    >>> write_jsonl(bxod / "bpb.jsonl", [{"id": str(i), "bpb": 0.9 + i / 10} for i in range(8)])
-    >>> [(r.metric, round(r.delta, 3), r.p_value) for r in compare_runs(base, bxod, "base", "bxod")]
-    [('bpb', -0.1, 0.0078125)]
+    >>> docs = [(str(i), 10 * (i + 1)) for i in range(8)]                  # (id, bytes)
+    >>> write_jsonl(base / "bpb.jsonl", [{"id": i, "bits": 1.0 * n, "bytes": n} for i, n in docs])
+    >>> write_jsonl(bxod / "bpb.jsonl", [{"id": i, "bits": 0.9 * n, "bytes": n} for i, n in docs])
+    >>> [(r.statistic, round(r.delta, 3), round(r.p_value, 4)) for r in compare_runs(base, bxod, "base", "bxod")]
+    [('corpus_bpb', -0.1, 0.0081), ('mean_document_bpb', -0.1, 0.0078)]
 
 :func:`write_significance` does this for every pair of a preset's evaluated runs and writes
 ``results/<preset>/significance.csv``.
@@ -18,20 +19,26 @@ For every language x model, every pair of evaluated runs found under ``results/<
 (``base`` first as ``method_a``, then the preset's method order, seeds > 0 as ``<method>__seed<k>``) is compared
 on the items both runs scored (the ids must match exactly):
 
-==========================  =====================================================================  ===========
-metric                      test (:mod:`paper_utils.stats`)                                          delta
-==========================  =====================================================================  ===========
-``BLEU <dir>``              paired bootstrap (Koehn 2004; sacrebleu ``--paired-bs``), sentence stats  b - a
-``chrF2++ <dir>``           paired bootstrap, sentence statistics                                    b - a
-``accuracy <task>``         exact McNemar on per-item correctness, bootstrap CI                      b - a
-``accuracy_norm <task>``    exact McNemar (byte-normalized classification)                           b - a
-``MMLU accuracy``           exact McNemar                                                            b - a
-``bpb``                     paired permutation of per-document bits per byte (lower is better)       b - a
-==========================  =====================================================================  ===========
+========================  =====================  =======================================================  =====
+metric                    statistic              test (:mod:`paper_utils.stats`)                           delta
+========================  =====================  =======================================================  =====
+``BLEU <dir>``            ``corpus_bleu``        paired bootstrap (Koehn 2004; sacrebleu ``--paired-bs``)  b - a
+``chrF2++ <dir>``         ``corpus_chrf2++``     paired bootstrap, sentence statistics                     b - a
+``accuracy``              ``accuracy``           exact McNemar on per-item correctness, bootstrap CI       b - a
+``accuracy_norm``         ``accuracy``           exact McNemar (byte-normalized classification)            b - a
+``MMLU accuracy``         ``accuracy``           exact McNemar                                             b - a
+``bpb``                   ``corpus_bpb``         paired approximate randomization of corpus bits per byte  b - a
+                                                 (sum bits / sum bytes, recomputed per resample), paired
+                                                 bootstrap CI (lower is better)
+``bpb``                   ``mean_document_bpb``  secondary: sign-flip permutation of per-document bpb      b - a
+========================  =====================  =======================================================  =====
 
-``n_samples = cfg.evaluation.bootstrap_samples`` for bootstrap tests and CIs, 10,000 sign flips for the
-permutation test, seed 12345 (sacrebleu's). ``p_adjusted``: Holm over every comparison of the study (one family).
-The CSV columns are :data:`paper_utils.stats.CSV_COLUMNS`.
+``n_samples = cfg.evaluation.bootstrap_samples`` for bootstrap tests and CIs, 10,000 trials for the approximate
+randomization and the permutation test, seed 12345 (sacrebleu's). ``p_adjusted``: Holm over every *primary*
+comparison of the study (one family: every row but the labelled secondary ``mean_document_bpb`` rows, whose
+``p_adjusted`` stays empty). The CSV columns are :data:`paper_utils.stats.CSV_COLUMNS`. ``bpb.jsonl`` records carry
+``bits`` and ``bytes`` per document (stage 05); a record with only ``bpb`` and ``bytes`` is read as
+``bits = bpb * bytes``.
 """
 from __future__ import annotations
 
@@ -98,13 +105,23 @@ def compare_runs(folder_a: Path, folder_b: Path, method_a: str, method_b: str, *
                                            label=label, **kw))
     if (folder_a / "bpb.jsonl").exists() and (folder_b / "bpb.jsonl").exists():
         a, b = _paired(read_jsonl(folder_a / "bpb.jsonl"), read_jsonl(folder_b / "bpb.jsonl"), "bpb.jsonl")
-        out.append(stats.paired_permutation([r["bpb"] for r in a], [r["bpb"] for r in b], ci_samples=n_samples,
-                                            label="bpb", **kw))
+        (bits_a, bytes_a), (bits_b, bytes_b) = _bits_bytes(a, folder_a), _bits_bytes(b, folder_b)
+        out += stats.compare_bpb(bits_a, bytes_a, bits_b, bytes_b, ci_samples=n_samples, label="bpb", **kw)
     return out
 
 
+def _bits_bytes(records: list[dict], folder: Path) -> tuple[list[float], list[float]]:
+    """Per-document bits and bytes of a ``bpb.jsonl`` (``bits = bpb * bytes`` when only those are stored)."""
+    try:
+        return ([r["bits"] if "bits" in r else r["bpb"] * r["bytes"] for r in records],
+                [r["bytes"] for r in records])
+    except KeyError as exc:
+        raise DataError(f"{folder / 'bpb.jsonl'}: a record lacks {exc}; the corpus bits per byte needs each "
+                        "document's bits (or bpb) and bytes: rerun stage 05 (notebook 05) for this run") from None
+
+
 def significance_rows(cfg: Preset, correction: str = "holm") -> list[tuple[str, str, stats.ComparisonResult]]:
-    """``(language, model, result)`` for every pair of runs, p-values corrected over the whole study."""
+    """``(language, model, result)`` for every pair of runs; p-values corrected over the study's primary rows."""
     rows = []
     for (lang, model), runs in discover(cfg).items():
         for a, b in combinations(list(runs), 2):
@@ -112,7 +129,7 @@ def significance_rows(cfg: Preset, correction: str = "holm") -> list[tuple[str, 
                 rows.append((lang, model, r))
     if not rows:
         return []
-    corrected = stats.correct([r for _, _, r in rows], correction)
+    corrected = stats.correct_primary([r for _, _, r in rows], correction)
     return [(lang, model, r) for (lang, model, _), r in zip(rows, corrected)]
 
 

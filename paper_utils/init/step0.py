@@ -20,7 +20,9 @@ For each method, :func:`step0` measures
 * **seconds** to initialize, and the per-token provenance (nearest-anchor tables).
 
 Each method writes ``results/<preset>/<language>/<model>/init/<method>.json`` (and its patch under
-``init/patches/<method>/``); the base model's reference goes to ``init/base.json``. Tables, paired
+``init/patches/<method>/``); the base model's reference goes to ``init/base.json``. Every record holds
+``per_document_bits`` and ``per_document_bytes`` (and ``per_document_bpb``), so the paired tests recompute the
+corpus bits per byte the table shows in every resample. Tables, paired
 tests and the figure of these records are in :mod:`paper_utils.init.results`.
 """
 from __future__ import annotations
@@ -44,6 +46,12 @@ def _rules(patch: EmbeddingPatch) -> dict[str, int]:
     return dict(Counter(r.get("rule", "") for r in patch.provenance).most_common())
 
 
+def _per_document(held) -> dict[str, list]:
+    """Per-document bits, bytes and bpb: the corpus value (sum bits / sum bytes) is recomputable from them."""
+    return {"per_document_bits": list(held.bits), "per_document_bytes": list(held.bytes),
+            "per_document_bpb": held.per_document}
+
+
 def evaluate_patch(setup: InitSetup, patch: EmbeddingPatch, ref: EnglishReference | None = None) -> dict[str, Any]:
     """Held-out bpb and English shift of one patch (model restored afterwards)."""
     t0 = time.perf_counter()
@@ -51,7 +59,7 @@ def evaluate_patch(setup: InitSetup, patch: EmbeddingPatch, ref: EnglishReferenc
         held = bits_per_byte(setup.model, setup.extended_tokenizer, setup.heldout_texts)
     t_bpb = time.perf_counter() - t0
     out: dict[str, Any] = {"heldout_bpb": held.bpb, "heldout_documents": len(held.bits),
-                           "heldout_tokens": sum(held.tokens), "per_document_bpb": held.per_document}
+                           "heldout_tokens": sum(held.tokens), **_per_document(held)}
     if ref is not None:
         out.update(english_shift(ref, patch))
     out["seconds_eval"] = round(time.perf_counter() - t0, 3)
@@ -64,7 +72,7 @@ def base_reference(setup: InitSetup, write: bool = True) -> dict[str, Any]:
     held = bits_per_byte(setup.model, setup.base_tokenizer, setup.heldout_texts)
     rec = {"method": "base", "preset": setup.preset, "language": setup.language, "model": setup.model_name,
            "heldout_bpb": held.bpb, "heldout_documents": len(held.bits), "heldout_tokens": sum(held.tokens),
-           "per_document_bpb": held.per_document, "english_kl": 0.0, "english_new_argmax_share": 0.0,
+           **_per_document(held), "english_kl": 0.0, "english_new_argmax_share": 0.0,
            "notes": setup.notes}
     if write:
         write_json(setup.layout.init_record("base"), rec)

@@ -79,6 +79,11 @@ class CorpusMetric:
             return f"chrF{m.beta}" + "+" * m.word_order
         return type(m).__name__.upper() if not self._bleu else "BLEU"
 
+    @property
+    def statistic(self) -> str:
+        """What a test of this metric tests: the corpus score, ``corpus_bleu``, ``corpus_chrf2++``, ..."""
+        return f"corpus_{self.name.lower()}"
+
     def signature(self) -> str:
         """sacrebleu's signature string (``nrefs`` is known once references have been seen)."""
         return self.metric.get_signature().format()

@@ -7,7 +7,10 @@ Example::
     [0.02, 0.04]
 
 :func:`adjust_pvalues` equals ``statsmodels.stats.multitest.multipletests(p, method="holm"|"fdr_bh")[1]``;
-:func:`correct` fills ``p_adjusted`` of :class:`~paper_utils.stats.results.ComparisonResult` records.
+:func:`correct` fills ``p_adjusted`` of :class:`~paper_utils.stats.results.ComparisonResult` records, one family;
+:func:`correct_primary` corrects over the primary statistics only (``corpus_bpb``, ``corpus_bleu``, ``accuracy``,
+...) and leaves ``p_adjusted`` empty on labelled secondary rows (``mean_document_bpb``), which are reported but
+are not part of the family a claim rests on.
 """
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ import numpy as np
 from ..errors import ConfigError, DataError
 from .results import ComparisonResult
 
-__all__ = ["adjust_pvalues", "correct"]
+__all__ = ["adjust_pvalues", "correct", "correct_primary"]
 
 _CORRECTIONS = {"holm": "holm", "bh": "bh", "fdr_bh": "bh", "benjamini-hochberg": "bh"}
 
@@ -67,3 +70,27 @@ def correct(results: Sequence[ComparisonResult], method: str = "holm") -> list[C
     results = list(results)
     adjusted = adjust_pvalues([r.p_value for r in results], method)
     return [replace(r, p_adjusted=float(q)) for r, q in zip(results, adjusted)]
+
+
+def correct_primary(results: Sequence[ComparisonResult], method: str = "holm") -> list[ComparisonResult]:
+    """Copies of ``results``: ``p_adjusted`` over the primary rows as one family; secondary rows keep NaN.
+
+    Example::
+
+        >>> rs = [ComparisonResult("bpb", "a", "b", -0.1, -0.2, 0.0, p, "approximate_randomization", 9,
+        ...                        statistic=s) for p, s in ((0.01, "corpus_bpb"), (0.02, "mean_document_bpb"),
+        ...                                                  (0.04, "corpus_bpb"))]
+        >>> [r.p_adjusted for r in correct_primary(rs)]
+        [0.02, nan, 0.04]
+
+    A row is secondary when its ``statistic`` is in :data:`~paper_utils.stats.results.SECONDARY_STATISTICS`
+    (:attr:`ComparisonResult.primary`); the order of the rows is kept.
+    """
+    adjust_pvalues([], method)                        # an unknown method is refused even with no primary row
+    results = list(results)
+    primary = [i for i, r in enumerate(results) if r.primary]
+    corrected = correct([results[i] for i in primary], method) if primary else []
+    out = list(results)
+    for i, r in zip(primary, corrected):
+        out[i] = r
+    return out

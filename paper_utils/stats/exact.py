@@ -69,20 +69,21 @@ def mcnemar_exact(correct_a, correct_b, *, ci_samples: int = 1000,
     """
     ci_samples = check_n_samples("ci_samples", ci_samples, allow_zero=True)
     confidence = check_confidence(confidence)
-    m = MeanMetric(label, binary=True)
+    m = MeanMetric(label, binary=True, statistic="accuracy")
     m, sa, sb = paired_stats(correct_a, correct_b, m)
     a, b = sa[:, 0].astype(bool), sb[:, 0].astype(bool)
     table = [[int(np.sum(a & b)), int(np.sum(a & ~b))], [int(np.sum(~a & b)), int(np.sum(~a & ~b))]]
     p = mcnemar_pvalue(table)
     delta = float(b.mean() - a.mean())
     lo, hi = ci_or_nan(rng_from_seed(seed), ci_samples, confidence, m, sa, sb)
-    return ComparisonResult(label, method_a, method_b, delta, lo, hi, p, "mcnemar_exact", len(a))
+    return ComparisonResult(label, method_a, method_b, delta, lo, hi, p, "mcnemar_exact", len(a),
+                            statistic=m.statistic)
 
 
 def paired_permutation(values_a, values_b, *, n_samples: int = 10000, exact_max_n: int = 16,
                        seed: int | None | np.random.Generator = DEFAULT_SEED, ci_samples: int = 1000,
                        confidence: float = 0.95, method_a: str = "a", method_b: str = "b",
-                       label: str = "bpb") -> ComparisonResult:
+                       label: str = "bpb", statistic: str | None = None) -> ComparisonResult:
     """Two-sided paired permutation (sign-flipping) test of the mean difference ``mean(b - a)``.
 
     Example::
@@ -94,13 +95,16 @@ def paired_permutation(values_a, values_b, *, n_samples: int = 10000, exact_max_
     With ``n <= exact_max_n`` all ``2**n`` sign patterns are enumerated and ``p = #{|T*| >= |T|} / 2**n``
     (test ``paired_permutation_exact``); otherwise ``n_samples`` random sign patterns and ``p = (#{|T*| >= |T|}
     + 1) / (n_samples + 1)``. Ties are judged with a relative tolerance of 1e-9, as in scipy.
+    This tests the unweighted mean of per-item values: for bits per byte that is ``statistic =
+    "mean_document_bpb"`` (the default for ``label="bpb"``), a secondary statistic; the corpus value the tables
+    report is tested by :func:`~paper_utils.stats.corpus_ratio.paired_corpus_ratio`.
     """
     n_samples = check_n_samples("n_samples", n_samples)
     ci_samples = check_n_samples("ci_samples", ci_samples, allow_zero=True)
     if not isinstance(exact_max_n, (int, np.integer)) or isinstance(exact_max_n, bool) or not 0 <= exact_max_n <= 24:
         raise ConfigError("exact_max_n", exact_max_n, "use an integer between 0 and 24 (2**n patterns are enumerated)")
     confidence = check_confidence(confidence)
-    m = MeanMetric(label)
+    m = MeanMetric(label, statistic=statistic)
     m, sa, sb = paired_stats(values_a, values_b, m)
     rng = rng_from_seed(seed)
     d = sb[:, 0] - sa[:, 0]
@@ -129,13 +133,14 @@ def paired_permutation(values_a, values_b, *, n_samples: int = 10000, exact_max_
             count += int(np.sum(np.abs(signs.astype(np.float64) @ d / n) >= threshold))
         p = (count + 1) / (n_samples + 1)
     lo, hi = ci_or_nan(rng, ci_samples, confidence, m, sa, sb)
-    return ComparisonResult(label, method_a, method_b, float(d.mean()), lo, hi, float(p), test, n)
+    return ComparisonResult(label, method_a, method_b, float(d.mean()), lo, hi, float(p), test, n,
+                            statistic=m.statistic)
 
 
 def wilcoxon_signed_rank(values_a, values_b, *, ci_samples: int = 1000,
                          seed: int | None | np.random.Generator = DEFAULT_SEED, confidence: float = 0.95,
                          method_a: str = "a", method_b: str = "b", label: str = "bpb",
-                         **scipy_kwargs) -> ComparisonResult:
+                         statistic: str | None = None, **scipy_kwargs) -> ComparisonResult:
     """Two-sided Wilcoxon signed-rank test on ``b - a`` (``scipy.stats.wilcoxon``), delta = mean difference.
 
     Example::
@@ -149,10 +154,10 @@ def wilcoxon_signed_rank(values_a, values_b, *, ci_samples: int = 1000,
     """
     ci_samples = check_n_samples("ci_samples", ci_samples, allow_zero=True)
     confidence = check_confidence(confidence)
-    m = MeanMetric(label)
+    m = MeanMetric(label, statistic=statistic)
     m, sa, sb = paired_stats(values_a, values_b, m)
     d = sb[:, 0] - sa[:, 0]
     p = 1.0 if not np.any(d) else float(_sps.wilcoxon(d, **scipy_kwargs).pvalue)
     lo, hi = ci_or_nan(rng_from_seed(seed), ci_samples, confidence, m, sa, sb)
     return ComparisonResult(label, method_a, method_b, float(d.mean()), lo, hi, p, "wilcoxon_signed_rank",
-                            len(d))
+                            len(d), statistic=m.statistic)

@@ -1,4 +1,4 @@
-"""Paired bootstrap and approximate randomization with sacrebleu's semantics, for BLEU/chrF and per-item means.
+"""Paired bootstrap and approximate randomization with sacrebleu's semantics: BLEU/chrF, ratios of sums, means.
 
 Example::
 
@@ -10,7 +10,8 @@ Example::
 * :func:`paired_bootstrap` (Koehn 2004; sacrebleu ``--paired-bs``: same index draws, same centred
   ``(c + 1) / (n + 1)`` p-value, default 1000 resamples) and :func:`approximate_randomization` (sacrebleu
   ``--paired-ar``: same swap masks, same p-value, default 10000 trials) for BLEU/chrF, and both also for
-  per-item means (accuracy, bits per byte). One departure: an observed difference of exactly 0 gives
+  ratios of sums (corpus bits per byte, :class:`~paper_utils.stats.metrics.RatioMetric`; both corpus values
+  recomputed in every resample, see :mod:`.corpus_ratio`) and per-item means (accuracy). One departure: an observed difference of exactly 0 gives
   ``p = 1`` (sacrebleu reports ``1 / (n + 1)`` when every resample ties as well).
 * :func:`bootstrap_ci` (percentile) and :func:`ci_or_nan`, the bootstrap interval the other tests attach.
 
@@ -83,8 +84,9 @@ def paired_bootstrap(stats_a, stats_b, metric: object = "bleu", *, n_samples: in
         >>> round(r.delta, 4), r.test
         (0.1667, 'paired_bootstrap')
 
-    ``stats_a``/``stats_b`` are per-sentence statistics (``CorpusMetric.sentence_stats``) for BLEU/chrF, or
-    1-D per-item values for ``metric="accuracy"`` (0/1), ``"bpb"`` or ``"mean"``. Like sacrebleu, the same
+    ``stats_a``/``stats_b`` are per-sentence statistics (``CorpusMetric.sentence_stats``) for BLEU/chrF,
+    per-item ``[numerator, denominator]`` for a :class:`~paper_utils.stats.metrics.RatioMetric`, or 1-D per-item
+    values for ``metric="accuracy"`` (0/1), ``"bpb"`` (the per-document *mean*) or ``"mean"``. Like sacrebleu, the same
     ``n_samples`` index vectors (``rng.choice(n, (n_samples, n))`` with ``default_rng(seed)``) resample both
     systems; with ``d_i = |score_b* - score_a*|`` the p-value is ``(#{d_i - mean(d) > |delta|} + 1) /
     (n_samples + 1)``. The CI is the percentile interval of the signed resampled differences.
@@ -101,13 +103,14 @@ def paired_bootstrap(stats_a, stats_b, metric: object = "bleu", *, n_samples: in
     centred = absd - absd.mean()
     p = (int(np.sum(centred > abs(delta))) + 1) / (n_samples + 1) if delta else 1.0
     lo, hi = _percentile_ci(deltas, confidence)
-    return ComparisonResult(_label(m, label), method_a, method_b, delta, lo, hi, p, "paired_bootstrap", len(sa))
+    return ComparisonResult(_label(m, label), method_a, method_b, delta, lo, hi, p, "paired_bootstrap", len(sa),
+                            statistic=m.statistic)
 
 
 def approximate_randomization(stats_a, stats_b, metric: object = "bleu", *, n_samples: int = 10000,
                               seed: int | None | np.random.Generator = DEFAULT_SEED, ci_samples: int = 1000,
                               confidence: float = 0.95, method_a: str = "a", method_b: str = "b",
-                              label: str | None = None) -> ComparisonResult:
+                              label: str | None = None, count_ties: bool = False) -> ComparisonResult:
     """Paired two-sided approximate randomization test with sacrebleu ``--paired-ar`` semantics.
 
     Example::
@@ -121,6 +124,9 @@ def approximate_randomization(stats_a, stats_b, metric: object = "bleu", *, n_sa
     |delta|} + 1) / (n_samples + 1)``, and ``p = 1`` when ``delta`` is exactly 0 (no observed difference; the
     strict ``>`` would otherwise give ``1 / (n_samples + 1)`` for two identical systems). The CI
     (``ci_samples`` paired bootstrap resamples drawn after the masks, 0 to skip) is for the difference ``delta``.
+    ``count_ties=True`` counts ``|score(A') - score(B')| >= |delta|`` (relative tolerance 1e-9) instead: the
+    standard Monte Carlo permutation p-value, valid with few items, where whole-swap masks reproduce ``|delta|``
+    exactly and the strict ``>`` would miss them (:mod:`.corpus_ratio` uses it).
     """
     n_samples = check_n_samples("n_samples", n_samples)
     ci_samples = check_n_samples("ci_samples", ci_samples, allow_zero=True)
@@ -133,15 +139,17 @@ def approximate_randomization(stats_a, stats_b, metric: object = "bleu", *, n_sa
     diff = sa - sb
     base, total = sb.sum(0), sa.sum(0) + sb.sum(0)
     count = 0
+    threshold = abs(delta) * (1 - 1e-9)
     chunk = max(1, min(n_samples, CHUNK_ELEMENTS // n))
     for start in range(0, n_samples, chunk):
         shuf_a = mask[start:start + chunk].astype(np.float64) @ diff + base
         shuf_b = total - shuf_a
-        count += int(np.sum(np.abs(m.score(shuf_a) - m.score(shuf_b)) > abs(delta)))
+        shuffled = np.abs(m.score(shuf_a) - m.score(shuf_b))
+        count += int(np.sum(shuffled >= threshold if count_ties else shuffled > abs(delta)))
     p = (count + 1) / (n_samples + 1) if delta else 1.0
     lo, hi = ci_or_nan(rng, ci_samples, confidence, m, sa, sb)
     return ComparisonResult(_label(m, label), method_a, method_b, delta, lo, hi, p,
-                            "approximate_randomization", n)
+                            "approximate_randomization", n, statistic=m.statistic)
 
 
 def bootstrap_ci(stats_a, stats_b, metric: object = "mean", *, n_samples: int = 1000,

@@ -3,12 +3,17 @@
 Example::
 
     >>> from paper_utils.stats.results import ComparisonResult, CSV_COLUMNS
-    >>> r = ComparisonResult("BLEU", "base", "adapted", 1.2, 0.1, 2.3, 0.03, "paired_bootstrap", 200)
-    >>> r.delta, CSV_COLUMNS[:3]
-    (1.2, ('language', 'model', 'metric'))
+    >>> r = ComparisonResult("BLEU", "base", "adapted", 1.2, 0.1, 2.3, 0.03, "paired_bootstrap", 200,
+    ...                      statistic="corpus_bleu")
+    >>> r.delta, CSV_COLUMNS[:4], r.primary
+    (1.2, ('language', 'model', 'metric', 'statistic'), True)
 
 Every test of the package returns a :class:`ComparisonResult`; :func:`write_significance_csv` writes a list of
-them atomically with the columns :data:`CSV_COLUMNS`.
+them atomically with the columns :data:`CSV_COLUMNS`. The ``statistic`` column names the number the test tested
+and ``delta`` reports: ``corpus_bpb`` (sum of bits / sum of bytes, the value the tables show), ``corpus_bleu``,
+``corpus_chrf2++``, ``accuracy``, or a labelled secondary statistic such as ``mean_document_bpb`` (the unweighted
+mean of per-document bpb). Statistics in :data:`SECONDARY_STATISTICS` are reported beside the primary ones and
+left out of the multiple-comparison family (:func:`~paper_utils.stats.corrections.correct_primary`).
 
 Sign convention: ``delta = score(method_b) - score(method_a)``; for BLEU/chrF/accuracy a positive delta means
 ``method_b`` is better, for bits per byte a negative one does.
@@ -27,10 +32,12 @@ import numpy as np
 from ..errors import ConfigError, DataError
 from ..io import atomic_path
 
-__all__ = ["CSV_COLUMNS", "ComparisonResult", "write_significance_csv"]
+__all__ = ["CSV_COLUMNS", "SECONDARY_STATISTICS", "ComparisonResult", "write_significance_csv"]
 
-CSV_COLUMNS = ("language", "model", "metric", "method_a", "method_b", "delta", "ci_low", "ci_high",
+CSV_COLUMNS = ("language", "model", "metric", "statistic", "method_a", "method_b", "delta", "ci_low", "ci_high",
                "p_value", "p_adjusted", "test", "n")
+
+SECONDARY_STATISTICS = ("mean_document_bpb",)   # reported, labelled, outside the Holm family
 
 
 @dataclass(frozen=True)
@@ -45,7 +52,8 @@ class ComparisonResult:
 
     ``delta`` is ``score(b) - score(a)``; ``ci_low``/``ci_high`` a percentile bootstrap interval for it (NaN when
     not computed); ``n`` the number of paired items (sentences, questions, documents); ``p_adjusted`` is NaN
-    until :func:`correct` fills it.
+    until :func:`correct` fills it. ``statistic`` names what ``delta``, the interval and the p-value are all
+    computed on (every test of the package fills it; ``""`` only for records built by hand).
     """
 
     metric: str
@@ -58,6 +66,12 @@ class ComparisonResult:
     test: str
     n: int
     p_adjusted: float = math.nan
+    statistic: str = ""
+
+    @property
+    def primary(self) -> bool:
+        """False for a labelled secondary statistic (:data:`SECONDARY_STATISTICS`), True otherwise."""
+        return self.statistic not in SECONDARY_STATISTICS
 
 
 def _cell(value: object) -> object:
@@ -78,8 +92,8 @@ def write_significance_csv(path: str | os.PathLike, results: Sequence[Comparison
         >>> import pathlib, tempfile
         >>> tmp = pathlib.Path(tempfile.mkdtemp())
         >>> p = write_significance_csv(tmp / "significance.csv", [r], language="uz", model="smollm2-135m")
-        >>> p.read_text().splitlines()[0].split(",")[:3]
-        ['language', 'model', 'metric']
+        >>> p.read_text().splitlines()[0].split(",")[:4]
+        ['language', 'model', 'metric', 'statistic']
 
     Columns are exactly :data:`CSV_COLUMNS`; NaN (e.g. an uncorrected ``p_adjusted``) is written as an empty
     cell. The rows go to a temporary file in the same folder, renamed over ``path`` with ``os.replace``, so a
