@@ -348,6 +348,16 @@ def apostrophe_words(lang: str) -> bool:
     return corpora.language(lang).apostrophe_words
 
 
+def apostrophe_marks(lang: str) -> tuple[str, ...]:
+    """The characters ``lang`` writes its apostrophe letters with (``data/languages.toml``; Uzbek: ' ‘ ’ ʻ ʼ `).
+
+    Passed to :func:`paper_utils.vocab.extend_tokenizer`, which learns from every spelling of the training text.
+    """
+    from . import corpora
+
+    return corpora.language(lang).apostrophe_marks
+
+
 def heldout_text(preset: Preset, lang: str) -> list[str]:
     """Held-out target-language text (fertility after extension, bits per byte)."""
     return data_source(preset).heldout_text(lang)
