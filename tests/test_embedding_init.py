@@ -11,6 +11,7 @@ from paper_utils.errors import AssetError, ConfigError, DataError
 from paper_utils.fixtures import tiny_model, tiny_tokenizer
 from paper_utils.init import (METHODS, EmbeddingPatch, NgramHashEncoder, anchor_table, apply_patch, embedding_matrices,
                               initialize, new_tokens, patched, sparsemax)
+from paper_utils.init.token_space import TokenSpace
 
 ENGLISH = ["The quick brown fox jumps over the lazy dog.", "Please enter a valid email address.",
            "Which of the following is the capital of France?", "This field is required.",
@@ -51,8 +52,24 @@ def gemma():
     return base, _extend(base)
 
 
+def _fixture_token_space():
+    """A token space for ``salt``: every word and word-start/inner substring (<= 4 characters) of the texts."""
+    words = {w for text in ENGLISH + UZBEK for w in text.split()}
+    pieces = set()
+    for w in words:
+        pieces |= {"▁" + w} | {w[a:b] for a in range(len(w)) for b in range(a + 1, min(len(w), a + 4) + 1)}
+        pieces |= {"▁" + w[:b] for b in range(1, min(len(w), 4) + 1)}
+    pieces = sorted(pieces)
+    return TokenSpace.from_pieces(pieces, NgramHashEncoder(dim=16).encode(pieces))
+
+
+TOKEN_SPACE = _fixture_token_space()
+
+
 def enc_opts(method, **extra):
-    opts = {"encoder": NgramHashEncoder()} if method in ("focus", "wechsel", "bxod", "salt") else {}
+    opts = {"encoder": NgramHashEncoder()} if method in ("focus", "wechsel", "bxod", "salt_e5sentence") else {}
+    if method == "salt":
+        opts["plm"] = TOKEN_SPACE
     if method in ("focus", "wechsel"):
         opts.update(target_texts=UZBEK, min_count=1, dim=8)
     if method == "bxod":
@@ -251,16 +268,16 @@ def test_wechsel_top_k_and_temperature(llama):
     assert any(r["rule"] == "wechsel (cooc)" and r["n_anchors"] <= 2 for r in cooc.provenance)
 
 
-def test_salt_is_ridge_regression_on_selected_anchors(llama):
+def test_salt_e5sentence_is_ridge_regression_on_selected_anchors(llama):
     base, ext = llama
     model = tiny_model("llama", len(base))
     enc = NgramHashEncoder()
-    patch = initialize(model, base, ext, "salt", encoder=enc, candidates=4, min_anchors=4, ridge=0.5)
+    patch = initialize(model, base, ext, "salt_e5sentence", encoder=enc, candidates=4, min_anchors=4, ridge=0.5)
     w = model.get_input_embeddings().weight.detach()
     vocab_surf = base.batch_decode([[i] for i in range(len(base))])
-    k = next(i for i, r in enumerate(patch.provenance) if r["rule"] == "salt" and r["n_anchors"] == 4)
+    k = next(i for i, r in enumerate(patch.provenance) if r["rule"] == "salt_e5sentence" and r["n_anchors"] == 4)
     r = patch.provenance[k]
-    assert all(r["rule"] != "salt" or r["weight_sum"] != 0 for r in patch.provenance)
+    assert all(r["rule"] != "salt_e5sentence" or r["weight_sum"] != 0 for r in patch.provenance)
     anchor_ids = [vocab_surf.index(a) for a, _ in r["anchors"]]
     A = enc.encode([vocab_surf[i].strip() for i in anchor_ids])
     x = enc.encode([r["surface"].strip()])[0]
@@ -352,7 +369,7 @@ def test_bxod_subtoken_weight_one_is_fvt(llama):
 def test_unknown_method_and_option_list_valid_ones(llama):
     base, ext = llama
     model = tiny_model("llama", len(base))
-    with pytest.raises(ConfigError, match="random, mean, fvt, focus, wechsel, bxod, salt"):
+    with pytest.raises(ConfigError, match="random, mean, fvt, focus, wechsel, bxod, salt, salt_e5sentence"):
         initialize(model, base, ext, "magic")
     with pytest.raises(ConfigError, match="top_k"):
         initialize(model, base, ext, "bxod", topk=3)
@@ -361,7 +378,9 @@ def test_unknown_method_and_option_list_valid_ones(llama):
     with pytest.raises(ConfigError, match="target_texts"):
         initialize(model, base, ext, "focus", encoder=NgramHashEncoder())
     with pytest.raises(ConfigError, match="encoder"):
-        initialize(model, base, ext, "salt", encoder=42)
+        initialize(model, base, ext, "salt_e5sentence", encoder=42)
+    with pytest.raises(ConfigError, match="plm"):
+        initialize(model, base, ext, "salt", plm=42)
 
 
 def test_extended_tokenizer_must_be_a_superset(llama):

