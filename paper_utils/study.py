@@ -86,9 +86,10 @@ class DataSource:
         v = preset.vocabulary
         texts: dict[str, None] = {}
         for source in v.english_protection:
-            if source == "mmlu_prompts":
+            if source == "mmlu_prompts":       # their lines: the shots repeat in every prompt of a subject
                 items, pool = self.mmlu_split(0)
-                texts.update(dict.fromkeys(build_prompt(it, pool[it["subject"]]) for it in items))
+                for it in items:
+                    texts.update(dict.fromkeys(build_prompt(it, pool[it["subject"]]).split("\n")))
             elif source == "parallel_en":
                 texts.update(dict.fromkeys(self.english_text(preset)))
             elif source == "wordfreq_en":
@@ -366,8 +367,10 @@ def heldout_text(preset: Preset, lang: str) -> list[str]:
 def english_protection(preset: Preset) -> list[str]:
     """English texts the vocabulary extension keeps identical (fitted on), by ``vocabulary.english_protection``.
 
-    ``mmlu_prompts``: every full 5-shot MMLU prompt stage 05 can score (offline: 13,757 prompts holding all
-    14,042 questions, shots and choices); ``parallel_en``: :func:`english_text` (MMLU questions and the English
+    ``mmlu_prompts``: the lines of every full 5-shot MMLU prompt stage 05 can score (offline: 13,757 prompts
+    holding all 14,042 questions, shots and choices; a line break is a unit of its own for byte-level BPE and
+    no new merge holds one, so the lines' ids are the prompts' ids, which ``benchmarks/english_protection.py``
+    and stage 05 check on the full prompts); ``parallel_en``: :func:`english_text` (MMLU questions and the English
     side of the parallel pairs); ``wordfreq_en``: the English word list (``vocabulary.english_wordlist``) in
     the surface forms a BPE sees (:func:`paper_utils.corpora.english_text.english_word_forms`).
     """

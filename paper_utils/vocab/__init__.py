@@ -8,7 +8,7 @@ Example::
     >>> ext, report = extend_tokenizer(base, ["kitob kitoblar kitobxon"] * 10, 4,
     ...                                english_texts=["The books are on the table."])
     >>> report["added"], report["english_identical_share"], token_savings(ext, base, ["kitob"])
-    (4, 1.0, [('ob', 1, 1)])
+    (4, 1.0, [('itob', 1, 2)])
 
 One module per concern, from the front end down:
 

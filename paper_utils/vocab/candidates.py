@@ -34,6 +34,7 @@ from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
 from ..errors import ConfigError, DataError
 from ..surfaces import surface_forms, tokenizer_family, vocabulary_kind
+from .guarded_bpe import guarded_merges
 
 _PUA = 0xF0000  # supplementary private-use planes 15-16: 131,068 code points
 SP_WORD = re.compile(r"▁+[^▁]*|[^▁]+")
@@ -120,7 +121,8 @@ def segment(model, word: str) -> list[str]:
 def learn_candidates(base_tokenizer, target_texts: Sequence[str], max_new: int,
                      min_frequency: int = 2, headroom: float = 0.5,
                      prefix_space: bool | str = True, target_weights: Sequence[int] | None = None,
-                     letter_tokens_only: bool = False) -> list[Candidate]:
+                     letter_tokens_only: bool = False, protected_pairs: set[tuple[str, str]] | None = None,
+                     protected_chars: set[str] = frozenset(), refused_out: set | None = None) -> list[Candidate]:
     """Continue BPE from the base segmentation of ``target_texts``; candidates in rank order.
 
     Example::
@@ -140,6 +142,10 @@ def learn_candidates(base_tokenizer, target_texts: Sequence[str], max_new: int,
     many times: word-frequency lists, or in-domain text weighted above a lexicon.
     ``letter_tokens_only`` skips every candidate whose text has no letter (``Ġ"%(``, ``Ġ2024``, a byte
     fragment of a character) and with it the merges built on it (see :func:`has_letter`).
+    ``protected_pairs`` (pairs of base tokens adjacent in English, :func:`paper_utils.vocab.english.english_pairs`)
+    switches to :func:`paper_utils.vocab.guarded_bpe.guarded_merges`, which never learns a merge of two base
+    tokens in that set (nor one adding a piece for a character in ``protected_chars``) and learns around them;
+    ``refused_out`` (a set) receives the pairs it refused.
     """
     family = tokenizer_family(base_tokenizer)
     target_weights = check_weights(target_texts, target_weights)
@@ -169,22 +175,15 @@ def learn_candidates(base_tokenizer, target_texts: Sequence[str], max_new: int,
         seqs["".join(sym2pua[s] for s in syms)] += n
     if not seqs:
         raise DataError("target_texts give no word of two or more base tokens: nothing to merge")
-    pua2sym = {v: k for k, v in sym2pua.items()}
-    trainer_tok = Tokenizer(models.BPE())
-    trainer_tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    # merges landing on existing base tokens do not count, so ask for some headroom
-    trainer = trainers.BpeTrainer(vocab_size=len(sym2pua) + int(max_new * (1 + headroom)) + 100,
-                                  min_frequency=min_frequency, show_progress=False,
-                                  initial_alphabet=list(sym2pua.values()), special_tokens=[])
-    trainer_tok.train_from_iterator((" ".join([s] * n) for s, n in seqs.items()), trainer=trainer)
-    merges = json.loads(trainer_tok.to_str())["model"]["merges"]
-    unmap = lambda s: "".join(pua2sym[c] for c in s)  # noqa: E731
+    if protected_pairs is not None:
+        merges = _guarded(seqs, sym2pua, max_new, headroom, min_frequency, protected_pairs, protected_chars, vocab,
+                          vocabulary_kind(base_tokenizer) if letter_tokens_only else None, refused_out)
+    else:
+        merges = _hf_trainer_merges(seqs, sym2pua, max_new, headroom, min_frequency)
     out: list[Candidate] = []
     have, seen = set(vocab), set(base_pairs)
     kind = vocabulary_kind(base_tokenizer)
-    for m in merges:
-        a, b = (m.split(" ", 1) if isinstance(m, str) else m)
-        left, right = unmap(a), unmap(b)
+    for left, right in merges:
         if (left, right) in seen:
             continue
         seen.add((left, right))
@@ -198,6 +197,37 @@ def learn_candidates(base_tokenizer, target_texts: Sequence[str], max_new: int,
         out.append(Candidate(left + right, left, right))
         have.add(left + right)
     return out
+
+
+def _hf_trainer_merges(seqs: Counter, sym2pua: dict, max_new: int, headroom: float,
+                       min_frequency: int) -> list[tuple[str, str]]:
+    """``tokenizers``' BpeTrainer over the private-use spelling of the base-token sequences."""
+    pua2sym = {v: k for k, v in sym2pua.items()}
+    trainer_tok = Tokenizer(models.BPE())
+    trainer_tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    # merges landing on existing base tokens do not count, so ask for some headroom
+    trainer = trainers.BpeTrainer(vocab_size=len(sym2pua) + int(max_new * (1 + headroom)) + 100,
+                                  min_frequency=min_frequency, show_progress=False,
+                                  initial_alphabet=list(sym2pua.values()), special_tokens=[])
+    trainer_tok.train_from_iterator((" ".join([s] * n) for s, n in seqs.items()), trainer=trainer)
+    merges = json.loads(trainer_tok.to_str())["model"]["merges"]
+    unmap = lambda s: "".join(pua2sym[c] for c in s)  # noqa: E731
+    return [(unmap(a), unmap(b)) for a, b in (m.split(" ", 1) if isinstance(m, str) else m for m in merges)]
+
+
+def _guarded(seqs: Counter, sym2pua: dict, max_new: int, headroom: float, min_frequency: int,
+             protected_pairs: set, protected_chars: set, vocab: dict, letters_kind: str | None, refused_out):
+    pua2sym = {v: k for k, v in sym2pua.items()}
+    words = {tuple(pua2sym[c] for c in s): n for s, n in seqs.items()}
+
+    def allowed(a: str, b: str) -> bool:
+        if any(t not in vocab and t in protected_chars for t in (a, b)):
+            return False                              # a new piece for a character English holds
+        return letters_kind is None or all(has_letter(t, letters_kind) for t in (a + b, a, b)
+                                           if t == a + b or t not in vocab)
+
+    return guarded_merges(words, int(max_new * (1 + headroom)) + 100, protected_pairs, set(vocab), min_frequency,
+                          allowed, refused_out)
 
 
 def has_letter(token: str, kind: str) -> bool:

@@ -12,16 +12,19 @@ Example::
     >>> fix = drop_merges_firing_on_english(base, "byte_level_bpe", spec, cands, vocab_of(spec), 6,
     ...                                     ["Where is zanzibar?"])
     >>> sorted(cands[i].token for i in fix.dropped), fix.rounds           # they would cut English 'Ġzanzibar'
-    (['anzi', 'bar', 'zi', 'Ġz'], 2)
+    (['bar', 'zi', 'Ġz'], 1)
     >>> [cands[i].token for i in fix.kept]                                 # the freed budget, refilled
     ['Ġkit', 'ob', 'Ġkitob', 'lar', 'lik', 'Ġkitoblar']
 
-The unique English pre-tokenized units are encoded with the base and the extended model; in every unit
-whose ids changed, the new merges that fired are found by replaying BPE (``_replay_bpe``) and dropped.
-Dropping a merge removes the merges built on its token, and the freed budget is refilled from the next
-candidates (:func:`paper_utils.vocab.build.select`), so the check repeats until English is unchanged or
-``max_rounds`` is reached. Unigram: every new piece in the Viterbi path of a changed unit is dropped.
-``method="added_tokens"``: every added token that matches a raw English text is dropped.
+BPE (``continue_bpe``): new merges rank after every base merge, so one fires on a text only where two
+adjacent tokens of the *base* tokenization form it. :func:`drop_merges_on_english_pairs` drops every new merge
+whose pair sits side by side anywhere in the base tokenization of the English texts, in one pass (the freed
+budget is refilled from the next candidates, :func:`paper_utils.vocab.build.select`, which also skips merges
+built on dropped tokens). That is the end state of the earlier rounds (encode, find the merges that fired by
+replaying BPE, drop, repeat) without the rounds, so the protection set can hold millions of texts.
+Unigram keeps the rounds: every new piece in the Viterbi path of a changed unit is dropped, until English is
+unchanged or ``max_rounds`` is reached. ``method="added_tokens"``: every added token that matches a raw
+English text is dropped.
 """
 from __future__ import annotations
 
@@ -52,12 +55,19 @@ class EnglishFixpoint:
 
 def drop_merges_firing_on_english(base_tokenizer, family: str, spec: dict, cands: list[Candidate], vocab: dict,
                                   budget: int, english_texts: Sequence[str], method: str = "continue_bpe",
-                                  unigram_margin: float = 1.0, max_rounds: int = 50) -> EnglishFixpoint:
+                                  unigram_margin: float = 1.0, max_rounds: int = 50,
+                                  english_encodings=None) -> EnglishFixpoint:
     """Select ``budget`` new tokens from ``cands`` that leave every English unit's ids unchanged.
 
     ``spec`` is ``base_tokenizer``'s backend JSON and ``vocab`` its vocabulary
-    (:func:`paper_utils.vocab.candidates.vocab_of`); see the module doc for the method.
+    (:func:`paper_utils.vocab.candidates.vocab_of`); see the module doc for the method. BPE merges
+    (``continue_bpe``) take the one-pass rule of :func:`drop_merges_on_english_pairs`, which reaches the
+    same end state as the rounds, at any size of ``english_texts``; ``english_encodings`` (the base
+    tokenizer's encodings of ``english_texts``, when the caller has them) saves tokenizing them again.
     """
+    if method == "continue_bpe" and family != "unigram":
+        return drop_merges_on_english_pairs(base_tokenizer, family, spec, cands, vocab, budget, english_texts,
+                                            english_encodings)
     base = backend_of(base_tokenizer)
     eng_units = list(units(base, english_texts))
     base_mo = model_only(spec)
@@ -89,6 +99,50 @@ def drop_merges_firing_on_english(base_tokenizer, family: str, spec: dict, cands
             break
         dropped |= culprits
     return EnglishFixpoint(ext_tok if method == "added_tokens" else ext_spec, kept, dropped, rounds)
+
+
+def english_pairs(base_tokenizer, english_texts: Sequence[str], encodings=None) -> set[tuple[str, str]]:
+    """Every pair of tokens that sit side by side in the base tokenization of ``english_texts``.
+
+    Example::
+
+        >>> from paper_utils.fixtures import evaluation_tokenizer
+        >>> sorted(english_pairs(evaluation_tokenizer(), ["zanzibar?"]))
+        [('an', 'z'), ('ar', '?'), ('b', 'ar'), ('i', 'b'), ('z', 'an'), ('z', 'i')]
+    """
+    pairs: set[tuple[str, str]] = set()
+    if encodings is None:
+        encodings = backend_of(base_tokenizer).encode_batch(list(english_texts), add_special_tokens=False)
+    for enc in encodings:
+        toks = enc.tokens
+        pairs.update(zip(toks, toks[1:]))
+    return pairs
+
+
+def drop_merges_on_english_pairs(base_tokenizer, family: str, spec: dict, cands: list[Candidate], vocab: dict,
+                                 budget: int, english_texts: Sequence[str], english_encodings=None) -> EnglishFixpoint:
+    """One pass: drop every new merge whose pair sits side by side in the base tokenization of any English text.
+
+    New merges rank after every base merge, so BPE applies a new merge only once no base merge applies, i.e.
+    on the base tokenization itself; a unit changes exactly when two of its adjacent base tokens form a new
+    merge. Dropping those merges (and new bare pieces for characters the English holds, SentencePiece byte
+    fallback; and, where the model takes a unit that is a whole vocabulary entry directly, ``ignore_merges``,
+    new tokens equal to an English unit) leaves every English text's ids unchanged, and so does every
+    merge built on a kept token. The check is the same as the rounds' fixpoint but needs one tokenization of
+    the English, so a protection set of millions of texts costs seconds; it also protects unseen English made
+    of the same adjacent pieces.
+    """
+    pairs = english_pairs(base_tokenizer, english_texts, english_encodings)
+    chars = set().union(*map(set, english_texts)) if english_texts else set()
+    whole: set[str] = set()
+    if spec["model"].get("ignore_merges"):
+        whole = set(units(backend_of(base_tokenizer), english_texts))
+    dropped = {i for i, c in enumerate(cands)
+               if (c.left is not None and (c.left, c.right) in pairs) or (c.left is None and c.token in chars)
+               or c.token in whole}
+    kept = select(cands, dropped, vocab, budget)
+    ext_spec, _ = build(spec, family, cands, kept, 1.0, backend_of(base_tokenizer).model)
+    return EnglishFixpoint(ext_spec, kept, dropped, 1)
 
 
 def _replay_bpe(word: str, ranks: dict, vocab: dict, ignore_merges: bool) -> list[int]:

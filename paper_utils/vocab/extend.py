@@ -67,7 +67,7 @@ from ..tokenization import HFTextTokenizer
 from .apostrophes import join_apostrophe_words, spelling_variants
 from .build import select
 from .candidates import backend_of, check_weights, learn_candidates, vocab_of
-from .english import drop_merges_firing_on_english
+from .english import drop_merges_firing_on_english, english_pairs
 from .english_check import check_english_texts, enforce_floor, heldout_identity
 
 METHODS = ("continue_bpe", "added_tokens")
@@ -124,7 +124,9 @@ def extend_tokenizer(base_tokenizer, target_texts: Sequence[str], budget: int,
     Returns ``(extended_tokenizer, report)``: a deep copy of ``base_tokenizer`` (same class, same
     special tokens) whose backend carries the new entries, and a JSON-serialisable dict with
     ``added``, ``dropped_for_english`` (merges/pieces found firing on English),
-    ``dropped_dependent`` (merges lost because they were built on those), ``budget``,
+    ``dropped_dependent`` (merges lost because they were built on those), ``refused_for_english`` (merges
+    of two base tokens adjacent in English that learning went around, :mod:`paper_utils.vocab.guarded_bpe`),
+    ``protected_pairs`` (how many such pairs the English holds), ``budget``,
     ``candidates``, ``fertility_before``/``fertility_after`` (tokens per word,
     :func:`paper_utils.fertility.fertility`, on ``heldout_texts``, else on ``target_texts``),
     ``fertility_reduction`` (the share of those tokens saved, ``1 - tokens after / tokens before``;
@@ -155,14 +157,14 @@ def extend_tokenizer(base_tokenizer, target_texts: Sequence[str], budget: int,
     target_texts = [t for t in target_texts if t.strip()]
     english_texts = [t for t in english_texts if t.strip()]
     original_tokenizer, original = base_tokenizer, backend_of(base_tokenizer)
-    english_before = None                          # original ids of every English text, computed once
+    english_before = original.encode_batch(english_texts, add_special_tokens=False)   # computed once
     apostrophes = "off"
     if apostrophe_words and family != "byte_level_bpe":
         apostrophes = f"off: a {family} pre-tokenizer does not cut words at apostrophes"
     elif apostrophe_words:
         joined = join_apostrophe_words(base_tokenizer)
-        english_before = original.encode_batch(english_texts)
-        n_changed = sum(a.ids != b.ids for a, b in zip(english_before, backend_of(joined).encode_batch(english_texts)))
+        n_changed = sum(a.ids != b.ids for a, b in zip(english_before, backend_of(joined).encode_batch(
+            english_texts, add_special_tokens=False)))
         if n_changed:
             apostrophes = f"off: the joined pre-tokenizer alone changes {n_changed} English texts"
             warnings.warn(f"apostrophe_words=True ignored: {apostrophes}", stacklevel=2)
@@ -171,8 +173,13 @@ def extend_tokenizer(base_tokenizer, target_texts: Sequence[str], budget: int,
             base = backend_of(base_tokenizer)          # learn, build and check English in joined units
             spec = json.loads(base.to_str())
     learn_texts, learn_weights = spelling_variants(target_texts, target_weights, apostrophe_marks)
+    guard: dict = {}
+    refused: set = set()
+    if method == "continue_bpe" and family != "unigram":     # learn around the pairs English holds
+        guard = {"protected_pairs": english_pairs(base_tokenizer, english_texts, english_before),
+                 "protected_chars": set().union(*map(set, english_texts)), "refused_out": refused}
     cands = learn_candidates(base_tokenizer, learn_texts, budget, min_frequency, prefix_space=prefix_space,
-                             target_weights=learn_weights, letter_tokens_only=letter_tokens_only)
+                             target_weights=learn_weights, letter_tokens_only=letter_tokens_only, **guard)
     available = len(select(cands, set(), vocab, len(cands)))
     n_new_avail = sum(1 for i in select(cands, set(), vocab, len(cands)) if cands[i].token not in vocab)
     if budget > n_new_avail:
@@ -181,7 +188,7 @@ def extend_tokenizer(base_tokenizer, target_texts: Sequence[str], budget: int,
     t_learn = time.perf_counter() - t0
 
     fix = drop_merges_firing_on_english(base_tokenizer, family, spec, cands, vocab, budget, english_texts,
-                                        method, unigram_margin, max_rounds)
+                                        method, unigram_margin, max_rounds, english_encodings=english_before)
     kept, dropped, rounds = fix.kept, fix.dropped, fix.rounds
     t_english = time.perf_counter() - t0 - t_learn
 
@@ -191,8 +198,8 @@ def extend_tokenizer(base_tokenizer, target_texts: Sequence[str], budget: int,
         extended = copy.deepcopy(base_tokenizer)
         extended._tokenizer = Tokenizer.from_str(json.dumps(fix.extended))
     ext_backend = backend_of(extended)
-    same = [a.ids == b.ids for a, b in zip(english_before or original.encode_batch(english_texts),
-                                           ext_backend.encode_batch(english_texts))]
+    same = [a.ids == b.ids for a, b in zip(english_before, ext_backend.encode_batch(english_texts,
+                                                                                  add_special_tokens=False))]
     if not all(same):
         warnings.warn(f"{len(same) - sum(same)} English texts tokenize differently after extension "
                       f"(rounds={rounds}, max_rounds={max_rounds}); see report['english_identical_share']",
@@ -213,7 +220,8 @@ def extend_tokenizer(base_tokenizer, target_texts: Sequence[str], budget: int,
         "method": method, "family": family, "budget": budget, "added": n_added,
         "candidates": available,
         "merges_added": sum(1 for i in kept if cands[i].left is not None) if method != "added_tokens" else 0,
-        "dropped_for_english": len(dropped),
+        "dropped_for_english": len(dropped), "refused_for_english": len(refused),
+        "protected_pairs": len(guard.get("protected_pairs", ())),
         "dropped_dependent": sum(1 for i in scanned if i not in dropped and i not in kept_set),
         "english_rounds": rounds, "english_texts": len(english_texts),
         "english_identical_share": sum(same) / len(same),

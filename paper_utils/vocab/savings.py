@@ -8,7 +8,7 @@ Example::
     >>> base = evaluation_tokenizer()
     >>> ext, _ = extend_tokenizer(base, ["kitob kitoblar"] * 10, 2, english_texts=["The books."])
     >>> token_savings(ext, base, ["kitob kitoblar"])          # (token, frequency, frequency x saved)
-    [('ob', 2, 2), ('Ġkit', 1, 1)]
+    [('itob', 2, 4)]
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def token_savings(extended_tokenizer, base_tokenizer, texts: Sequence[str]) -> l
         >>> base = evaluation_tokenizer()
         >>> ext, _ = extend_tokenizer(base, ["kitob kitoblar"] * 10, 2, english_texts=["The books."])
         >>> token_savings(ext, base, ["kitob kitoblar"])[:1]
-        [('ob', 2, 2)]
+        [('itob', 2, 4)]
     """
     base, ext = backend_of(base_tokenizer), backend_of(extended_tokenizer)
     base_ids = set(base.get_vocab(True).values())
