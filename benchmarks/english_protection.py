@@ -36,9 +36,9 @@ from paper_utils import corpora, study
 from paper_utils.config import load_preset
 from paper_utils.corpora.english_text import HELDOUT_SOURCES, english_word_forms, heldout_english
 from paper_utils.fertility import fertility
-from paper_utils.io import atomic_write_text, write_csv
+from paper_utils.io import write_csv, write_text
 from paper_utils.mmlu_format import build_prompt
-from paper_utils.paths import results_dir
+from paper_utils.paths import RESULTS_DIR
 from paper_utils.tokenization import HFTextTokenizer
 from paper_utils.vocab import extend_tokenizer
 from paper_utils.vocab.english_check import heldout_identity, identical
@@ -71,7 +71,7 @@ def main() -> None:
     ap.add_argument("--models", nargs="+", default=["smollm2-135m", "gemma3-270m"])
     ap.add_argument("--levels", nargs="+", default=["questions", "prompts", "top30000", "all"])
     ap.add_argument("--modes", nargs="+", default=["letters"], help="letters | all_tokens (letter_tokens_only off)")
-    ap.add_argument("--out", default=str(results_dir() / "benchmarks" / "english_protection"))
+    ap.add_argument("--out", default=str(RESULTS_DIR / "benchmarks" / "english_protection"))
     args = ap.parse_args()
     cfg = load_preset(args.preset)
     out = Path(args.out)
@@ -92,7 +92,7 @@ def main() -> None:
         django_test = study.heldout_text(cfg, lang)
         ff = corpora.firefox_strings(lang)
         firefox = list(dict.fromkeys(t for t, u in zip(ff["text"], ff["untranslated"]) if not u and t.strip()))
-        english = dict(heldout, firefox_en=[t for t in dict.fromkeys(ff["en"]) if t.strip()])
+        english = heldout
         for model in args.models:
             base = study.base_tokenizer(cfg, model)
             for level in args.levels:
@@ -125,7 +125,7 @@ def main() -> None:
                     done = pd.concat([done, pd.DataFrame([row])], ignore_index=True)
                     write_csv(csv, done)
                     report[key] = {s: r["worst"] for s, r in hr.items()}
-                    atomic_write_text(report_path, json.dumps(report, indent=1, ensure_ascii=False))
+                    write_text(report_path, json.dumps(report, indent=1, ensure_ascii=False))
                     print(f"{key}: cut django {row['cut_django_test']:.3f} firefox {row['cut_firefox']:.3f}; English "
                           f"identical {row['english_identical']:.5f} of {row['english_texts']:,} "
                           + " ".join(f"{s}={r['share']:.5f}" for s, r in hr.items())

@@ -63,7 +63,7 @@ class Vocabulary:
     # English protection (paper_utils.study.english_protection / english_heldout_sources; README "English")
     english_protection: tuple[str, ...] = ("mmlu_prompts", "parallel_en", "wordfreq_en")  # fitted on
     english_wordlist: str = "large"     # wordfreq English list in the protection: "small" (28,917) | "large" (321,180)
-    english_heldout: tuple[str, ...] = ("python_docstrings", "package_docstrings", "package_descriptions")
+    english_heldout: tuple[str, ...] = ("python_docstrings", "package_docstrings", "package_descriptions")  # + firefox_en
     english_heldout_limit: int = 0      # texts per held-out source checked at stage 02; 0 = all
     english_floor: float = 0.0          # stop when a held-out source's identical share is under it; 0 = report only
     letter_tokens_only: bool = True     # add only tokens whose text holds a letter (structural guarantee)

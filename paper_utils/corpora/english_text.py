@@ -18,7 +18,8 @@ on some English and **measured** on English from other sources (held out by sour
 * held out (:data:`HELDOUT_SOURCES`): docstring paragraphs of the Python standard library
   (:func:`python_docstrings`), of the third-party packages installed from the lock
   (:func:`package_docstrings`), and the package descriptions (READMEs) in their metadata
-  (:func:`package_descriptions`). They are code documentation, manuals and messages written by other people
+  (:func:`package_descriptions`); ``demo-full`` adds Firefox's English UI strings (:func:`firefox_english`,
+  the pinned Debian ``firefox-esr``). They are code documentation, manuals and messages written by other people
   for other purposes, and the lock pins their versions, so the held-out set is the same on every machine
   that builds the environment from the lock (the standard library follows the Python version, recorded in
   ``run_info.json``).
@@ -38,7 +39,7 @@ from typing import Iterable, Sequence
 from .arguments import choice
 
 FIT_SOURCES = ("mmlu_prompts", "parallel_en", "wordfreq_en")
-HELDOUT_SOURCES = ("python_docstrings", "package_docstrings", "package_descriptions")
+HELDOUT_SOURCES = ("python_docstrings", "package_docstrings", "package_descriptions", "firefox_en")
 WORD_FORMS = ("plain", "space", "title", "space_title", "upper", "space_upper")
 
 _PARAGRAPH = re.compile(r"\n\s*\n")
@@ -134,8 +135,19 @@ def package_descriptions(limit: int | None = None) -> list[str]:
     return list(texts)[:limit] if limit else list(texts)
 
 
+@lru_cache(maxsize=4)
+def firefox_english(limit: int | None = None) -> list[str]:
+    """Firefox's English (en-US) UI strings behind every pinned language pack (Debian ``firefox-esr``)."""
+    from .firefox_l10n import firefox_languages, firefox_strings
+
+    texts: dict[str, None] = {}
+    for lang in sorted(firefox_languages()):
+        texts.update(dict.fromkeys(t.strip() for t in firefox_strings(lang)["en"] if t and t.strip()))
+    return list(texts)[:limit] if limit else list(texts)
+
+
 def heldout_english(source: str, limit: int | None = None) -> list[str]:
     """The texts of one held-out English source (:data:`HELDOUT_SOURCES`)."""
     choice("source", source, HELDOUT_SOURCES)
     return {"python_docstrings": python_docstrings, "package_docstrings": package_docstrings,
-            "package_descriptions": package_descriptions}[source](limit)
+            "package_descriptions": package_descriptions, "firefox_en": firefox_english}[source](limit)

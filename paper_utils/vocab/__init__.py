@@ -27,8 +27,8 @@ The tokenizer-family rule is :func:`paper_utils.surfaces.tokenizer_family` (re-e
 from ..surfaces import tokenizer_family
 from .apostrophes import join_apostrophe_words
 from .candidates import Candidate, learn_candidates
-from .extend import METHODS, extend_tokenizer
+from .extend import METHODS, PreparedEnglish, extend_tokenizer, prepare_english
 from .savings import token_savings
 
-__all__ = ["METHODS", "Candidate", "extend_tokenizer", "join_apostrophe_words", "learn_candidates",
+__all__ = ["METHODS", "Candidate", "PreparedEnglish", "extend_tokenizer", "prepare_english", "join_apostrophe_words", "learn_candidates",
            "token_savings", "tokenizer_family"]

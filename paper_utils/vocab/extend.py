@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import copy
 import json
+from dataclasses import dataclass
 import time
 import warnings
 from typing import Mapping, Sequence
@@ -79,12 +80,44 @@ def _roundtrip_failures(tok: Tokenizer, texts: Sequence[str]) -> list[str]:
     return [t for t, d in zip(texts, decoded) if d != t]
 
 
+@dataclass
+class PreparedEnglish:
+    """English texts with their base encodings, side-by-side pairs and characters, computed once.
+
+    Pass it as ``english_texts`` to several :func:`extend_tokenizer` calls on the same base tokenizer (a budget
+    curve) so a protection set of millions of texts is tokenized once.
+    """
+
+    texts: list[str]
+    encodings: list
+    pairs: set
+    chars: set
+    base_id: int
+
+    def identical_share(self, tokenizer) -> float:
+        """Share of the texts that ``tokenizer`` (e.g. the saved, reloaded extension) gives the base ids."""
+        ids = backend_of(tokenizer).encode_batch(self.texts, add_special_tokens=False)
+        return sum(a.ids == b.ids for a, b in zip(self.encodings, ids)) / len(self.texts)
+
+
+def prepare_english(base_tokenizer, english_texts: Sequence[str]) -> PreparedEnglish:
+    """Check ``english_texts`` (non-empty, English-looking) and tokenize them once with ``base_tokenizer``."""
+    texts = [t for t in english_texts if isinstance(t, str) and t.strip()]
+    if not texts:
+        raise DataError("english_texts is empty or whitespace-only: need at least one non-blank text")
+    check_english_texts(texts)
+    encodings = backend_of(base_tokenizer).encode_batch(texts, add_special_tokens=False)
+    return PreparedEnglish(texts, encodings, english_pairs(base_tokenizer, texts, encodings),
+                           set().union(*map(set, texts)), id(backend_of(base_tokenizer)))
+
+
 def _check_inputs(target_texts, budget, english_texts, method):
     if method not in METHODS:
         raise ConfigError("method", method, f"use one of: {', '.join(METHODS)}")
     if isinstance(budget, bool) or not isinstance(budget, int) or budget <= 0:
         raise ConfigError("budget", budget, "use a positive number of new tokens, e.g. 8000")
-    for name, texts in (("target_texts", target_texts), ("english_texts", english_texts)):
+    for name, texts in (("target_texts", target_texts),) + ((("english_texts", english_texts),)
+                                                            if not isinstance(english_texts, PreparedEnglish) else ()):
         if isinstance(texts, str):
             raise ConfigError(name, texts[:40], "pass a list of texts, not one string")
         if not any(isinstance(t, str) and t.strip() for t in texts):
@@ -92,7 +125,6 @@ def _check_inputs(target_texts, budget, english_texts, method):
         bad = next((i for i, t in enumerate(texts) if not isinstance(t, str)), None)
         if bad is not None:
             raise DataError(f"{name}[{bad}] is {type(texts[bad]).__name__}, not str")
-    check_english_texts(english_texts)
 
 
 def _check_heldout(english_heldout, english_floor):
@@ -155,9 +187,14 @@ def extend_tokenizer(base_tokenizer, target_texts: Sequence[str], budget: int,
     if target_weights is not None:
         target_weights = [w for t, w in zip(target_texts, target_weights) if t.strip()]
     target_texts = [t for t in target_texts if t.strip()]
-    english_texts = [t for t in english_texts if t.strip()]
     original_tokenizer, original = base_tokenizer, backend_of(base_tokenizer)
-    english_before = original.encode_batch(english_texts, add_special_tokens=False)   # computed once
+    if not isinstance(english_texts, PreparedEnglish):
+        english_texts = prepare_english(base_tokenizer, english_texts)
+    elif english_texts.base_id != id(original):
+        raise ConfigError("english_texts", "PreparedEnglish of another tokenizer",
+                          "prepare it with prepare_english(base_tokenizer, texts) for this base tokenizer")
+    prepared, english_texts = english_texts, english_texts.texts
+    english_before = prepared.encodings                 # the base ids of every English text, computed once
     apostrophes = "off"
     if apostrophe_words and family != "byte_level_bpe":
         apostrophes = f"off: a {family} pre-tokenizer does not cut words at apostrophes"
@@ -176,8 +213,7 @@ def extend_tokenizer(base_tokenizer, target_texts: Sequence[str], budget: int,
     guard: dict = {}
     refused: set = set()
     if method == "continue_bpe" and family != "unigram":     # learn around the pairs English holds
-        guard = {"protected_pairs": english_pairs(base_tokenizer, english_texts, english_before),
-                 "protected_chars": set().union(*map(set, english_texts)), "refused_out": refused}
+        guard = {"protected_pairs": prepared.pairs, "protected_chars": prepared.chars, "refused_out": refused}
     cands = learn_candidates(base_tokenizer, learn_texts, budget, min_frequency, prefix_space=prefix_space,
                              target_weights=learn_weights, letter_tokens_only=letter_tokens_only, **guard)
     available = len(select(cands, set(), vocab, len(cands)))
