@@ -33,16 +33,10 @@ import numpy as np
 from ..errors import ConfigError, DataError
 from ..registry import register_initializer
 from .common import Combination, Context, provenance, rows_of, sparsemax, with_fallback
-from .static_vectors import FastTextOptions, train_static_vectors
+from .static_vectors import fasttext_options, train_static_vectors
 
 RANDOM_RULE = "random N(mean, std): no fastText vector"
 CHUNK_ELEMENTS = 1 << 24
-
-
-def fasttext_options(opts: Mapping[str, Any], **fixed) -> FastTextOptions:
-    """The fastText options of an initializer's options (same names), checked."""
-    names = [f for f in FastTextOptions.__dataclass_fields__ if f in opts]
-    return FastTextOptions(**{**{k: opts[k] for k in names}, **fixed}).check()
 
 
 def sparsemax_all(queries, anchors, chunk_elements: int = CHUNK_ELEMENTS):

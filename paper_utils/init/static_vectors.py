@@ -28,7 +28,7 @@ import json
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -80,6 +80,11 @@ class StaticVectors:
 
     def index(self) -> dict[str, int]:
         return {w: i for i, w in enumerate(self.words)}
+
+
+def fasttext_options(opts: Mapping[str, Any]) -> FastTextOptions:
+    """The fastText options among an initializer's options (same names), checked."""
+    return FastTextOptions(**{k: opts[k] for k in FastTextOptions.__dataclass_fields__ if k in opts}).check()
 
 
 def _stable_hash(text: str) -> int:

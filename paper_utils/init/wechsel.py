@@ -44,8 +44,7 @@ from ..errors import ConfigError, DataError
 from ..registry import register_initializer
 from .anchors import lexicon_map
 from .common import Combination, Context, provenance, rows_of, topk_similar, weigh, with_fallback
-from .focus import fasttext_options
-from .static_vectors import train_static_vectors
+from .static_vectors import fasttext_options, train_static_vectors
 
 _WORD = re.compile(r"[^\W\d_]+(?:['ʻʼ’‘`\-][^\W\d_]+)*|\d+|[^\w\s]", re.UNICODE)
 RANDOM_RULE = "random N(mean, std): zero fastText vector"
