@@ -4,7 +4,7 @@ Example::
 
     >>> from paper_utils.init.wechsel import parallel_dictionary, words
     >>> words("Toʻgʻri parolni kiriting, iltimos!")
-    ['toʻgʻri', 'parolni', 'kiriting', ',', 'iltimos', '!']
+    ['Toʻgʻri', 'parolni', 'kiriting', ',', 'iltimos', '!']
     >>> pairs = [("Save", "Saqlash"), ("Save and add", "Saqlash va qo'shish"), ("Add", "Qo'shish"),
     ...          ("and", "va"), ("Delete", "O'chirish"), ("Delete and add", "O'chirish va qo'shish")]
     >>> parallel_dictionary(pairs, min_count=2)       # mutual best Dice, co-occurring >= 2 times
@@ -13,7 +13,7 @@ Example::
 As ``wechsel.WECHSEL(...).apply(...)``:
 
 1. fastText on English text and on target-language text, words as units (WECHSEL's ``train_embeddings``:
-   CBOW, dim 100, negative 10, char n-grams of length 5 only, 20 epochs; fastText's ``minCount`` 5);
+   CBOW, dim 100, negative 10, char n-grams of length 5 only, 20 epochs; fastText's ``minCount`` 5; cased);
 2. a bilingual dictionary aligns them: for each pair (case variants tried as WECHSEL does) with both words in
    the two vocabularies, the (English, target) vector pair; orthogonal Procrustes ``R`` (scipy) maps English
    vectors onto target vectors (``english @ R``);
@@ -27,7 +27,8 @@ As ``wechsel.WECHSEL(...).apply(...)``:
 
 The dictionary: with ``use_lexicon`` the one-word entries of the study's lexicon (uz: the uz-en dictionary and
 CLDR names; other languages: CLDR names), plus, with ``use_parallel``, pairs derived from the parallel training
-pairs (:func:`parallel_dictionary`). Too few pairs in both vocabularies is a DataError naming ``lexicon``,
+pairs (:func:`parallel_dictionary`), both lower-cased (the alignment tries each word as is, lower-cased and
+title-cased, as WECHSEL does; target words also with ``ʻ``/``’`` for ``'``). Too few pairs in both vocabularies is a DataError naming ``lexicon``,
 raised before anything is trained or cached. What departs from the paper: fastText trained here on the small
 text the study has (the paper loads 300-d vectors pretrained on Common Crawl), words split by a regular
 expression (:func:`words`) instead of NLTK's Punkt tokenizer.
@@ -51,8 +52,8 @@ RANDOM_RULE = "random N(mean, std): zero fastText vector"
 
 
 def words(text: str) -> list[str]:
-    """Lower-cased words, numbers and punctuation marks of ``text`` (apostrophes and hyphens inside words kept)."""
-    return _WORD.findall(text.casefold())
+    """Words, numbers and punctuation marks of ``text``, case kept (apostrophes and hyphens inside words kept)."""
+    return _WORD.findall(text)
 
 
 def parallel_dictionary(pairs: Sequence[tuple[str, str]], min_count: int = 2, min_dice: float = 0.0):
@@ -64,8 +65,8 @@ def parallel_dictionary(pairs: Sequence[tuple[str, str]], min_count: int = 2, mi
     """
     c_e, c_t, c_et = Counter(), Counter(), Counter()
     for en, tgt in pairs:
-        ws_e = {w for w in words(en) if w[0].isalnum()}
-        ws_t = {w for w in words(tgt) if w[0].isalnum()}
+        ws_e = {w.casefold() for w in words(en) if w[0].isalnum()}
+        ws_t = {w.casefold() for w in words(tgt) if w[0].isalnum()}
         c_e.update(ws_e)
         c_t.update(ws_t)
         c_et.update((e, t) for e in ws_e for t in ws_t)
@@ -87,20 +88,29 @@ def lexicon_dictionary(lexicon) -> list[tuple[str, str]]:
     """``[(english word, target word), ...]``: the lexicon's entries that are one word on both sides."""
     out = []
     for tgt, en in lexicon_map(lexicon).items():
-        we, wt = words(en), words(tgt)
+        we, wt = words(en.casefold()), words(tgt)
         if len(we) == 1 and len(wt) == 1 and we[0][0].isalnum() and wt[0][0].isalnum():
             out.append((we[0], wt[0]))
     return sorted(set(out))
 
 
+def target_forms(word: str) -> list[str]:
+    """The lexicon writes every apostrophe as ``'``; Uzbek text writes oʻ, gʻ with ``'``, ``ʻ`` or ``’``."""
+    return [word] + ([word.replace("'", a) for a in "ʻ’"] if "'" in word else [])
+
+
 def _variants(word: str) -> tuple[str, ...]:
-    return tuple(dict.fromkeys((word, word.lower(), word.title())))
+    return (word, word.lower(), word.title())          # not deduplicated, as WECHSEL (a pair may count 4 times)
 
 
 def dictionary_vector_pairs(dictionary, en_vocab, tgt_vocab) -> list[tuple[str, str]]:
-    """The word pairs WECHSEL aligns on: every case variant pair with both words in the vocabularies."""
-    return [(e, t) for en, tgt in dictionary for e in _variants(en) for t in _variants(tgt)
-            if e in en_vocab and t in tgt_vocab]
+    """The word pairs WECHSEL aligns on: every case variant pair with both words in the vocabularies.
+
+    As WECHSEL, each dictionary entry contributes (word, lower, title) x (word, lower, title), duplicates kept;
+    a target word is also tried in its other apostrophe forms (:func:`target_forms`).
+    """
+    return [(e, t) for en, tgt in dictionary for form in target_forms(tgt) for e in _variants(en)
+            for t in _variants(form) if e in en_vocab and t in tgt_vocab]
 
 
 def procrustes(source: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -152,8 +162,8 @@ def _wechsel(ctx: Context, opts: Mapping[str, Any]):
     en_sents = [words(t) for t in opts["english_texts"]]
     vocab = lambda sents: {w for w, c in Counter(w for s in sents for w in s).items() if c >= ft.min_count}  # noqa: E731
     usable = dictionary_vector_pairs(dictionary, vocab(en_sents), vocab(tgt_sents))
-    if len(usable) < opts["min_pairs"]:
-        raise DataError(f"lexicon: {len(usable)} of {len(dictionary)} dictionary pairs have both words among the "
+    if len(set(usable)) < opts["min_pairs"]:
+        raise DataError(f"lexicon: {len(set(usable))} of {len(dictionary)} dictionary pairs have both words among the "
                         f"fastText words (min_count={ft.min_count}); WECHSEL needs min_pairs={opts['min_pairs']} "
                         "to align: pass a lexicon that overlaps english_texts and target_texts, more text, or a "
                         "smaller min_count")
@@ -177,9 +187,8 @@ def _wechsel(ctx: Context, opts: Mapping[str, Any]):
         vals, idx = topk_similar(queries, anchors, k)
         rows = torch.as_tensor(q_rows, device=ctx.device)
         index[rows], weight[rows] = idx, weigh(vals, "softmax", opts["temperature"])
-    rule = f"wechsel (fastText aligned on {len(usable)} dictionary pairs, top-{k} softmax)"
+    rule = f"wechsel (fastText aligned on {len(set(usable))} dictionary pairs, top-{k} softmax)"
     comb = Combination(index, weight, torch.zeros(n, device=ctx.device), [rule if c else "" for c in covered])
-    comb.alignment = {"dictionary_pairs": len(dictionary), "aligned_pairs": len(usable)}  # type: ignore[attr-defined]
     return comb, covered
 
 
