@@ -187,3 +187,13 @@ def test_dictionary_without_overlap_is_refused_and_nothing_is_written(tiny, tmp_
     with pytest.raises(ConfigError, match="fallback"):
         initialize(model, base, ext, "focus", target_texts=UZBEK, fallback="zeros")
     assert not any(tmp_path.rglob("*"))
+
+
+def test_unseen_ngrams_count_as_zero():
+    sents = [words(t) for t in UZBEK]
+    opts = FastTextOptions(dim=8, epochs=1, min_count=1, bucket=1000, minn=5, maxn=5)
+    zero = train_static_vectors(sents, opts, queries=["xyzzyq", "kitoblari"], cache=False)
+    kept = train_static_vectors(sents, FastTextOptions(**{**opts.__dict__, "unseen_ngrams": "random"}),
+                                queries=["xyzzyq", "kitoblari"], cache=False)
+    assert not zero.query_vectors[0].any() and kept.query_vectors[0].any()      # only never-trained n-grams
+    assert zero.query_vectors[1].any()                                           # "<kito", "kitob" were trained

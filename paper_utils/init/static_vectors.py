@@ -17,7 +17,10 @@ defaults where gensim's differ: learning rate 0.05 decaying to 0, sub-sampling t
 sampling from counts ** 0.5, 2,000,000 hash buckets, CBOW averaging its context. Training is seeded and
 single-threaded (``workers=1``), hence deterministic. A word's vector is fastText's ``get_word_vector``: for a
 vocabulary word the mean of its own vector and its n-gram vectors, for any other string the mean of its n-gram
-vectors (zero when it has none). Results are cached under ``paths.cache_dir()/static_vectors/``, keyed by a
+vectors (zero when it has none). An n-gram that no vocabulary word contains was never trained: its bucket
+holds its random initial vector, which carries no information, so by default (``unseen_ngrams="zero"``) it
+counts as zero for query strings; a string made only of such n-grams then has the zero vector ("no vector"), as
+with fastText's own one-thread training, which initializes only the first tenth of its matrix. Results are cached under ``paths.cache_dir()/static_vectors/``, keyed by a
 hash of the sentences, the options and the query strings.
 """
 from __future__ import annotations
@@ -35,7 +38,7 @@ import numpy as np
 from ..errors import ConfigError, DataError
 from ..paths import cache_dir
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,7 @@ class FastTextOptions:
     sample: float = 1e-4
     bucket: int = 2_000_000
     seed: int = 0
+    unseen_ngrams: str = "zero"    # query strings: n-gram buckets no training word uses count as zero ("random": kept)
 
     def check(self) -> "FastTextOptions":
         """ConfigError naming the first invalid option."""
@@ -63,6 +67,8 @@ class FastTextOptions:
             value = getattr(self, key)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(key, value, "use an integer >= 1")
+        if self.unseen_ngrams not in ("zero", "random"):
+            raise ConfigError("unseen_ngrams", self.unseen_ngrams, "use 'zero' or 'random'")
         if self.maxn < self.minn:
             raise ConfigError("maxn", self.maxn, f"use an integer >= minn ({self.minn})")
         return self
@@ -102,9 +108,14 @@ def _key(sentences: Sequence[Sequence[str]], options: FastTextOptions, queries: 
     return h.hexdigest()[:32]
 
 
-def _query_vectors(wv, queries: Sequence[str]) -> np.ndarray:
+def _query_vectors(wv, queries: Sequence[str], unseen_ngrams: str) -> np.ndarray:
     from gensim.models.fasttext import ft_ngram_hashes
 
+    seen = np.ones(wv.bucket, dtype=bool)
+    if unseen_ngrams == "zero":                      # buckets no vocabulary word trains keep their random init
+        seen[:] = False
+        for w in wv.index_to_key:
+            seen[ft_ngram_hashes(w, wv.min_n, wv.max_n, wv.bucket)] = True
     out = np.zeros((len(queries), wv.vector_size), dtype=np.float32)
     for r, q in enumerate(queries):
         if q in wv.key_to_index:
@@ -112,7 +123,8 @@ def _query_vectors(wv, queries: Sequence[str]) -> np.ndarray:
         elif q:
             hashes = ft_ngram_hashes(q, wv.min_n, wv.max_n, wv.bucket)
             if len(hashes):
-                out[r] = wv.vectors_ngrams[hashes].mean(0)
+                hashes = np.asarray(hashes)
+                out[r] = (wv.vectors_ngrams[hashes] * seen[hashes, None]).sum(0) / len(hashes)
     return out
 
 
@@ -136,7 +148,7 @@ def _train(sentences: Sequence[Sequence[str]], options: FastTextOptions, queries
     words = list(wv.index_to_key)
     counts = np.array([wv.get_vecattr(w, "count") for w in words], dtype=np.int64)
     return StaticVectors(words, counts, np.asarray(wv.vectors, dtype=np.float32), list(queries),
-                         _query_vectors(wv, queries))
+                         _query_vectors(wv, queries, options.unseen_ngrams))
 
 
 def train_static_vectors(sentences: Sequence[Sequence[str]], options: FastTextOptions = FastTextOptions(),

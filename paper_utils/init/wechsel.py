@@ -21,7 +21,8 @@ As ``wechsel.WECHSEL(...).apply(...)``:
    "subword information"); English for the base tokens, target for the new ones; all unit-normalized;
 4. each new token: cosine to every base token in the aligned space, its ``top_k`` (10) nearest, weights
    ``softmax(similarity / temperature)`` (0.1), row = weighted sum of their base rows;
-5. a new token whose vector is zero (no n-gram of it is known) gets WECHSEL's fill: row ``id`` of
+5. a new token whose vector is zero (none of its n-grams occurs in a training word: ``unseen_ngrams="zero"``,
+   see :mod:`~paper_utils.init.static_vectors`) gets WECHSEL's fill: row ``id`` of
    ``RandomState(seed).normal(mean, std, (len(extended), hidden))`` over the base rows' per-dimension mean and
    std (``fallback="random"``), or the labelled option ``fallback="fvt"``.
 
@@ -227,7 +228,8 @@ register_initializer(
     options={"target_texts": None, "english_texts": None, "lexicon": None, "parallel_pairs": None,
              "use_lexicon": True, "use_parallel": True, "dice_min_count": 2, "min_pairs": 10, "top_k": 10,
              "temperature": 0.1, "epochs": 20, "dim": 100, "min_count": 5, "window": 5, "negative": 10, "minn": 5,
-             "maxn": 5, "model": "cbow", "lr": 0.05, "sample": 1e-4, "bucket": 2_000_000, "fallback": "random",
+             "maxn": 5, "model": "cbow", "lr": 0.05, "sample": 1e-4, "bucket": 2_000_000, "unseen_ngrams": "zero",
+             "fallback": "random",
              "seed": 1234, "cache": True, "device": None},
     summary="WECHSEL as wechsel 0.0.4: fastText (gensim) per language, Procrustes on a bilingual dictionary, "
             "top-k softmax")(_run_wechsel)
