@@ -21,7 +21,7 @@ As ``deepfocus.FOCUS(..., auxiliary_embedding_mode="fasttext-tokenlevel")``:
    ``torch.Generator`` seeded with ``seed``, one draw per token in id order: deepfocus's fill), or,
    with ``fallback="fvt"`` (a labelled option, not the paper's), the mean of its sub-token rows.
 
-deepfocus also copies the row of a base token whose decoded form equals a new token's; the extension here
+``seed`` seeds both fastText (gensim) and the fill. deepfocus also copies the row of a base token whose decoded form equals a new token's; the extension here
 adds no such token (the peer benchmark counted none), so that step is absent.
 """
 from __future__ import annotations

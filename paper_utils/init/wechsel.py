@@ -26,7 +26,7 @@ As ``wechsel.WECHSEL(...).apply(...)``:
    ``RandomState(seed).normal(mean, std, (len(extended), hidden))`` over the base rows' per-dimension mean and
    std (``fallback="random"``), or the labelled option ``fallback="fvt"``.
 
-The dictionary: with ``use_lexicon`` the one-word entries of the study's lexicon (uz: the uz-en dictionary and
+``seed`` (1234, WECHSEL's) seeds both fastText (gensim) and the fill. The dictionary: with ``use_lexicon`` the one-word entries of the study's lexicon (uz: the uz-en dictionary and
 CLDR names; other languages: CLDR names), plus, with ``use_parallel``, pairs derived from the parallel training
 pairs (:func:`parallel_dictionary`), both lower-cased (the alignment tries each word as is, lower-cased and
 title-cased, as WECHSEL does; target words also with ``ʻ``/``’`` for ``'``). Too few pairs in both vocabularies is a DataError naming ``lexicon``,
