@@ -1,5 +1,10 @@
 """Embedding-initialization peers beside ours: the published ``deepfocus`` (FOCUS) and transformers' ``mean_resizing``.
 
+Note (issue 14): the committed report and the numbers below were made when our ``focus`` was the PPMI-SVD
+stand-in, registered today as ``focus_ppmi``; ``focus`` is now FOCUS as deepfocus runs it (fastText from gensim),
+checked against deepfocus in ``benchmarks/rivals_agreement.py``. ``--methods focus_ppmi ...`` scores the stand-in
+too (the paired tests take ``focus`` as their reference).
+
 Usage (offline; deepfocus is a benchmark-only dependency, not in pyproject, like lm-eval)::
 
     .venv/bin/pip install deepfocus==1.0.1      # builds fasttext 0.9.3 from its sdist (needs g++, ~1 min);

@@ -91,7 +91,7 @@ class Evaluation:
 
 @dataclass(frozen=True)
 class Initialization:
-    max_anchors: int = 0                # anchors for bxod/wechsel/salt/focus: the N lowest base ids; 0 = all
+    max_anchors: int = 0                # anchors for bxod/salt/wechsel_e5/focus_ppmi: the N lowest base ids; 0 = all
 
 
 @dataclass(frozen=True)

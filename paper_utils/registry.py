@@ -4,7 +4,7 @@ Example::
 
     >>> from paper_utils.registry import initializer, initializer_names, resolve_variant
     >>> initializer_names()
-    ('random', 'mean', 'fvt', 'focus', 'wechsel', 'bxod', 'salt', 'salt_e5sentence')
+    ('random', 'mean', 'fvt', 'focus', 'wechsel', 'focus_ppmi', 'wechsel_e5', 'bxod', 'salt', 'salt_e5sentence')
     >>> initializer("fvt").options
     {'device': None}
     >>> resolve_variant("bxod_sub75", {"method": "bxod", "subtoken_weight": 0.75})
@@ -12,11 +12,11 @@ Example::
     >>> initializer("fastText")
     Traceback (most recent call last):
     ...
-    paper_utils.errors.ConfigError: invalid method='fastText': use one of: random, mean, fvt, focus, wechsel, bxod, salt, salt_e5sentence
+    paper_utils.errors.ConfigError: invalid method='fastText': use one of: random, mean, fvt, focus, wechsel, focus_ppmi, wechsel_e5, bxod, salt, salt_e5sentence
 
 An initializer is a name, a function ``run(ctx, options) -> (input_rows, output_rows, provenance)``
 (see :mod:`paper_utils.init`), every option with its default, and the *data* options that a
-study setup fills in (``encoder``, ``lexicon``, ``target_texts``). The presets, the run grid, the
+study setup fills in (``DATA_OPTIONS``: encoder, lexicon, target/English texts, parallel pairs). The presets, the run grid, the
 notebooks and the command line all read this registry; a named variant (``bxod_sub75``) is a label
 plus a registered method and option overrides, declared in a preset's ``[variants]`` table.
 
@@ -34,7 +34,7 @@ from .errors import ConfigError
 
 # modules whose import registers initializers and recipes, in registration order
 PROVIDERS = ("paper_utils.init", "paper_utils.recipes")
-DATA_OPTIONS = ("encoder", "lexicon", "target_texts")
+DATA_OPTIONS = ("encoder", "lexicon", "target_texts", "english_texts", "parallel_pairs")
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class Initializer:
     name: str
     run: Callable[..., Any]
     options: Mapping[str, Any]                  # every option with its default
-    data: tuple[str, ...] = ()                  # options a study setup supplies (encoder, lexicon, target_texts)
+    data: tuple[str, ...] = ()                  # options a study setup supplies (DATA_OPTIONS)
     summary: str = ""
     anchored: bool = field(default=False)       # takes ``max_anchors`` (anchors from the base vocabulary)
 

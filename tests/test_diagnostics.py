@@ -111,7 +111,7 @@ def test_smoke_setup_gemma():
     setup = load_setup(load_preset("smoke"), "uz", "gemma3-270m")
     assert type(setup.model).__name__ == "Gemma3ForCausalLM"
     assert len(setup.extended_tokenizer) > len(setup.base_tokenizer)
-    assert setup.options("focus")["min_count"] == 1 and "lexicon" in setup.options("bxod")
+    assert setup.options("focus_ppmi")["min_count"] == 1 and setup.options("focus")["epochs"] == 2 and "lexicon" in setup.options("bxod")
 
 
 def test_english_reference_needs_text(smoke):

@@ -67,11 +67,15 @@ TOKEN_SPACE = _fixture_token_space()
 
 
 def enc_opts(method, **extra):
-    opts = {"encoder": NgramHashEncoder()} if method in ("focus", "wechsel", "bxod", "salt_e5sentence") else {}
+    opts = {"encoder": NgramHashEncoder()} if method in ("focus_ppmi", "wechsel_e5", "bxod", "salt_e5sentence") else {}
     if method == "salt":
         opts["plm"] = TOKEN_SPACE
-    if method in ("focus", "wechsel"):
+    if method in ("focus_ppmi", "wechsel_e5"):
         opts.update(target_texts=UZBEK, min_count=1, dim=8)
+    if method in ("focus", "wechsel"):                  # fastText (gensim) in well under a second
+        opts.update(target_texts=UZBEK, min_count=1, dim=8, epochs=1, bucket=1000, cache=False)
+    if method == "wechsel":
+        opts.update(english_texts=ENGLISH, lexicon=LEXICON, min_pairs=1)
     if method == "bxod":
         opts["lexicon"] = LEXICON
     opts.update(extra)
@@ -231,12 +235,12 @@ def test_sparsemax():
     assert p[0].tolist() == [1.0, 0.0, 0.0, 0.0] and torch.allclose(p[1], torch.full((4,), 0.25))
 
 
-def test_focus_weights_convex_and_sparse(llama):
+def test_focus_ppmi_weights_convex_and_sparse(llama):
     base, ext = llama
     model = tiny_model("llama", len(base))
     for aux in ("cooc", "encoder"):
-        patch = initialize(model, base, ext, "focus", **enc_opts("focus", aux=aux, candidates=16))
-        anchored = [r for r in patch.provenance if r["rule"].startswith("focus")]
+        patch = initialize(model, base, ext, "focus_ppmi", **enc_opts("focus_ppmi", aux=aux, candidates=16))
+        anchored = [r for r in patch.provenance if r["rule"].startswith("focus_ppmi")]
         assert anchored
         for r in anchored:
             assert math.isclose(r["weight_sum"], 1.0, abs_tol=1e-4)
@@ -246,26 +250,26 @@ def test_focus_weights_convex_and_sparse(llama):
     # the row is the convex combination written in the provenance (when it lists every anchor)
     w = model.get_input_embeddings().weight.detach()
     surf = {s: i for i, s in enumerate(base.batch_decode([[i] for i in range(len(base))]))}
-    listed = [k for k, r in enumerate(patch.provenance) if r["rule"].startswith("focus") and r["n_anchors"] <= 8]
+    listed = [k for k, r in enumerate(patch.provenance) if r["rule"].startswith("focus_ppmi") and r["n_anchors"] <= 8]
     assert listed, "no focus row lists all its anchors: nothing to check the convex combination on"
     for k in listed:
         row = sum(wt * w[surf[a]] for a, wt in patch.provenance[k]["anchors"])
         torch.testing.assert_close(patch.input_rows[k], row, rtol=1e-3, atol=1e-3)
 
 
-def test_wechsel_top_k_and_temperature(llama):
+def test_wechsel_e5_top_k_and_temperature(llama):
     base, ext = llama
     model = tiny_model("llama", len(base))
-    sharp = initialize(model, base, ext, "wechsel", **enc_opts("wechsel", top_k=3, temperature=0.01))
-    flat = initialize(model, base, ext, "wechsel", **enc_opts("wechsel", top_k=3, temperature=10.0))
-    anchored = [r for r in sharp.provenance if r["rule"].startswith("wechsel")]
+    sharp = initialize(model, base, ext, "wechsel_e5", **enc_opts("wechsel_e5", top_k=3, temperature=0.01))
+    flat = initialize(model, base, ext, "wechsel_e5", **enc_opts("wechsel_e5", top_k=3, temperature=10.0))
+    anchored = [r for r in sharp.provenance if r["rule"].startswith("wechsel_e5")]
     assert anchored
     for r in anchored:
         assert r["n_anchors"] == 3 and math.isclose(r["weight_sum"], 1.0, abs_tol=1e-4)
-    top = lambda p: np.mean([r["anchors"][0][1] for r in p.provenance if r["rule"].startswith("wechsel")])  # noqa: E731
+    top = lambda p: np.mean([r["anchors"][0][1] for r in p.provenance if r["rule"].startswith("wechsel_e5")])  # noqa: E731
     assert top(sharp) > top(flat) and abs(top(flat) - 1 / 3) < 0.05
-    cooc = initialize(model, base, ext, "wechsel", **enc_opts("wechsel", aux="cooc", top_k=2))
-    assert any(r["rule"] == "wechsel (cooc)" and r["n_anchors"] <= 2 for r in cooc.provenance)
+    cooc = initialize(model, base, ext, "wechsel_e5", **enc_opts("wechsel_e5", aux="cooc", top_k=2))
+    assert any(r["rule"] == "wechsel_e5 (cooc)" and r["n_anchors"] <= 2 for r in cooc.provenance)
 
 
 def test_salt_e5sentence_is_ridge_regression_on_selected_anchors(llama):
@@ -369,14 +373,14 @@ def test_bxod_subtoken_weight_one_is_fvt(llama):
 def test_unknown_method_and_option_list_valid_ones(llama):
     base, ext = llama
     model = tiny_model("llama", len(base))
-    with pytest.raises(ConfigError, match="random, mean, fvt, focus, wechsel, bxod, salt, salt_e5sentence"):
+    with pytest.raises(ConfigError, match="random, mean, fvt, focus, wechsel, focus_ppmi, wechsel_e5, bxod, salt, salt_e5sentence"):
         initialize(model, base, ext, "magic")
     with pytest.raises(ConfigError, match="top_k"):
         initialize(model, base, ext, "bxod", topk=3)
     with pytest.raises(ConfigError, match="weighting"):
         initialize(model, base, ext, "bxod", weighting="argmax")
     with pytest.raises(ConfigError, match="target_texts"):
-        initialize(model, base, ext, "focus", encoder=NgramHashEncoder())
+        initialize(model, base, ext, "focus_ppmi", encoder=NgramHashEncoder())
     with pytest.raises(ConfigError, match="encoder"):
         initialize(model, base, ext, "salt_e5sentence", encoder=42)
     with pytest.raises(ConfigError, match="plm"):

@@ -33,13 +33,19 @@ Methods (``METHODS``; options per method in ``OPTIONS``; implementations in :mod
 * ``fvt`` -- mean of the token's sub-token rows under the base tokenizer (Gee et al. 2022). The
   byte-level string ``Ġqil`` is segmented by the base BPE model itself, so the leading space and
   partial UTF-8 bytes are handled exactly; SentencePiece ``▁`` likewise.
-* ``focus`` -- FOCUS (Dobler & de Melo 2023): sparsemax over auxiliary similarities between a new
-  token and the *overlapping* tokens (base tokens seen in the target text), convex combination of
-  their rows. Auxiliary space ``aux="cooc"``: PPMI-SVD token co-occurrence vectors trained on the
-  target text tokenized with the extended tokenizer (offline stand-in for FOCUS's fastText, which
-  is not installable here), or ``aux="encoder"``: the sentence encoder on surface forms.
-* ``wechsel`` -- WECHSEL (Minixhofer et al. 2022): top-k softmax with temperature over auxiliary
-  similarities to source tokens (``aux="encoder"`` default, a multilingual space; or ``"cooc"``).
+* ``focus`` -- FOCUS (Dobler & de Melo 2023) as ``deepfocus`` 1.0.1 runs it: fastText (gensim; CBOW, 3
+  epochs, dim 100, ``min_count`` 10) on the target text tokenized with the extended tokenizer; exact
+  sparsemax over the cosine similarities to every overlapping (base) token with a fastText vector, convex
+  combination of their rows; tokens without a vector get N(mean, std) draws (``fallback="fvt"``: sub-token
+  mean). :mod:`paper_utils.init.focus`.
+* ``wechsel`` -- WECHSEL (Minixhofer et al. 2022) as ``wechsel`` 0.0.4 runs it: fastText per language
+  (English, target) trained on the study's text, aligned by orthogonal Procrustes on a bilingual
+  dictionary (the lexicon's one-word entries and/or pairs derived from the parallel training pairs),
+  tokens embedded by their char n-grams, top-10 softmax (temperature 0.1) over all base tokens.
+  :mod:`paper_utils.init.wechsel`.
+* ``focus_ppmi``, ``wechsel_e5`` -- the earlier stand-ins, named for what departs: sparsemax over PPMI-SVD
+  co-occurrence vectors (fvt fallback), and top-k softmax over e5 surface-form similarities (no
+  dictionary). :mod:`paper_utils.init.similarity`.
 * ``bxod`` -- cold-start bilingual anchoring, **a reconstruction** from the paper's description
   (no code was published): the surface form of each new token (and its English translation when
   the bilingual lexicon has it) is embedded with the multilingual encoder; anchors are base tokens
@@ -63,8 +69,9 @@ on disk by :class:`paper_utils.encoders.CachedEncoder`.
 
 Measured (demo, SmolLM2-135M, Uzbek, 8,000 new tokens with apostrophe words, 122 held-out test
 sentences, all anchors; base model 4.855 bits/byte): ``fvt`` 3.810, plain ``bxod`` 3.968 (beats mean
-4.311, random 7.189, wechsel 4.107, the SALT stand-in now called ``salt_e5sentence`` 4.135, ties focus
-3.972, but not fvt), and the ``bxod_sub75`` variant
+4.311, random 7.189, wechsel_e5 4.107, the SALT stand-in now called ``salt_e5sentence`` 4.135, ties
+focus_ppmi 3.972, but not fvt; measured before the faithful focus, wechsel and salt existed, under the
+stand-ins' former names), and the ``bxod_sub75`` variant
 (a preset ``[variants]`` entry; options chosen on the dev split) 3.783 with a third of fvt's English KL. The demo preset's own
 numbers are in ``results/demo/uz/smollm2-135m/init/``. See ``benchmarks/init_methods.py``.
 """
@@ -107,17 +114,22 @@ def _check_options(method: str, options: Mapping[str, Any]) -> dict[str, Any]:
         raise ConfigError("weighting", merged["weighting"], f"use one of: {', '.join(WEIGHTINGS)}")
     if "aux" in merged and merged["aux"] not in ("cooc", "encoder"):
         raise ConfigError("aux", merged["aux"], "use 'cooc' (co-occurrence vectors on target text) or 'encoder'")
-    for key in ("top_k", "candidates", "min_anchors", "dim", "window", "min_count"):
+    for key in ("top_k", "candidates", "min_anchors", "dim", "window", "min_count", "epochs", "negative", "minn",
+                "maxn", "bucket", "min_pairs", "dice_min_count"):
         if key in merged and (not isinstance(merged[key], int) or isinstance(merged[key], bool) or merged[key] < 1):
             raise ConfigError(key, merged[key], "use an integer >= 1")
     if merged.get("max_anchors") is not None and (not isinstance(merged["max_anchors"], int) or merged["max_anchors"] < 1):
         raise ConfigError("max_anchors", merged["max_anchors"], "use None (all) or an integer >= 1")
-    for key in ("temperature", "ridge"):
+    for key in ("temperature", "ridge", "lr"):
         if key in merged and not (isinstance(merged[key], (int, float)) and merged[key] > 0):
             raise ConfigError(key, merged[key], "use a number > 0")
     for key in ("lexicon_weight", "subtoken_weight"):
         if key in merged and not (isinstance(merged[key], (int, float)) and 0 <= merged[key] <= 1):
             raise ConfigError(key, merged[key], "use a weight in [0, 1]")
+    if "fallback" in merged and merged["fallback"] not in ("random", "fvt"):
+        raise ConfigError("fallback", merged["fallback"], "use 'random' (the paper's N(mean, std) draws) or 'fvt'")
+    if "model" in merged and merged["model"] not in ("cbow", "skipgram"):
+        raise ConfigError("model", merged["model"], "use 'cbow' or 'skipgram' (fastText's models)")
     if method == "bxod":
         if merged["query"] not in ("surface", "translation", "both"):
             raise ConfigError("query", merged["query"], "use one of: surface, translation, both")

@@ -102,16 +102,19 @@ class EmbeddingPatch:
                    meta["base_fingerprint"], meta["hidden_size"], meta.get("seconds", 0.0))
 
 
+_TEXT_OPTIONS = ("target_texts", "english_texts", "parallel_pairs")      # recorded as their size only
+
+
 def jsonable(options: Mapping[str, Any]) -> dict:
     out = {}
     for k, v in options.items():
         if isinstance(v, (str, int, float, bool)) or v is None:
             out[k] = v
-        elif isinstance(v, (list, tuple)) and k != "target_texts" and all(isinstance(x, (str, int, float)) for x in v):
+        elif isinstance(v, (list, tuple)) and k not in _TEXT_OPTIONS and all(isinstance(x, (str, int, float)) for x in v):
             out[k] = list(v)
         elif k == "encoder":
             out[k] = getattr(v, "name", type(v).__name__)
-        elif k in ("lexicon", "target_texts"):
+        elif k in ("lexicon", *_TEXT_OPTIONS):
             out[k] = f"<{len(v)} entries>"
         else:
             out[k] = repr(v)[:80]

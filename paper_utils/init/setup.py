@@ -5,8 +5,10 @@ Example::
     >>> from paper_utils.config import load_preset
     >>> from paper_utils.init import load_setup
     >>> setup = load_setup(load_preset("smoke"), "uz", "smollm2-135m")      # tiny random model, seconds
-    >>> setup.notes["encoder"], sorted(setup.options("focus"))
+    >>> setup.notes["encoder"], sorted(setup.options("focus_ppmi"))
     ('ngram-hash (spelling only)', ['dim', 'encoder', 'min_count', 'target_texts'])
+    >>> sorted(setup.options("wechsel"))[:5]
+    ['bucket', 'dim', 'english_texts', 'epochs', 'lexicon']
 
 :func:`load_setup` gathers model, tokenizers and texts for a preset: ``fixtures`` (the smoke
 preset) builds a tiny random Llama or Gemma model and a byte-level BPE trained on the fixture
@@ -30,7 +32,7 @@ from ..errors import ConfigError
 from ..fixtures import tiny_model, tiny_tokenizer
 from ..layout import ModelLayout
 from ..registry import initializer, initializers
-from ..study import data_source, heldout_parallel
+from ..study import data_source, english_training_text, heldout_parallel
 from ..vocab import extend_tokenizer
 from .anchors import NgramHashEncoder
 
@@ -52,6 +54,8 @@ class InitSetup:
     lexicon: Any = None
     notes: dict = field(default_factory=dict)
     method_options: dict = field(default_factory=dict)     # extra options per method (e.g. smoke: min_count=1)
+    static_english_texts: list = field(default_factory=list)   # English text for static embeddings (wechsel)
+    parallel_pairs: list = field(default_factory=list)         # (en, target) training pairs (wechsel's dictionary)
 
     @property
     def layout(self) -> ModelLayout:
@@ -63,7 +67,8 @@ class InitSetup:
 
     def options(self, method: str) -> dict[str, Any]:
         """The data-bound options of ``method`` (those it registers as ``data``) for this setup."""
-        supplied = {"encoder": self.encoder, "target_texts": self.target_texts, "lexicon": self.lexicon}
+        supplied = {"encoder": self.encoder, "target_texts": self.target_texts, "lexicon": self.lexicon,
+                    "english_texts": self.static_english_texts, "parallel_pairs": self.parallel_pairs}
         opts: dict[str, Any] = {name: supplied[name] for name in initializer(method).data}
         opts.update(self.method_options.get(method, {}))
         return opts
@@ -87,10 +92,13 @@ def smoke_setup(preset: Preset, language: str, model: str) -> InitSetup:
     ext, report = _extend(base, targets * 3, preset.vocabulary.budget, english)
     net = tiny_model(kind, len(base))
     small = {"min_count": 1, "dim": 16}
+    static = {**small, "epochs": 2, "bucket": 10_000}                 # fastText in seconds on the fixtures
     return InitSetup(preset.name, language, model, net, base, ext, targets, english, targets * 3,
                      NgramHashEncoder(), None, {"model": f"tiny random {kind} (smoke)", "added": report["added"],
                                                "encoder": "ngram-hash (spelling only)"},
-                     {"focus": small, "wechsel": small})
+                     {"focus_ppmi": small, "wechsel_e5": small, "focus": static, "wechsel": static},
+                     english_training_text(preset, language), [])    # no training pairs in the fixtures
+
 
 
 def extended_tokenizer_for(preset: Preset, language: str, model: str):
@@ -119,10 +127,16 @@ def load_setup(preset: Preset, language: str, model: str, english_questions: int
     english = list(corpora.mmlu_subset(n, seed=1)["question"])
     heldout = source.step0_heldout_text(language)
     lexicon = corpora.lexicon(language)
+    # wechsel's English fastText: the English side of the training pairs and every MMLU question except the
+    # ones the English KL is measured on; its dictionary may also come from the training pairs
+    kl_questions = set(english)
+    static_english = english_training_text(preset, language) + [
+        q for q in corpora.mmlu(source=source.mmlu_source)["question"] if q not in kl_questions]
+    pairs = [(r["en"], r["target"]) for r in corpora.parallel(language, "train")]
     anchors = preset.initialization.max_anchors
     return InitSetup(preset.name, language, model, net, base, ext, heldout, english, target,
                      load_encoder(preset.encoder), lexicon,
                      {"extended_tokenizer": ModelLayout(preset.name, language, model).relative(Path(where)),
                       "english_questions": n, "lexicon_entries": lexicon.num_rows, "max_anchors": anchors or "all"},
                      {name: {"max_anchors": anchors} for name, m in initializers().items() if m.anchored}
-                     if anchors else {})
+                     if anchors else {}, static_english, pairs)

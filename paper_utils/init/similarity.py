@@ -1,4 +1,4 @@
-"""Similarity initializers: ``focus`` (sparsemax) and ``wechsel`` (top-k softmax) over an auxiliary space.
+"""Stand-ins kept beside the faithful rivals: ``focus_ppmi`` (sparsemax) and ``wechsel_e5`` (top-k softmax).
 
 Example::
 
@@ -10,9 +10,14 @@ Example::
     (True, True)
 
 The auxiliary space is ``aux="cooc"``: PPMI-SVD token co-occurrence vectors trained on the target
-text tokenized with the extended tokenizer (:func:`cooc_vectors`, an offline stand-in for FOCUS's
-fastText), or ``aux="encoder"``: the sentence encoder on surface forms. Tokens the space does not
-cover take ``fvt`` (recorded as a fallback).
+text tokenized with the extended tokenizer (:func:`cooc_vectors`), or ``aux="encoder"``: the sentence
+encoder on surface forms. Tokens the space does not cover take ``fvt`` (recorded as a fallback).
+
+The names say what departs from the papers: ``focus_ppmi`` is FOCUS's sparsemax over PPMI-SVD vectors
+(FOCUS: fastText) on the top ``candidates`` alphabetic anchors, with an fvt fallback (FOCUS: random rows);
+``wechsel_e5`` is WECHSEL's top-k softmax over e5 surface-form similarities (WECHSEL: fastText spaces
+aligned by a bilingual dictionary). The faithful methods are ``focus`` (:mod:`paper_utils.init.focus`)
+and ``wechsel`` (:mod:`paper_utils.init.wechsel`).
 """
 from __future__ import annotations
 
@@ -27,7 +32,7 @@ from .common import Combination, Context, anchored_combination, rows_and_provena
 
 
 # ------------------------------------------------------------------------------------------------
-# auxiliary co-occurrence space (FOCUS's fastText stand-in)
+# auxiliary co-occurrence space (focus_ppmi's stand-in for FOCUS's fastText)
 
 def cooc_vectors(tokenizer, texts: Sequence[str], dim: int = 100, window: int = 5, min_count: int = 2):
     """PPMI-SVD vectors of the tokens of ``texts`` under ``tokenizer``: ``(token ids, unit vectors)``.
@@ -116,19 +121,19 @@ def _similarity_method(ctx: Context, opts: Mapping[str, Any], weighting: str, k:
 # the registered initializers: every option with its default. ``encoder`` is a name for
 # ``paper_utils.encoders.load_encoder`` or any object with ``encode(list[str]) -> (n, d) array``.
 
-@register_initializer("focus", data=("encoder", "target_texts"),
+@register_initializer("focus_ppmi", data=("encoder", "target_texts"),
                       options={"aux": "cooc", "target_texts": None, "encoder": "e5-small", "anchor_set": "alpha",
                                "max_anchors": None, "candidates": 64, "temperature": 1.0, "dim": 100, "window": 5,
                                "min_count": 2, "device": None},
-                      summary="FOCUS-style sparsemax over overlapping tokens (PPMI-SVD stand-in for fastText)")
-def _run_focus(ctx: Context, opts: Mapping[str, Any]):
-    return rows_and_provenance(ctx, _similarity_method(ctx, opts, "sparsemax", opts["candidates"], "focus"))
+                      summary="stand-in: FOCUS-style sparsemax over PPMI-SVD co-occurrence vectors, fvt fallback")
+def _run_focus_ppmi(ctx: Context, opts: Mapping[str, Any]):
+    return rows_and_provenance(ctx, _similarity_method(ctx, opts, "sparsemax", opts["candidates"], "focus_ppmi"))
 
 
-@register_initializer("wechsel", data=("encoder", "target_texts"),
+@register_initializer("wechsel_e5", data=("encoder", "target_texts"),
                       options={"aux": "encoder", "target_texts": None, "encoder": "e5-small", "anchor_set": "alpha",
                                "max_anchors": None, "top_k": 10, "temperature": 0.1, "dim": 100, "window": 5,
                                "min_count": 2, "device": None},
-                      summary="WECHSEL-style top-k softmax over encoder similarities (no bilingual dictionary)")
-def _run_wechsel(ctx: Context, opts: Mapping[str, Any]):
-    return rows_and_provenance(ctx, _similarity_method(ctx, opts, "softmax", opts["top_k"], "wechsel"))
+                      summary="stand-in: WECHSEL-style top-k softmax over e5 surface similarities (no dictionary)")
+def _run_wechsel_e5(ctx: Context, opts: Mapping[str, Any]):
+    return rows_and_provenance(ctx, _similarity_method(ctx, opts, "softmax", opts["top_k"], "wechsel_e5"))
