@@ -16,7 +16,10 @@ of both. Protection levels, each adding to the one before:
 * ``questions``: the 14,042 MMLU questions + the English side of the parallel data (the old protection)
 * ``prompts``: + the lines of every full 5-shot MMLU prompt (13,757 prompts)
 * ``topN``: + the N most frequent English words of wordfreq's large list in six surface forms
-* ``all``: + all 321,180 words (the default, ``vocabulary.english_wordlist = "large"``)
+* ``all``: + all 321,180 words
+
+The default (``vocabulary.english_words = 30000``, ``top30000``) is the largest protection on this curve that keeps
+the Uzbek cut at or above 35 % on both target sources.
 
 ``--modes`` adds ``letters`` (``letter_tokens_only``, on by default) off/on. Rows are appended to
 ``curve.csv`` as they finish (a rerun skips rows already there); ``report.json`` keeps the worst changed units
@@ -70,7 +73,8 @@ def main() -> None:
     ap.add_argument("--languages", nargs="+", default=["uz", "ms"])
     ap.add_argument("--models", nargs="+", default=["smollm2-135m", "gemma3-270m"])
     ap.add_argument("--levels", nargs="+", default=["questions", "prompts", "top30000", "all"])
-    ap.add_argument("--modes", nargs="+", default=["letters"], help="letters | all_tokens (letter_tokens_only off)")
+    ap.add_argument("--modes", nargs="+", default=["letters"],
+                    help="letters | letters_minN (min_start_letters=N) | all_tokens (letter_tokens_only off)")
     ap.add_argument("--out", default=str(RESULTS_DIR / "benchmarks" / "english_protection"))
     args = ap.parse_args()
     cfg = load_preset(args.preset)
@@ -105,7 +109,8 @@ def main() -> None:
                     ext, rep = extend_tokenizer(
                         base, train, cfg.vocabulary.budget, fit, heldout_texts=django_test, target_weights=weights,
                         apostrophe_words=study.apostrophe_words(lang), apostrophe_marks=study.apostrophe_marks(lang),
-                        letter_tokens_only=mode == "letters")
+                        letter_tokens_only=mode.startswith("letters"),
+                        min_start_letters=int(mode.split("_min")[1]) if "_min" in mode else 0)
                     seconds = time.perf_counter() - t1
                     hr = heldout_identity(base, ext, english)
                     row = {"key": key, "language": lang, "model": model, "level": level, "mode": mode,

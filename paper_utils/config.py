@@ -62,7 +62,7 @@ class Vocabulary:
     word_frequency_scale: int = 1000000  # wordfreq word weight = max(1, round(frequency * scale)); 0 = off
     # English protection (paper_utils.study.english_protection / english_heldout_sources; README "English")
     english_protection: tuple[str, ...] = ("mmlu_prompts", "parallel_en", "wordfreq_en")  # fitted on
-    english_wordlist: str = "large"     # wordfreq English list in the protection: "small" (28,917) | "large" (321,180)
+    english_words: int = 30000          # the N most frequent words of wordfreq's large English list; 0 = all 321,180
     english_heldout: tuple[str, ...] = ("python_docstrings", "package_docstrings", "package_descriptions")  # + firefox_en
     english_heldout_limit: int = 0      # texts per held-out source checked at stage 02; 0 = all
     english_floor: float = 0.0          # stop when a held-out source's identical share is under it; 0 = report only
@@ -331,10 +331,10 @@ def _english_options(v: dict) -> dict:
     if set(out.get("english_protection", ())) & set(out.get("english_heldout", ())):
         raise ConfigError("vocabulary.english_heldout", out["english_heldout"],
                           "held-out English must come from sources the protection is not fitted on")
-    if "english_wordlist" in v:
-        out["english_wordlist"] = _get(v, "english_wordlist", str, "vocabulary", '"small" or "large"')
-        if out["english_wordlist"] not in ("small", "large"):
-            raise ConfigError("vocabulary.english_wordlist", out["english_wordlist"], 'use "small" or "large"')
+    if "english_words" in v:
+        out["english_words"] = _positive(_get(v, "english_words", int, "vocabulary", "an integer"),
+                                         "vocabulary.english_words", "use an integer >= 0 (0 = the whole list)",
+                                         allow_zero=True)
     if "english_heldout_limit" in v:
         out["english_heldout_limit"] = _positive(_get(v, "english_heldout_limit", int, "vocabulary", "an integer"),
                                                  "vocabulary.english_heldout_limit", "use an integer >= 0 (0 = all)",

@@ -93,7 +93,8 @@ class DataSource:
             elif source == "parallel_en":
                 texts.update(dict.fromkeys(self.english_text(preset)))
             elif source == "wordfreq_en":
-                texts.update(dict.fromkeys(english_word_forms(self.english_words(v.english_wordlist))))
+                words = self.english_words("large")
+                texts.update(dict.fromkeys(english_word_forms(words[:v.english_words] if v.english_words else words)))
         return list(texts)
 
     def english_words(self, size: str) -> list[str]:
@@ -371,8 +372,9 @@ def english_protection(preset: Preset) -> list[str]:
     holding all 14,042 questions, shots and choices; a line break is a unit of its own for byte-level BPE and
     no new merge holds one, so the lines' ids are the prompts' ids, which ``benchmarks/english_protection.py``
     and stage 05 check on the full prompts); ``parallel_en``: :func:`english_text` (MMLU questions and the English
-    side of the parallel pairs); ``wordfreq_en``: the English word list (``vocabulary.english_wordlist``) in
-    the surface forms a BPE sees (:func:`paper_utils.corpora.english_text.english_word_forms`).
+    side of the parallel pairs); ``wordfreq_en``: the ``vocabulary.english_words`` most frequent words
+    of wordfreq's large English list (default 30,000; see README "English stays English") in the surface forms a
+    BPE sees (:func:`paper_utils.corpora.english_text.english_word_forms`).
     """
     return data_source(preset).english_protection(preset)
 

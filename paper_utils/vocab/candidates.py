@@ -122,7 +122,8 @@ def learn_candidates(base_tokenizer, target_texts: Sequence[str], max_new: int,
                      min_frequency: int = 2, headroom: float = 0.5,
                      prefix_space: bool | str = True, target_weights: Sequence[int] | None = None,
                      letter_tokens_only: bool = False, protected_pairs: set[tuple[str, str]] | None = None,
-                     protected_chars: set[str] = frozenset(), refused_out: set | None = None) -> list[Candidate]:
+                     protected_chars: set[str] = frozenset(), refused_out: set | None = None,
+                     min_start_letters: int = 0) -> list[Candidate]:
     """Continue BPE from the base segmentation of ``target_texts``; candidates in rank order.
 
     Example::
@@ -145,7 +146,9 @@ def learn_candidates(base_tokenizer, target_texts: Sequence[str], max_new: int,
     ``protected_pairs`` (pairs of base tokens adjacent in English, :func:`paper_utils.vocab.english.english_pairs`)
     switches to :func:`paper_utils.vocab.guarded_bpe.guarded_merges`, which never learns a merge of two base
     tokens in that set (nor one adding a piece for a character in ``protected_chars``) and learns around them;
-    ``refused_out`` (a set) receives the pairs it refused.
+    ``refused_out`` (a set) receives the pairs it refused. ``min_start_letters`` (guarded learning only) refuses
+    a merge of two base tokens whose joined text has fewer letters: a chain of new merges can only start on a
+    longer, more specific piece of a word, which short English words and identifiers rarely hold.
     """
     family = tokenizer_family(base_tokenizer)
     target_weights = check_weights(target_texts, target_weights)
@@ -177,7 +180,8 @@ def learn_candidates(base_tokenizer, target_texts: Sequence[str], max_new: int,
         raise DataError("target_texts give no word of two or more base tokens: nothing to merge")
     if protected_pairs is not None:
         merges = _guarded(seqs, sym2pua, max_new, headroom, min_frequency, protected_pairs, protected_chars, vocab,
-                          vocabulary_kind(base_tokenizer) if letter_tokens_only else None, refused_out)
+                          vocabulary_kind(base_tokenizer) if letter_tokens_only else None, refused_out,
+                          min_start_letters, vocabulary_kind(base_tokenizer))
     else:
         merges = _hf_trainer_merges(seqs, sym2pua, max_new, headroom, min_frequency)
     out: list[Candidate] = []
@@ -216,18 +220,27 @@ def _hf_trainer_merges(seqs: Counter, sym2pua: dict, max_new: int, headroom: flo
 
 
 def _guarded(seqs: Counter, sym2pua: dict, max_new: int, headroom: float, min_frequency: int,
-             protected_pairs: set, protected_chars: set, vocab: dict, letters_kind: str | None, refused_out):
+             protected_pairs: set, protected_chars: set, vocab: dict, letters_kind: str | None, refused_out,
+             min_start_letters: int = 0, kind: str = "byte_level"):
     pua2sym = {v: k for k, v in sym2pua.items()}
     words = {tuple(pua2sym[c] for c in s): n for s, n in seqs.items()}
+    letters = lambda t: letter_count(t, kind)  # noqa: E731
 
     def allowed(a: str, b: str) -> bool:
         if any(t not in vocab and t in protected_chars for t in (a, b)):
             return False                              # a new piece for a character English holds
+        if min_start_letters and a in vocab and b in vocab and letters(a + b) < min_start_letters:
+            return False                              # a chain starts only on a piece with enough letters
         return letters_kind is None or all(has_letter(t, letters_kind) for t in (a + b, a, b)
                                            if t == a + b or t not in vocab)
 
     return guarded_merges(words, int(max_new * (1 + headroom)) + 100, protected_pairs, set(vocab), min_frequency,
                           allowed, refused_out)
+
+
+def letter_count(token: str, kind: str) -> int:
+    """How many letters a vocabulary token's text holds (``'Ġkit'`` -> 3)."""
+    return sum(ch.isalpha() for ch in surface_forms(None, [token], kind)[0])
 
 
 def has_letter(token: str, kind: str) -> bool:

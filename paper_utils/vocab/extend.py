@@ -141,7 +141,8 @@ def extend_tokenizer(base_tokenizer, target_texts: Sequence[str], budget: int,
                      unigram_margin: float = 1.0, prefix_space: bool | str = True, max_rounds: int = 50,
                      target_weights: Sequence[int] | None = None, apostrophe_words: bool = False,
                      apostrophe_marks: Sequence[str] = (), letter_tokens_only: bool = False,
-                     english_heldout: Mapping[str, Sequence[str]] | None = None, english_floor: float = 0.0):
+                     english_heldout: Mapping[str, Sequence[str]] | None = None, english_floor: float = 0.0,
+                     min_start_letters: int = 0):
     """Extend ``base_tokenizer`` by ``budget`` target tokens; English ids stay identical.
 
     Example::
@@ -213,7 +214,8 @@ def extend_tokenizer(base_tokenizer, target_texts: Sequence[str], budget: int,
     guard: dict = {}
     refused: set = set()
     if method == "continue_bpe" and family != "unigram":     # learn around the pairs English holds
-        guard = {"protected_pairs": prepared.pairs, "protected_chars": prepared.chars, "refused_out": refused}
+        guard = {"protected_pairs": prepared.pairs, "protected_chars": prepared.chars, "refused_out": refused,
+                 "min_start_letters": min_start_letters}
     cands = learn_candidates(base_tokenizer, learn_texts, budget, min_frequency, prefix_space=prefix_space,
                              target_weights=learn_weights, letter_tokens_only=letter_tokens_only, **guard)
     available = len(select(cands, set(), vocab, len(cands)))
@@ -267,7 +269,7 @@ def extend_tokenizer(base_tokenizer, target_texts: Sequence[str], budget: int,
         "roundtrip_failures": [t for t in rt if t not in rt_base],
         "roundtrip_failures_base": sorted(rt_base),
         "apostrophe_words": apostrophes, "apostrophe_marks": "".join(dict.fromkeys(apostrophe_marks)),
-        "letter_tokens_only": letter_tokens_only,
+        "letter_tokens_only": letter_tokens_only, "min_start_letters": min_start_letters,
         **({"english_heldout": heldout_report, "english_floor": english_floor} if heldout_report else {}),
         "seconds": {"learn": round(t_learn, 3), "english": round(t_english, 3),
                     "total": round(time.perf_counter() - t0, 3)},
