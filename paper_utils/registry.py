@@ -4,7 +4,7 @@ Example::
 
     >>> from paper_utils.registry import initializer, initializer_names, resolve_variant
     >>> initializer_names()
-    ('random', 'mean', 'fvt', 'focus', 'wechsel', 'focus_ppmi', 'wechsel_e5', 'bxod', 'salt', 'salt_e5sentence')
+    ('random', 'mean', 'fvt', 'focus', 'wechsel', 'focus_ppmi', 'wechsel_e5', 'bxod', 'salt', 'salt_e5sentence', 'blend')
     >>> initializer("fvt").options
     {'device': None}
     >>> resolve_variant("bxod_sub75", {"method": "bxod", "subtoken_weight": 0.75})
@@ -12,7 +12,7 @@ Example::
     >>> initializer("fastText")
     Traceback (most recent call last):
     ...
-    paper_utils.errors.ConfigError: invalid method='fastText': use one of: random, mean, fvt, focus, wechsel, focus_ppmi, wechsel_e5, bxod, salt, salt_e5sentence
+    paper_utils.errors.ConfigError: invalid method='fastText': use one of: random, mean, fvt, focus, wechsel, focus_ppmi, wechsel_e5, bxod, salt, salt_e5sentence, blend
 
 An initializer is a name, a function ``run(ctx, options) -> (input_rows, output_rows, provenance)``
 (see :mod:`paper_utils.init`), every option with its default, and the *data* options that a

@@ -64,7 +64,8 @@ def _initialization_jobs(p: Preset) -> list[Job]:
                             {"preset": p.ref, "language": lang, "model": model,
                              "english_questions": min(300, p.evaluation.mmlu_questions or 300)},
                             tuple(lay.relative(lay.init_record(m)) for m in p.grid.methods)
-                            + (lay.relative(lay.init_record("base")), lay.relative(lay.init_significance_csv)),
+                            + (lay.relative(lay.init_record("base")), lay.relative(lay.init_significance_csv))
+                            + ((lay.relative(lay.sweep_csv),) if p.sweep else ()),
                             depends=(stage_job_id("02_vocabulary_expansion", lang, model),), timeout_s=3600))
     return jobs
 

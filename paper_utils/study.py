@@ -71,6 +71,10 @@ class DataSource:
         """Held-out target text that step-0 diagnostics score (bits per byte of each patch)."""
         return self.heldout_text(lang)
 
+    def step0_dev_text(self, lang: str) -> list[str]:
+        """Dev-split target text the dev sweep scores (never the test text; offline: Django ``dev``)."""
+        return [r["target"] for r in self.parallel(lang, "dev")]
+
     def english_text(self, preset: Preset) -> list[str]:
         """English texts whose tokenization must not change (see :func:`english_text`)."""
         raise NotImplementedError
@@ -193,6 +197,11 @@ class Offline(DataSource):
 
         return list(corpora.monolingual(lang, "test")["text"])
 
+    def step0_dev_text(self, lang: str) -> list[str]:
+        from . import corpora
+
+        return list(corpora.monolingual(lang, "dev")["text"])
+
     def english_training_text(self, lang: str) -> list[str]:
         from . import corpora
 
@@ -261,6 +270,9 @@ class Hub(Offline):
 
     def step0_heldout_text(self, lang: str) -> list[str]:
         return self.heldout_parallel(lang)[0]
+
+    def step0_dev_text(self, lang: str) -> list[str]:       # FLORES+ dev targets (not devtest)
+        return [r["target"] for r in self.parallel(lang, "dev")]
 
     def classification_task(self, lang: str) -> str | None:
         return "sib200"

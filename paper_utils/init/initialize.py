@@ -60,6 +60,8 @@ Methods (``METHODS``; options per method in ``OPTIONS``; implementations in :mod
   most similar overlapping tokens (``regression="local"``, the paper's per-token regression) or once
   on the whole overlap (``"global"``), maps the new token's e5 vector (its own piece, else the mean
   of its e5 pieces) into the LLM's space.
+* ``blend`` -- ``weight x fvt + (1 - weight) x`` the rows of ``with_method`` (the ablation that isolates
+  anchoring; grid labels ``fvt+<label>``). :mod:`paper_utils.init.blend`.
 * ``salt_e5sentence`` -- the study's earlier SALT stand-in: anchors chosen by sparsemax over e5
   *sentence* vectors of surface forms (at least ``min_anchors``), a kernel ridge regression on those,
   ``w = (K + ridge I)^-1 k(x)`` and ``row = w @ W[anchors]``, batched.
@@ -123,7 +125,7 @@ def _check_options(method: str, options: Mapping[str, Any]) -> dict[str, Any]:
     for key in ("temperature", "ridge", "lr"):
         if key in merged and not (isinstance(merged[key], (int, float)) and merged[key] > 0):
             raise ConfigError(key, merged[key], "use a number > 0")
-    for key in ("lexicon_weight", "subtoken_weight"):
+    for key in ("lexicon_weight", "subtoken_weight", "weight"):
         if key in merged and not (isinstance(merged[key], (int, float)) and 0 <= merged[key] <= 1):
             raise ConfigError(key, merged[key], "use a weight in [0, 1]")
     if "fallback" in merged and merged["fallback"] not in ("random", "fvt"):
@@ -135,6 +137,13 @@ def _check_options(method: str, options: Mapping[str, Any]) -> dict[str, Any]:
             raise ConfigError("query", merged["query"], "use one of: surface, translation, both")
         if merged["continuation"] not in ("fvt", "anchor"):
             raise ConfigError("continuation", merged["continuation"], "use 'fvt' (sub-tokens) or 'anchor'")
+    if method == "blend":                  # the blended method's options, checked and completed with its defaults
+        if merged["with_method"] == "blend" or merged["with_method"] not in initializers():
+            raise ConfigError("with_method", merged["with_method"],
+                              f"use one of: {', '.join(m for m in initializers() if m != 'blend')}")
+        if not isinstance(merged["with_options"], Mapping):
+            raise ConfigError("with_options", merged["with_options"], "use a table of the blended method's options")
+        merged["with_options"] = _check_options(merged["with_method"], merged["with_options"])
     if merged.get("aux") == "cooc" and not merged.get("target_texts"):
         raise ConfigError("target_texts", merged.get("target_texts"),
                           "aux='cooc' trains co-occurrence vectors on target-language text: pass target_texts=[...] "

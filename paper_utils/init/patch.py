@@ -112,6 +112,8 @@ def jsonable(options: Mapping[str, Any]) -> dict:
             out[k] = v
         elif isinstance(v, (list, tuple)) and k not in _TEXT_OPTIONS and all(isinstance(x, (str, int, float)) for x in v):
             out[k] = list(v)
+        elif isinstance(v, Mapping) and k not in ("lexicon", *_TEXT_OPTIONS):
+            out[k] = jsonable({kk: vv for kk, vv in v.items() if kk != "device"})     # a blend's with_options
         elif k == "encoder":
             out[k] = getattr(v, "name", type(v).__name__)
         elif k in ("lexicon", *_TEXT_OPTIONS):

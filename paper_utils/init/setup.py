@@ -56,6 +56,7 @@ class InitSetup:
     method_options: dict = field(default_factory=dict)     # extra options per method (e.g. smoke: min_count=1)
     static_english_texts: list = field(default_factory=list)   # English text for static embeddings (wechsel)
     parallel_pairs: list = field(default_factory=list)         # (en, target) training pairs (wechsel's dictionary)
+    dev_texts: list = field(default_factory=list)              # dev-split target text (the dev sweep scores it)
 
     @property
     def layout(self) -> ModelLayout:
@@ -65,12 +66,20 @@ class InitSetup:
     def out_dir(self) -> Path:
         return self.layout.init_dir
 
-    def options(self, method: str) -> dict[str, Any]:
-        """The data-bound options of ``method`` (those it registers as ``data``) for this setup."""
+    def options(self, method: str, given: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The data-bound options of ``method`` (those it registers as ``data``) for this setup, then ``given``.
+
+        A ``blend`` gets them for the method it blends: its ``with_options`` are that method's setup options
+        updated with the given ``with_options``.
+        """
         supplied = {"encoder": self.encoder, "target_texts": self.target_texts, "lexicon": self.lexicon,
                     "english_texts": self.static_english_texts, "parallel_pairs": self.parallel_pairs}
         opts: dict[str, Any] = {name: supplied[name] for name in initializer(method).data}
         opts.update(self.method_options.get(method, {}))
+        opts.update(given or {})
+        if "with_method" in initializer(method).options:
+            inner = opts.get("with_method", initializer(method).options["with_method"])
+            opts["with_options"] = self.options(inner, dict(opts.get("with_options") or {}))
         return opts
 
 
@@ -87,6 +96,7 @@ def _extend(base, target_texts, budget, english_texts):
 def smoke_setup(preset: Preset, language: str, model: str) -> InitSetup:
     """Tiny random model + tokenizers on the fixture sentences (:mod:`paper_utils.fixtures`; seconds, no download)."""
     targets, english = heldout_parallel(preset, language)
+    dev = data_source(preset).step0_dev_text(language)
     kind = "gemma" if "gemma" in model else "llama"
     base = tiny_tokenizer(english * 3, kind)
     ext, report = _extend(base, targets * 3, preset.vocabulary.budget, english)
@@ -97,7 +107,7 @@ def smoke_setup(preset: Preset, language: str, model: str) -> InitSetup:
                      NgramHashEncoder(), None, {"model": f"tiny random {kind} (smoke)", "added": report["added"],
                                                "encoder": "ngram-hash (spelling only)"},
                      {"focus_ppmi": small, "wechsel_e5": small, "focus": static, "wechsel": static},
-                     english_training_text(preset, language), [])    # no training pairs in the fixtures
+                     english_training_text(preset, language), [], dev)    # no training pairs in the fixtures
 
 
 
@@ -139,4 +149,4 @@ def load_setup(preset: Preset, language: str, model: str, english_questions: int
                      {"extended_tokenizer": ModelLayout(preset.name, language, model).relative(Path(where)),
                       "english_questions": n, "lexicon_entries": lexicon.num_rows, "max_anchors": anchors or "all"},
                      {name: {"max_anchors": anchors} for name, m in initializers().items() if m.anchored}
-                     if anchors else {}, static_english, pairs)
+                     if anchors else {}, static_english, pairs, source.step0_dev_text(language))

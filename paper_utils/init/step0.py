@@ -83,7 +83,7 @@ def run_method(setup: InitSetup, method: str, ref: EnglishReference | None = Non
                write: bool = True, save_patch: bool = True, label: str | None = None, **options) -> dict[str, Any]:
     """Initialize with ``method`` (setup's data options + ``options``), evaluate, write ``init/<label>.json``."""
     label = label or method
-    opts = {**setup.options(method), **options}
+    opts = setup.options(method, options)
     t0 = time.perf_counter()
     patch = initialize(setup.model, setup.base_tokenizer, setup.extended_tokenizer, method, **opts)
     seconds_init = time.perf_counter() - t0
@@ -114,14 +114,15 @@ class Step0:
 
 
 def step0(setup: InitSetup, methods: Sequence[str], variants: Mapping[str, Mapping[str, Any]] | None = None,
-          write: bool = True, save_patches: bool = True, log=print) -> Step0:
-    """Base reference + every method (and named ``variants``: ``{label: {"method": m, **options}}``)."""
+          write: bool = True, save_patches: bool = True, log=print, ref: EnglishReference | None = None) -> Step0:
+    """Base reference + every method (and named ``variants``: ``{label: {"method": m, **options}}``); ``ref``:
+    the English reference when the caller has it already (the dev sweep computes the same one)."""
     for m in methods:
         initializer(m)                                   # ConfigError naming the registered methods
     checked = {label: resolve_variant(label, spec) for label, spec in (variants or {}).items()}
     t0 = time.perf_counter()
     base = base_reference(setup, write=write)
-    ref = english_reference(setup.model, setup.base_tokenizer, setup.english_texts, setup.extended_tokenizer)
+    ref = ref or english_reference(setup.model, setup.base_tokenizer, setup.english_texts, setup.extended_tokenizer)
     log(f"base bpb {base['heldout_bpb']:.4f}; English reference {ref.hidden.shape[0]} positions "
         f"({time.perf_counter() - t0:.1f} s)")
     records = {}
