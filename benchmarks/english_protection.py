@@ -15,7 +15,8 @@ of both. Protection levels, each adding to the one before:
 
 * ``questions``: the 14,042 MMLU questions + the English side of the parallel data (the old protection)
 * ``prompts``: + the lines of every full 5-shot MMLU prompt (13,757 prompts)
-* ``topN``: + the N most frequent English words of wordfreq's large list in six surface forms
+* ``topN``: + the N most frequent English words of wordfreq's large list, and its other words with an apostrophe
+  (possessives left out), in six surface forms
 * ``all``: + all 321,180 words
 
 The default (``vocabulary.english_words = 30000``, ``top30000``) is the largest protection on this curve that keeps
@@ -37,7 +38,7 @@ import pandas as pd
 
 from paper_utils import corpora, study
 from paper_utils.config import load_preset
-from paper_utils.corpora.english_text import HELDOUT_SOURCES, english_word_forms, heldout_english
+from paper_utils.corpora.english_text import HELDOUT_SOURCES, apostrophe_words_of, english_word_forms, heldout_english
 from paper_utils.fertility import fertility
 from paper_utils.io import write_csv, write_text
 from paper_utils.mmlu_format import build_prompt
@@ -58,7 +59,7 @@ def protection(cfg, level: str, words: list[str]) -> list[str]:
             texts.update(dict.fromkeys(build_prompt(it, pool[it["subject"]]).split("\n")))
     if level.startswith("top") or level == "all":
         n = len(words) if level == "all" else int(level[3:])
-        texts.update(dict.fromkeys(english_word_forms(words[:n])))
+        texts.update(dict.fromkeys(english_word_forms(words[:n] + apostrophe_words_of(words[n:]))))
     return [t for t in texts if t.strip()]
 
 

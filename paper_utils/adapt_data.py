@@ -8,7 +8,7 @@ Example::
     >>> check_parameters(load_preset("demo"), "uz", "smollm2-135m", "bxod_sub50")
     Traceback (most recent call last):
     ...
-    paper_utils.errors.ConfigError: invalid method='bxod_sub50': use one of the preset's methods: random, mean, fvt, focus, wechsel, bxod, salt, bxod_sub75
+    paper_utils.errors.ConfigError: invalid method='bxod_sub50': use one of the preset's methods: random, mean, fvt, focus, wechsel, bxod, salt, bxod_sub75, bxod@dev, focus@dev, wechsel@dev, salt@dev, fvt+mean, fvt+focus@dev, fvt+wechsel@dev, fvt+salt@dev, fvt+bxod@dev
 
 * :func:`load_inputs` reads stage 02's tokenizer and stage 03's patch (never rebuilding them).
 * :func:`english_training_text` (asked of the data source, :mod:`paper_utils.study`) is the English text

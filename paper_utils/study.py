@@ -85,7 +85,7 @@ class DataSource:
 
     def english_protection(self, preset: Preset) -> list[str]:
         """English the vocabulary extension is fitted to leave unchanged (see :func:`english_protection`)."""
-        from .corpora.english_text import english_word_forms
+        from .corpora.english_text import apostrophe_words_of, english_word_forms
 
         v = preset.vocabulary
         texts: dict[str, None] = {}
@@ -98,7 +98,9 @@ class DataSource:
                 texts.update(dict.fromkeys(self.english_text(preset)))
             elif source == "wordfreq_en":
                 words = self.english_words("large")
-                texts.update(dict.fromkeys(english_word_forms(words[:v.english_words] if v.english_words else words)))
+                if v.english_words:               # the top N, and every word written with an apostrophe (bar
+                    words = words[:v.english_words] + apostrophe_words_of(words[v.english_words:])  # possessives)
+                texts.update(dict.fromkeys(english_word_forms(words)))
         return list(texts)
 
     def english_words(self, size: str) -> list[str]:
@@ -385,8 +387,9 @@ def english_protection(preset: Preset) -> list[str]:
     no new merge holds one, so the lines' ids are the prompts' ids, which ``benchmarks/english_protection.py``
     and stage 05 check on the full prompts); ``parallel_en``: :func:`english_text` (MMLU questions and the English
     side of the parallel pairs); ``wordfreq_en``: the ``vocabulary.english_words`` most frequent words
-    of wordfreq's large English list (default 30,000; see README "English stays English") in the surface forms a
-    BPE sees (:func:`paper_utils.corpora.english_text.english_word_forms`).
+    of wordfreq's large English list (default 30,000; see README "English stays English") and all its other words
+    with an apostrophe but possessives (ma'am, rock'n'roll, int'l: apostrophe words are where extension joins
+    units; :func:`paper_utils.corpora.english_text.apostrophe_words_of`), in the surface forms a BPE sees (:func:`paper_utils.corpora.english_text.english_word_forms`).
     """
     return data_source(preset).english_protection(preset)
 
