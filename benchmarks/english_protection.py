@@ -3,7 +3,7 @@
 Run (demo-full: the Debian Firefox packs give the second target source and a fourth English source)::
 
     .venv/bin/python benchmarks/english_protection.py --languages uz ms --models smollm2-135m gemma3-270m \\
-        --levels questions prompts top30000 all [--out results/benchmarks/english_protection]
+        --levels questions prompts top10000 top30000 all [--out results/benchmarks/english_protection]
 
 For each language x model x protection level (and mode) the tokenizer is extended by the preset's budget
 (8,000) exactly as stage 02 does (``study.vocabulary_training``, the language's apostrophe options), fitted on
@@ -19,8 +19,8 @@ of both. Protection levels, each adding to the one before:
   (possessives left out), in six surface forms
 * ``all``: + all 321,180 words
 
-The default (``vocabulary.english_words = 30000``, ``top30000``) is the largest protection on this curve that keeps
-the Uzbek cut at or above 35 % on both target sources.
+The default (``vocabulary.english_words = 10000``, ``top10000``) is the largest protection on this curve that keeps
+the Uzbek cut at or above 35 % on both target sources with the apostrophe words protected.
 
 ``--modes`` adds ``letters`` (``letter_tokens_only``, on by default) off/on. Rows are appended to
 ``curve.csv`` as they finish (a rerun skips rows already there); ``report.json`` keeps the worst changed units
@@ -73,7 +73,7 @@ def main() -> None:
     ap.add_argument("--preset", default="demo-full")
     ap.add_argument("--languages", nargs="+", default=["uz", "ms"])
     ap.add_argument("--models", nargs="+", default=["smollm2-135m", "gemma3-270m"])
-    ap.add_argument("--levels", nargs="+", default=["questions", "prompts", "top30000", "all"])
+    ap.add_argument("--levels", nargs="+", default=["questions", "prompts", "top10000", "top30000", "all"])
     ap.add_argument("--modes", nargs="+", default=["letters"],
                     help="letters | letters_minN (min_start_letters=N) | all_tokens (letter_tokens_only off)")
     ap.add_argument("--out", default=str(RESULTS_DIR / "benchmarks" / "english_protection"))

@@ -64,7 +64,8 @@ class Vocabulary:
     word_frequency_scale: int = 1000000  # wordfreq word weight = max(1, round(frequency * scale)); 0 = off
     # English protection (paper_utils.study.english_protection / english_heldout_sources; README "English")
     english_protection: tuple[str, ...] = ("mmlu_prompts", "parallel_en", "wordfreq_en")  # fitted on
-    english_words: int = 30000          # the N most frequent words of wordfreq's large English list; 0 = all 321,180
+    english_words: int = 10000          # the N most frequent words of wordfreq's large English list (+ its other
+                                        # apostrophe words but possessives); 0 = all 321,180
     english_heldout: tuple[str, ...] = ("python_docstrings", "package_docstrings", "package_descriptions")  # + firefox_en
     english_heldout_limit: int = 0      # texts per held-out source checked at stage 02; 0 = all
     english_floor: float = 0.0          # stop when a held-out source's identical share is under it; 0 = report only

@@ -387,7 +387,7 @@ def english_protection(preset: Preset) -> list[str]:
     no new merge holds one, so the lines' ids are the prompts' ids, which ``benchmarks/english_protection.py``
     and stage 05 check on the full prompts); ``parallel_en``: :func:`english_text` (MMLU questions and the English
     side of the parallel pairs); ``wordfreq_en``: the ``vocabulary.english_words`` most frequent words
-    of wordfreq's large English list (default 30,000; see README "English stays English") and all its other words
+    of wordfreq's large English list (default 10,000; see README "English stays English") and all its other words
     with an apostrophe but possessives (ma'am, rock'n'roll, int'l: apostrophe words are where extension joins
     units; :func:`paper_utils.corpora.english_text.apostrophe_words_of`), in the surface forms a BPE sees (:func:`paper_utils.corpora.english_text.english_word_forms`).
     """
