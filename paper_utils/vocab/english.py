@@ -56,18 +56,20 @@ class EnglishFixpoint:
 def drop_merges_firing_on_english(base_tokenizer, family: str, spec: dict, cands: list[Candidate], vocab: dict,
                                   budget: int, english_texts: Sequence[str], method: str = "continue_bpe",
                                   unigram_margin: float = 1.0, max_rounds: int = 50,
-                                  english_encodings=None) -> EnglishFixpoint:
+                                  english_encodings=None, pairs: set | None = None,
+                                  chars: set | None = None) -> EnglishFixpoint:
     """Select ``budget`` new tokens from ``cands`` that leave every English unit's ids unchanged.
 
     ``spec`` is ``base_tokenizer``'s backend JSON and ``vocab`` its vocabulary
     (:func:`paper_utils.vocab.candidates.vocab_of`); see the module doc for the method. BPE merges
     (``continue_bpe``) take the one-pass rule of :func:`drop_merges_on_english_pairs`, which reaches the
     same end state as the rounds, at any size of ``english_texts``; ``english_encodings`` (the base
-    tokenizer's encodings of ``english_texts``, when the caller has them) saves tokenizing them again.
+    tokenizer's encodings of ``english_texts``, when the caller has them) saves tokenizing them again, and
+    ``pairs``/``chars`` (:class:`paper_utils.vocab.PreparedEnglish`'s) save deriving them again.
     """
     if method == "continue_bpe" and family != "unigram":
         return drop_merges_on_english_pairs(base_tokenizer, family, spec, cands, vocab, budget, english_texts,
-                                            english_encodings)
+                                            english_encodings, pairs, chars)
     base = backend_of(base_tokenizer)
     eng_units = list(units(base, english_texts))
     base_mo = model_only(spec)
@@ -120,7 +122,8 @@ def english_pairs(base_tokenizer, english_texts: Sequence[str], encodings=None) 
 
 
 def drop_merges_on_english_pairs(base_tokenizer, family: str, spec: dict, cands: list[Candidate], vocab: dict,
-                                 budget: int, english_texts: Sequence[str], english_encodings=None) -> EnglishFixpoint:
+                                 budget: int, english_texts: Sequence[str], english_encodings=None,
+                                 pairs: set | None = None, chars: set | None = None) -> EnglishFixpoint:
     """One pass: drop every new merge whose pair sits side by side in the base tokenization of any English text.
 
     New merges rank after every base merge, so BPE applies a new merge only once no base merge applies, i.e.
@@ -132,8 +135,10 @@ def drop_merges_on_english_pairs(base_tokenizer, family: str, spec: dict, cands:
     the English, so a protection set of millions of texts costs seconds; it also protects unseen English made
     of the same adjacent pieces.
     """
-    pairs = english_pairs(base_tokenizer, english_texts, english_encodings)
-    chars = set().union(*map(set, english_texts)) if english_texts else set()
+    if pairs is None:
+        pairs = english_pairs(base_tokenizer, english_texts, english_encodings)
+    if chars is None:
+        chars = set().union(*map(set, english_texts)) if english_texts else set()
     whole: set[str] = set()
     if spec["model"].get("ignore_merges"):
         whole = set(units(backend_of(base_tokenizer), english_texts))

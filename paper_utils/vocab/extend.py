@@ -226,7 +226,8 @@ def extend_tokenizer(base_tokenizer, target_texts: Sequence[str], budget: int,
     t_learn = time.perf_counter() - t0
 
     fix = drop_merges_firing_on_english(base_tokenizer, family, spec, cands, vocab, budget, english_texts,
-                                        method, unigram_margin, max_rounds, english_encodings=english_before)
+                                        method, unigram_margin, max_rounds, english_encodings=english_before,
+                                        pairs=prepared.pairs, chars=prepared.chars)
     kept, dropped, rounds = fix.kept, fix.dropped, fix.rounds
     t_english = time.perf_counter() - t0 - t_learn
 
