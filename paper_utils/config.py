@@ -27,7 +27,7 @@ from .registry import initializer_names, recipes, resolve_variant
 from .tuning import (BLEND_METHOD, check_blend_weight, check_label, check_sweep, check_variant_label,
                      parse_label)
 
-DATA_SOURCES = ("offline", "hub", "fixtures")
+DATA_SOURCES = ("offline", "offline-debian", "hub", "fixtures")
 DEVICES = ("auto", "cpu", "cuda")
 
 
@@ -220,7 +220,7 @@ def validate(raw: dict[str, Any], name: str, source_file: str = "") -> Preset:
         if key not in known:
             raise ConfigError(key, raw[key], f"unknown preset key; known keys: {', '.join(sorted(known))}")
     langs = language_codes()
-    data_source = _get(raw, "data_source", str, "preset", "offline, hub or fixtures")
+    data_source = _get(raw, "data_source", str, "preset", "offline, offline-debian, hub or fixtures")
     if data_source not in DATA_SOURCES:
         raise ConfigError("data_source", data_source, f"use one of: {', '.join(DATA_SOURCES)}")
     encoder = _get(raw, "encoder", str, "preset", f"one of {ENCODERS}")

@@ -15,7 +15,7 @@ Example::
 
 The tree under ``results/<preset>/`` (``PAPER_UTILS_RESULTS`` moves the root)::
 
-    fertility.csv  significance.csv  run_info.json  figures/  executed/  failures/
+    fertility.csv  heldout_documents.json  significance.csv  run_info.json  figures/  executed/  failures/
     <language>/<model key>/
         vocabulary.json  budget_curve.csv  tokenizer/                  stage 02
         init/<label>.json  init/base.json  init/significance.csv  init/sweep.csv
@@ -78,6 +78,11 @@ def study_root(preset: str) -> Path:
 
 def fertility_csv(preset: str) -> Path:
     return study_root(preset) / "fertility.csv"
+
+
+def heldout_documents_json(preset: str) -> Path:
+    """How the held-out documents were built, per language (stage 01; ``offline-debian`` presets)."""
+    return study_root(preset) / "heldout_documents.json"
 
 
 def significance_csv(preset: str) -> Path:

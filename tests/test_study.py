@@ -22,11 +22,11 @@ def test_unknown_data_source_names_the_valid_ones():
     with pytest.raises(ConfigError) as err:
         study.data_source("cloud")
     assert err.value.parameter == "data_source" and err.value.value == "cloud"
-    assert "use one of: offline, hub, fixtures" in str(err.value)
+    assert "use one of: offline, offline-debian, hub, fixtures" in str(err.value)
     forged = dataclasses.replace(load_preset("smoke"), data_source="cloud")   # past config's validation
     for ask in (lambda: study.heldout_parallel(forged, "uz"), lambda: study.english_text(forged),
                 lambda: study.mmlu_split(5, 0, "cloud")):
-        with pytest.raises(ConfigError, match="offline, hub, fixtures"):
+        with pytest.raises(ConfigError, match="offline, offline-debian, hub, fixtures"):
             ask()
 
 

@@ -50,6 +50,7 @@ import datasets
 from ..debian_packs import registry
 from ..errors import ConfigError, DataError
 from .arguments import choice, debian_root
+from .heldout_documents import group_documents
 from .l10n_formats import parse_ftl, parse_properties
 
 XPI_DIR = Path("usr/lib/firefox-esr/browser/extensions")
@@ -152,6 +153,13 @@ def firefox_strings(lang: str, *, roots: Mapping[str, str | os.PathLike] | None 
          "en": [r[3] for r in rows], "untranslated": [r[2] == r[3] for r in rows]}, features=_STRING_FEATURES)
 
 
+def translated_strings(lang: str, *, roots: Mapping[str, str | os.PathLike] | None = None
+                       ) -> list[tuple[str, str, str, str]]:
+    """``(file, key, text, en)`` of the strings documents use: an English source that differs, no shortcuts."""
+    return [(file, key, text, en) for file, key, text, en in _rows(lang, roots)
+            if en is not None and text != en and not is_shortcut(key)]
+
+
 def firefox_documents(lang: str, min_bytes: int = 200, *,
                       roots: Mapping[str, str | os.PathLike] | None = None) -> datasets.Dataset:
     """A file's translated strings grouped into documents of at least ``min_bytes``: ``id, file, keys, text, en``.
@@ -164,37 +172,8 @@ def firefox_documents(lang: str, min_bytes: int = 200, *,
     Only strings with an English source that differs from them are used, keyboard shortcuts
     (:func:`is_shortcut`) left out; ``id`` is ``<file>#<n>``.
     """
-    if not isinstance(min_bytes, int) or isinstance(min_bytes, bool) or min_bytes < 1:
-        raise ConfigError("min_bytes", min_bytes, "use an integer >= 1 (UTF-8 bytes of target text per document)")
-    by_file: dict[str, list[tuple[str, str, str]]] = {}
-    for file, key, text, en in _rows(lang, roots):
-        if en is not None and text != en and not is_shortcut(key):
-            by_file.setdefault(file, []).append((key, text, en))
-    documents: list[tuple[str, list[tuple[str, str, str]]]] = []
-    for file, strings in by_file.items():
-        groups: list[list[tuple[str, str, str]]] = []
-        current: list[tuple[str, str, str]] = []
-        for string in strings:
-            current.append(string)
-            if len("\n".join(s[1] for s in current).encode("utf-8")) >= min_bytes:
-                groups.append(current)
-                current = []
-        if current and groups:
-            groups[-1].extend(current)        # a short leftover joins the file's previous document
-        documents += [(file, group) for group in groups]
+    documents = group_documents(translated_strings(lang, roots=roots), min_bytes)
     return datasets.Dataset.from_dict(
-        {"id": [f"{file}#{n}" for n, (file, _) in _numbered(documents)],
-         "file": [file for file, _ in documents], "keys": [[s[0] for s in group] for _, group in documents],
-         "text": ["\n".join(s[1] for s in group) for _, group in documents],
-         "en": ["\n".join(s[2] for s in group) for _, group in documents]}, features=_DOCUMENT_FEATURES)
-
-
-def _numbered(documents: list[tuple[str, list]]) -> list[tuple[int, tuple[str, list]]]:
-    """Each document with its index within its file."""
-    seen: dict[str, int] = {}
-    out = []
-    for doc in documents:
-        n = seen.get(doc[0], 0)
-        seen[doc[0]] = n + 1
-        out.append((n, doc))
-    return out
+        {"id": [d.id for d in documents], "file": [d.file for d in documents],
+         "keys": [list(d.keys) for d in documents], "text": [d.text for d in documents],
+         "en": [d.en for d in documents]}, features=_DOCUMENT_FEATURES)

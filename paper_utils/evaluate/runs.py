@@ -17,7 +17,8 @@ prompt settings and the data notes). Every file is written atomically.
 The model is loaded as a :class:`~paper_utils.evaluate.TextLM` (:func:`load_eval_model`); every scorer reads
 it through that interface. The base model's MMLU does not depend on the language: an identical finished
 run of another language is reused. Bits per byte: :func:`paper_utils.bpb.bits_per_byte` on the held-out
-target text (:func:`paper_utils.study.heldout_parallel`), per document.
+target text (:func:`paper_utils.study.evaluation_bpb_text`: the held-out parallel targets, or the
+held-out documents of ``offline-debian``), per document.
 
 **English check.** Every English text a scorer scores is encoded by the evaluated tokenizer and by the base
 tokenizer (:func:`base_tokenizer_of`) and the ids compared (:mod:`paper_utils.evaluate.english_identity`):
@@ -38,7 +39,7 @@ from ..init import smoke_setup
 from ..io import read_json, write_json, write_jsonl
 from ..layout import ModelLayout, eval_label, study_root
 from ..paths import shown
-from ..study import base_tokenizer, data_source, heldout_parallel, mmlu_split
+from ..study import base_tokenizer, data_source, evaluation_bpb_text, mmlu_split
 from .classification import classify
 from .items import classification_data, translation_data
 from .mmlu import score_mmlu
@@ -197,7 +198,7 @@ def run_evaluation(cfg: Preset, language: str, model: str, method: str = "base",
         log(f"mmlu: acc {s['accuracy']:.3f} (n={s['n']})" + (" [reused]" if "reused_from" in s else "")
             + _english_note(s))
     if "bpb" in tasks:
-        texts = heldout_parallel(cfg, language)[0]
+        texts = evaluation_bpb_text(cfg, language)
         records, s = evaluate_bpb(lm, texts)
         write_jsonl(out / "bpb.jsonl", records)
         scores["tasks"]["bpb"] = s
