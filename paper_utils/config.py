@@ -21,9 +21,11 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .errors import ConfigError
+from .eval_steps import check_convergence_step
 from .layout import model_key
 from .paths import DATA_DIR, PRESETS_DIR
 from .registry import initializer_names, recipes, resolve_variant
+from .seed_groups import SeedGroup, check_seed_groups, check_seeds, seeds_for
 from .tuning import (BLEND_METHOD, check_blend_weight, check_label, check_sweep, check_variant_label,
                      parse_label)
 
@@ -48,6 +50,16 @@ class Grid:
     adapt_methods: tuple[str, ...]      # initializers or variants carried through adaptation and evaluation
     seeds: tuple[int, ...]
     recipes: tuple[str, ...] = ("staged",)   # how runs are made (registry recipes); default: staged adaptation
+    seed_groups: tuple[SeedGroup, ...] = ()  # (languages, models, seeds) replacing `seeds` there (seed_groups.py)
+
+    def seeds_for(self, language: str, model: str) -> tuple[int, ...]:
+        """The seeds ``language`` x ``model`` runs: its ``seed_groups`` entry's, else ``seeds``."""
+        return seeds_for(self.seed_groups, self.seeds, language, model)
+
+    @property
+    def all_seeds(self) -> tuple[int, ...]:
+        """Every seed some language x model runs, ascending."""
+        return tuple(sorted({s for lang in self.languages for m in self.models for s in self.seeds_for(lang, m)}))
 
 
 @dataclass(frozen=True)
@@ -81,6 +93,7 @@ class Adaptation:
     learning_rate: float
     english_share: float
     eval_every: int = 0                 # held-out bpb every N steps; 0 = about 12 evaluations per run
+    convergence_step: int = 0           # logged step whose held-out bpb stage 06 tests; 0 = stage 1's end (eval_steps)
 
 
 @dataclass(frozen=True)
@@ -164,7 +177,7 @@ class Preset:
         for lang in self.grid.languages:
             for model in self.grid.models:
                 for method in methods or self.grid.adapt_methods:
-                    for seed in self.grid.seeds:
+                    for seed in self.grid.seeds_for(lang, model):
                         yield Run(lang, model, method, seed)
 
     def to_dict(self) -> dict[str, Any]:
@@ -262,11 +275,11 @@ def validate(raw: dict[str, Any], name: str, source_file: str = "") -> Preset:
         raise ConfigError("grid.methods", list(methods), f"add the preset's variants {missing} (or remove them from [variants])")
     if not set(adapt) <= set(methods):
         raise ConfigError("grid.adapt_methods", list(adapt), "every adapted method must also be in grid.methods")
-    seeds = _get(g, "seeds", list, "grid", "a list of integer seeds, e.g. [0]")
-    if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds):
-        raise ConfigError("grid.seeds", seeds, "a non-empty list of integers >= 0, e.g. [0]")
+    seeds = check_seeds(_get(g, "seeds", list, "grid", "a list of integer seeds, e.g. [0]"), "grid.seeds")
     chosen = _str_list(g, "recipes", "grid", tuple(recipes()), "") if "recipes" in g else ("staged",)
-    grid = Grid(_str_list(g, "languages", "grid", langs, ""), models, methods, adapt, tuple(seeds), chosen)
+    languages = _str_list(g, "languages", "grid", langs, "")
+    groups = check_seed_groups(g.get("seed_groups", []), languages=languages, models=models)
+    grid = Grid(languages, models, methods, adapt, seeds, chosen, groups)
 
     f = _get(raw, "fertility", dict, "preset", "add a [fertility] table")
     _check_keys(f, Fertility, "fertility")
@@ -303,7 +316,9 @@ def validate(raw: dict[str, Any], name: str, source_file: str = "") -> Preset:
         _positive(_get(a, "learning_rate", float, "adaptation", "e.g. 1e-3"), "adaptation.learning_rate"),
         share,
         _positive(_get(a, "eval_every", int, "adaptation", "0 = about 12 evaluations per run"),
-                  "adaptation.eval_every", "use an integer >= 0", allow_zero=True) if "eval_every" in a else 0)
+                  "adaptation.eval_every", "use an integer >= 0", allow_zero=True) if "eval_every" in a else 0,
+        check_convergence_step(a.get("convergence_step", 0), a["stage1_steps"], a["stage2_steps"],
+                               a.get("eval_every", 0)))
 
     e = _get(raw, "evaluation", dict, "preset", "add an [evaluation] table")
     _check_keys(e, Evaluation, "evaluation")

@@ -11,7 +11,8 @@ Example::
     >>> fertility_csv(cfg.name).parent.mkdir(parents=True)
     >>> pd.DataFrame({"tokenizer": ["gpt2"] * 2, "language": ["en", "uz"], "fertility": [1.2, 3.4],
     ...               "parity": [1.0, 2.8]}).to_csv(fertility_csv(cfg.name), index=False)
-    >>> sorted(all_figures(cfg))
+    >>> sorted(all_figures(cfg))                 # a figure whose inputs are missing is skipped (some say so)
+    convergence figure uz x smollm2-135m: no finished stage-04 run yet, skipped
     ['fertility_heatmap', 'fertility_parity']
     >>> del os.environ["PAPER_UTILS_RESULTS"]
 
@@ -23,13 +24,14 @@ draws whatever stages have run.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 
 from .config import Preset
 from .io import save_figure
 from .layout import ModelLayout, fertility_csv, figures_dir
-from .plots import budget_curve, fertility_heatmap
+from .plots import budget_curve, fertility_heatmap, heldout_curves
 
 
 def _models(cfg: Preset) -> list[ModelLayout]:
@@ -86,7 +88,30 @@ def figure_adaptation(cfg: Preset) -> dict[str, list[Path]]:
     return made
 
 
-FIGURES = [figure_fertility, figure_budget_curves, figure_initialization, figure_adaptation]
+def figure_convergence(cfg: Preset, band: str = "minmax", log: Callable[[str], None] = print) -> dict[str, list[Path]]:
+    """Held-out bpb vs step per language x model, a band over seeds (min-max by default), for the preset's
+    adapted methods (fvt, bxod, the chosen variant), the base model's bpb as a dashed line; a language x model or
+    method without finished stage-04 runs is skipped with a printed note."""
+    from .convergence import curve_table
+
+    made = {}
+    for lay in _models(cfg):
+        curves = curve_table(cfg.name, lay.language, lay.model, cfg.grid.adapt_methods)
+        missing = [m for m in cfg.grid.adapt_methods if m not in set(curves["method"])]
+        if curves.empty:
+            log(f"convergence figure {lay.language} x {lay.key}: no finished stage-04 run yet, skipped")
+            continue
+        if missing:
+            log(f"convergence figure {lay.language} x {lay.key}: no finished run of {', '.join(missing)}, drawn without")
+        base = curves["base_bpb"].dropna()
+        name = f"convergence__{lay.language}__{lay.key}"
+        fig = heldout_curves(curves, base_bpb=float(base.iloc[0]) if len(base) else None, methods=cfg.grid.adapt_methods,
+                             band=band, title=f"Held-out bpb during adaptation: {lay.language} x {lay.key}")
+        made[name] = save_figure(fig, figures_dir(cfg.name) / name)
+    return made
+
+
+FIGURES = [figure_fertility, figure_budget_curves, figure_initialization, figure_adaptation, figure_convergence]
 
 
 def all_figures(cfg: Preset) -> dict[str, list[Path]]:
@@ -101,4 +126,4 @@ def all_figures(cfg: Preset) -> dict[str, list[Path]]:
 
 
 __all__ = ["FIGURES", "all_figures", "figure_fertility", "figure_budget_curves", "figure_initialization",
-           "figure_adaptation"]
+           "figure_adaptation", "figure_convergence"]

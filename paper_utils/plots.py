@@ -18,6 +18,8 @@ matplotlib.use("Agg") if matplotlib.get_backend().lower() not in ("agg", "module
 import matplotlib.pyplot as plt  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from .errors import ConfigError  # noqa: E402
+
 PALETTE = "colorblind"
 
 
@@ -57,5 +59,42 @@ def budget_curve(table, x: str = "budget", y: str = "fertility_after", hue: str 
     ax.set_xlabel("new tokens (budget)")
     ax.set_ylabel("held-out fertility (tokens / word)")
     ax.set_title("Fertility vs vocabulary budget (dotted: base tokenizer)")
+    fig.tight_layout()
+    return fig
+
+
+BANDS = ("minmax", "sd")
+
+
+def heldout_curves(curves, base_bpb: float | None = None, methods=None, band: str = "minmax", title: str = ""):
+    """Held-out bpb against the optimizer step, one line per method (mean over seeds) with a band over seeds.
+
+    ``curves``: a long table ``method, seed, step, heldout_bpb`` (:func:`paper_utils.convergence.curve_table`).
+    ``band``: ``"minmax"`` (the band spans the seeds' lowest to highest bpb at each step) or ``"sd"`` (mean +- one
+    standard deviation over seeds); a method with one seed is a line without a band. The dashed horizontal line is
+    the base model's held-out bpb (its own tokenizer). ``methods`` fixes the order (default: as in ``curves``).
+    """
+    if band not in BANDS:
+        raise ConfigError("band", band, f"use one of: {', '.join(BANDS)}")
+    set_style()
+    fig, ax = plt.subplots(figsize=(6.8, 4.2))
+    order = [m for m in (methods or curves["method"].drop_duplicates()) if m in set(curves["method"])]
+    for method in order:
+        group = curves[curves["method"] == method]
+        by_step = group.groupby("step")["heldout_bpb"]
+        mean, seeds = by_step.mean(), group["seed"].nunique()
+        line, = ax.plot(mean.index, mean.values, marker="o", ms=3, lw=1.4,
+                        label=f"{method} ({seeds} seed{'s' if seeds != 1 else ''})")
+        if seeds > 1:
+            low, high = ((by_step.min(), by_step.max()) if band == "minmax"
+                         else (mean - by_step.std(ddof=1), mean + by_step.std(ddof=1)))
+            ax.fill_between(mean.index, low.values, high.values, color=line.get_color(), alpha=0.2, lw=0)
+    if base_bpb is not None:
+        ax.axhline(base_bpb, color="black", ls="--", lw=1, label="base model")
+    what = "min-max over seeds" if band == "minmax" else "mean +- 1 sd over seeds"
+    ax.set(xlabel="optimizer step", ylabel="held-out bits per byte",
+           title=title or "Held-out bits per byte during adaptation")
+    ax.legend(frameon=False, loc="upper right", fontsize="small", title=f"line: mean over seeds; band: {what}",
+              title_fontsize="small")
     fig.tight_layout()
     return fig

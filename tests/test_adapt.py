@@ -227,6 +227,9 @@ def test_two_stages_log_and_export_loadable_with_lora_merged(built, tmp_path):
     assert log == res.log
     evals = [r for r in log if r["type"] == "eval"]
     assert [r["step"] for r in evals] == [0, 2, 4] and all(r["heldout_bpb"] > 0 for r in evals)
+    for r in evals:       # per-document bits and bytes at every logged step (paired tests on the curve, stage 06)
+        assert len(r["document_bits"]) == len(r["document_bytes"]) == res.summary["heldout_documents"] > 0
+        assert sum(r["document_bits"]) / sum(r["document_bytes"]) == pytest.approx(r["heldout_bpb"], abs=1e-4)
     trains = [r for r in log if r["type"] == "train"]
     assert [r["stage"] for r in trains] == ["embeddings", "embeddings", "lora", "lora"]
     assert all({"loss", "lr", "tokens_per_s", "tokens"} <= set(r) for r in trains)

@@ -31,12 +31,20 @@ metric                    statistic              test (:mod:`paper_utils.stats`)
                                                  (sum bits / sum bytes, recomputed per resample), paired
                                                  bootstrap CI (lower is better)
 ``bpb``                   ``mean_document_bpb``  secondary: sign-flip permutation of per-document bpb      b - a
+``heldout bpb @ step k``  ``corpus_bpb_at_step`` stage 04's curves: approximate randomization over           b - a
+                                                 documents of corpus bpb at ``[adaptation] convergence_step``
+                                                 (bits summed over the shared seeds)
+``heldout bpb AUC``       ``auc_heldout_bpb``    secondary: exact sign-flip permutation over shared seeds   b - a
+                                                 (>= 2) of the area under the held-out curve
 ========================  =====================  =======================================================  =====
+
+The two curve rows (:mod:`paper_utils.convergence`) compare every pair of the preset's adapted methods whose
+stage-04 runs finished (``method_a`` first in ``grid.adapt_methods``), whether or not they were evaluated.
 
 ``n_samples = cfg.evaluation.bootstrap_samples`` for bootstrap tests and CIs, 10,000 trials for the approximate
 randomization and the permutation test, seed 12345 (sacrebleu's). ``p_adjusted``: Holm over every *primary*
-comparison of the study (one family: every row but the labelled secondary ``mean_document_bpb`` rows, whose
-``p_adjusted`` stays empty). The CSV columns are :data:`paper_utils.stats.CSV_COLUMNS`. ``bpb.jsonl`` records carry
+comparison of the study (one family: every row but the labelled secondary ``mean_document_bpb`` and
+``auc_heldout_bpb`` rows, whose ``p_adjusted`` stays empty). The CSV columns are :data:`paper_utils.stats.CSV_COLUMNS`. ``bpb.jsonl`` records carry
 ``bits`` and ``bytes`` per document (stage 05); a record with only ``bpb`` and ``bytes`` is read as
 ``bits = bpb * bytes``.
 """
@@ -49,6 +57,7 @@ from pathlib import Path
 
 from .. import stats
 from ..config import Preset
+from ..convergence import convergence_rows
 from ..errors import DataError
 from ..io import atomic_path, read_jsonl
 from ..layout import ModelLayout, eval_label, significance_csv, study_root
@@ -57,7 +66,7 @@ from ..layout import ModelLayout, eval_label, significance_csv, study_root
 def discover(cfg: Preset) -> dict[tuple[str, str], dict[str, Path]]:
     """``{(language, model): {run label: eval folder}}`` for every finished run (a ``scores.json``)."""
     found: dict[tuple[str, str], dict[str, Path]] = {}
-    order = ["base"] + [eval_label(m, s) for m in cfg.grid.adapt_methods for s in cfg.grid.seeds]
+    order = ["base"] + [eval_label(m, s) for m in cfg.grid.adapt_methods for s in cfg.grid.all_seeds]
     for lang in cfg.grid.languages:
         for model in cfg.grid.models:
             root = ModelLayout(cfg.name, lang, model).eval_root
@@ -127,6 +136,10 @@ def significance_rows(cfg: Preset, correction: str = "holm") -> list[tuple[str, 
         for a, b in combinations(list(runs), 2):
             for r in compare_runs(runs[a], runs[b], a, b, n_samples=cfg.evaluation.bootstrap_samples):
                 rows.append((lang, model, r))
+    for lang in cfg.grid.languages:          # stage 04's held-out curves (paper_utils.convergence)
+        for model in cfg.grid.models:
+            rows += [(lang, model, r) for r in convergence_rows(cfg, lang, model,
+                                                                ci_samples=cfg.evaluation.bootstrap_samples)]
     if not rows:
         return []
     corrected = stats.correct_primary([r for _, _, r in rows], correction)

@@ -28,6 +28,9 @@ The modules, from the bottom up (each docstring says what it does and how it dep
 * :mod:`.corrections` -- :func:`adjust_pvalues` / :func:`correct` (Holm, Benjamini-Hochberg),
   :func:`correct_primary` (the family of primary statistics only).
 * :mod:`.translation` -- :func:`compare_translations`: hypotheses and references in, a test result out.
+* :mod:`.convergence` -- held-out curves: :func:`steps_to_reach`, :func:`area_under_curve`, :func:`seed_spread`,
+  :func:`compare_auc` (paired over seeds, secondary ``auc_heldout_bpb``) and :func:`compare_at_step` (paired over
+  documents at one logged step, ``corpus_bpb_at_step``).
 
 Sign convention: ``delta = score(method_b) - score(method_a)``; for BLEU/chrF/accuracy a positive delta means
 ``method_b`` is better, for bits per byte a negative one does. Every result names the statistic its delta,
@@ -36,6 +39,8 @@ interval and p-value are computed on (``statistic``: ``corpus_bpb``, ``corpus_bl
 """
 from __future__ import annotations
 
+from .convergence import (AUC_BPB, CORPUS_BPB_AT_STEP, area_under_curve, compare_at_step, compare_auc, curve_metrics,
+                          seed_spread, steps_to_reach)
 from .corpus_metrics import CorpusMetric
 from .corpus_ratio import CORPUS_BPB, MEAN_DOCUMENT_BPB, compare_bpb, paired_corpus_ratio
 from .corrections import adjust_pvalues, correct, correct_primary
@@ -52,6 +57,14 @@ from .results import CSV_COLUMNS, SECONDARY_STATISTICS, ComparisonResult, write_
 from .translation import compare_translations
 
 __all__ = [
+    "AUC_BPB",
+    "CORPUS_BPB_AT_STEP",
+    "area_under_curve",
+    "compare_at_step",
+    "compare_auc",
+    "curve_metrics",
+    "seed_spread",
+    "steps_to_reach",
     "CORPUS_BPB",
     "CSV_COLUMNS",
     "DEFAULT_SEED",

@@ -37,7 +37,8 @@ __all__ = ["CSV_COLUMNS", "SECONDARY_STATISTICS", "ComparisonResult", "write_sig
 CSV_COLUMNS = ("language", "model", "metric", "statistic", "method_a", "method_b", "delta", "ci_low", "ci_high",
                "p_value", "p_adjusted", "test", "n")
 
-SECONDARY_STATISTICS = ("mean_document_bpb",)   # reported, labelled, outside the Holm family
+SECONDARY_STATISTICS = ("mean_document_bpb",    # reported, labelled, outside the Holm family
+                        "auc_heldout_bpb")      # over 3 seeds its exact p-value is >= 0.25 (stats.convergence)
 
 
 @dataclass(frozen=True)

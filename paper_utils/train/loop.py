@@ -25,8 +25,9 @@ bit-identically (:mod:`paper_utils.train.checkpoint`), held-out bits per byte, a
 causal-LM use of it over packed target text with English mixed in (:mod:`paper_utils.train.streams`).
 
 **Files** in ``out_dir``: ``train_log.jsonl`` (``{"type": "train", step, stage, loss, lr,
-tokens_per_s, ...}`` per ``log_every`` steps and ``{"type": "eval", step, heldout_bpb}`` every
-``eval_every`` steps and at each stage end; step 0 = the model before training), ``summary.json``
+tokens_per_s, ...}`` per ``log_every`` steps and ``{"type": "eval", step, heldout_bpb, document_bits,
+document_bytes}`` every ``eval_every`` steps and at each stage end; step 0 = the model before training;
+``document_bits`` rounded to 1e-4 bits, both lists in the order of the held-out texts), ``summary.json``
 (step-0/final held-out bpb, steps to reach the base model's bpb, timings), ``checkpoints/`` (removed
 after a successful export unless ``keep_checkpoints``) and ``model/``.
 """
@@ -192,9 +193,13 @@ def loop(model, tokenizer, stream, out_dir: str | Path, config: AdaptConfig, *,
         from ..bpb import bits_per_byte
 
         t0 = time.perf_counter()
-        bpb = bits_per_byte(acc.unwrap_model(net), tokenizer, heldout).bpb if main else float("nan")
+        scored = bits_per_byte(acc.unwrap_model(net), tokenizer, heldout) if main else None
+        bpb = scored.bpb if main else float("nan")
         rec = {"type": "eval", "step": at_step, "stage": stage_kind, "heldout_bpb": bpb,
-               "seconds": round(time.perf_counter() - t0, 3)}
+               "seconds": round(time.perf_counter() - t0, 3),
+               # per document, in the order of the held-out texts: paired tests at a logged step
+               "document_bits": [round(b, 4) for b in scored.bits] if main else [],
+               "document_bytes": list(scored.bytes) if main else []}
         emit(rec)
         if main:
             log(f"step {at_step:>5} [{stage_kind}] held-out bpb {bpb:.4f}")
