@@ -103,6 +103,7 @@ class Evaluation:
     classification_items: int
     bootstrap_samples: int
     mmlu_subjects: int = 0              # score only this many subjects (fixed hashed choice); 0 = all 57
+    matching_items: int = 0             # translation-matching pairs per direction (fixed hashed choice); 0 = all
 
 
 @dataclass(frozen=True)
@@ -328,7 +329,9 @@ def validate(raw: dict[str, Any], name: str, source_file: str = "") -> Preset:
         _positive(_get(e, "classification_items", int, "evaluation", "0 for all"), "evaluation.classification_items", allow_zero=True),
         _positive(_get(e, "bootstrap_samples", int, "evaluation", "e.g. 1000"), "evaluation.bootstrap_samples"),
         _positive(_get(e, "mmlu_subjects", int, "evaluation", "0 = all subjects"), "evaluation.mmlu_subjects",
-                  "use an integer >= 0 (0 = all subjects)", allow_zero=True) if "mmlu_subjects" in e else 0)
+                  "use an integer >= 0 (0 = all subjects)", allow_zero=True) if "mmlu_subjects" in e else 0,
+        _positive(_get(e, "matching_items", int, "evaluation", "0 = every held-out pair"), "evaluation.matching_items",
+                  "use an integer >= 0 (0 = every held-out pair)", allow_zero=True) if "matching_items" in e else 0)
 
     i = raw.get("initialization", {})
     if not isinstance(i, dict):

@@ -35,6 +35,8 @@ def test_demo_grid_and_run_ids():
     ("adaptation.learning_rate", -1e-3, "> 0"),
     ("adaptation.english_share", 1.5, "[0, 1)"),
     ("adaptation.eval_every", -2, ">= 0"),
+    ("evaluation.matching_items", -1, "0 = every held-out pair"),
+    ("evaluation.matching_items", "all", "expected int"),
     ("encoder", "laser", "e5-small"),
     ("data_source", "internet", "offline"),
 ])

@@ -167,19 +167,24 @@ def test_smoke_run_writes_outputs_and_significance(tmp_path, monkeypatch):
     cfg = load_preset("smoke")
     scores = evaluate.run_evaluation(cfg, "uz", "smollm2-135m", "base", log=lambda *_: None)
     out = tmp_path / "smoke" / "uz" / "smollm2-135m" / "eval" / "base"
-    for name in ("scores.json", "translation_en-uz.jsonl", "translation_uz-en.jsonl", "classification.jsonl",
-                 "mmlu.jsonl", "bpb.jsonl"):
+    for name in ("scores.json", "translation_en-uz.jsonl", "translation_uz-en.jsonl", "matching_uz-en.jsonl",
+                 "matching_en-uz.jsonl", "classification.jsonl", "mmlu.jsonl", "mmlu_cloze.jsonl", "bpb.jsonl"):
         assert (out / name).exists(), name
     tr = scores["tasks"]["translation"]["en-uz"]
     assert tr["bleu_signature"].startswith("nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:")
-    assert "nw:2" in tr["chrf++_signature"]
+    assert "nw:2" in tr["chrf++_signature"] and tr["primary"] == "chrf++"
+    for direction in ("uz-en", "en-uz"):                  # translation matching: every language, both directions
+        assert scores["tasks"]["matching"][direction]["n"] == cfg.evaluation.matching_items
+    assert scores["tasks"]["mmlu_cloze"]["n"] == cfg.evaluation.mmlu_questions
     assert json.loads((out / "scores.json").read_text())["tasks"]["mmlu"]["n"] == cfg.evaluation.mmlu_questions
     # the English check: the base model with its own tokenizer is identical on every item; bpb has no English
     saved = json.loads((out / "scores.json").read_text())["tasks"]
-    for s in [*saved["translation"].values(), saved["classification"], saved["mmlu"]]:
+    for s in [*saved["translation"].values(), *saved["matching"].values(), saved["classification"], saved["mmlu"],
+              saved["mmlu_cloze"]]:
         assert s["english_identical_share"] == 1.0 and s["english_changed_items"] == 0
     assert saved["bpb"]["english_identical_share"] is None
-    for name in ("translation_en-uz.jsonl", "translation_uz-en.jsonl", "classification.jsonl", "mmlu.jsonl"):
+    for name in ("translation_en-uz.jsonl", "translation_uz-en.jsonl", "matching_uz-en.jsonl", "matching_en-uz.jsonl",
+                 "classification.jsonl", "mmlu.jsonl", "mmlu_cloze.jsonl"):
         records = evaluate.read_jsonl(out / name)
         assert all(r["english_identical"] is True and r["english_changed"] == [] for r in records), name
 
@@ -213,13 +218,18 @@ def test_smoke_run_writes_outputs_and_significance(tmp_path, monkeypatch):
     assert list(rows[0]) == ["language", "model", "metric", "statistic", "method_a", "method_b", "delta", "ci_low",
                              "ci_high", "p_value", "p_adjusted", "test", "n"]
     by_metric = {r["metric"]: r for r in rows if r["statistic"] != "mean_document_bpb"}
-    assert {"BLEU en-uz", "chrF2++ uz-en", "accuracy", "MMLU accuracy", "bpb"} <= set(by_metric)
+    assert {"BLEU en-uz", "chrF2++ uz-en", "matching accuracy uz-en", "matching accuracy en-uz", "accuracy",
+            "MMLU accuracy", "MMLU cloze accuracy", "bpb"} <= set(by_metric)
     assert by_metric["bpb"]["statistic"] == "corpus_bpb" and by_metric["BLEU en-uz"]["statistic"] == "corpus_bleu"
+    assert by_metric["chrF2++ en-uz"]["statistic"] == "corpus_chrf2++"
+    assert by_metric["matching accuracy uz-en"]["test"] == by_metric["MMLU cloze accuracy"]["test"] == "mcnemar_exact"
     assert all(r["method_a"] == "base" and r["method_b"] == "fvt" for r in rows)
     secondary = [r for r in rows if r["statistic"] == "mean_document_bpb"]
     assert len(secondary) == 1 and secondary[0]["metric"] == "bpb"
     assert secondary[0]["p_adjusted"] == ""               # labelled secondary: outside the Holm family
-    primary = [r for r in rows if r["statistic"] != "mean_document_bpb"]
+    bleu = [r for r in rows if r["statistic"] == "corpus_bleu"]
+    assert len(bleu) == 2 and all(r["p_adjusted"] == "" for r in bleu)   # BLEU beside chrF++ (primary): secondary
+    primary = [r for r in rows if r["statistic"] not in ("mean_document_bpb", "corpus_bleu")]
     assert all(float(r["p_adjusted"]) >= float(r["p_value"]) for r in primary)
     # delta = fvt - base, with the sign the fabricated outputs dictate
     for direction in ("en-uz", "uz-en"):                  # half the hypotheses became the reference: better
@@ -230,7 +240,8 @@ def test_smoke_run_writes_outputs_and_significance(tmp_path, monkeypatch):
     corpus = sum(r["bits"] for r in base_docs) / sum(r["bytes"] for r in base_docs)
     assert float(by_metric["bpb"]["delta"]) == pytest.approx(-0.1 * corpus)                          # x0.9: lower
     assert float(secondary[0]["delta"]) == pytest.approx(-0.1 * sum(base_bpb) / len(base_bpb))
-    for metric, name in (("accuracy", "classification.jsonl"), ("MMLU accuracy", "mmlu.jsonl")):
+    for metric, name in (("accuracy", "classification.jsonl"), ("MMLU accuracy", "mmlu.jsonl"),
+                         ("MMLU cloze accuracy", "mmlu_cloze.jsonl"), ("matching accuracy uz-en", "matching_uz-en.jsonl")):
         base_ok = [bool(r["correct"]) for r in evaluate.read_jsonl(out / name)]
         fvt_ok = [bool(r["correct"]) for r in evaluate.read_jsonl(fvt / name)]
         assert fvt_ok != base_ok                           # the fabrication changed something

@@ -5,7 +5,7 @@ Every notebook runs with the smoke preset into a temporary results root (the ses
 the outputs of every executed notebook (streams, displayed tables, errors) must not contain the
 repository's absolute path, the results root's absolute path, or tqdm's ``IProgress not found`` warning.
 Stage 05's outputs carry the English check (issue 13): ``english_identical_share`` per task in every
-``scores.json``, ``english_identical`` per item in its JSONL.
+``scores.json`` (translation matching and MMLU cloze included, issue 15), ``english_identical`` per item in its JSONL.
 """
 import json
 
@@ -60,7 +60,9 @@ def test_stage05_scores_carry_the_english_identity_column(smoke_run):
     assert any(p.parent.name != "base" for p in runs), [str(p) for p in runs]     # adapted runs too
     for path in runs:
         tasks = json.loads(path.read_text(encoding="utf-8"))["tasks"]
-        scored = [*tasks.get("translation", {}).values(), tasks.get("mmlu", {})]
+        assert {"matching", "mmlu_cloze"} <= set(tasks), (path, sorted(tasks))     # issue 15's tasks ran too
+        scored = [*tasks.get("translation", {}).values(), *tasks.get("matching", {}).values(), tasks.get("mmlu", {}),
+                  tasks.get("mmlu_cloze", {})]
         if "accuracy" in tasks.get("classification", {}):
             scored.append(tasks["classification"])
         for s in scored:
@@ -70,7 +72,9 @@ def test_stage05_scores_carry_the_english_identity_column(smoke_run):
                 assert share == 1.0, path                     # the base model with its own tokenizer
         assert tasks["bpb"]["english_identical_share"] is None     # held-out target text: no English
         per_file = {f"translation_{d}.jsonl": s for d, s in tasks.get("translation", {}).items()}
-        per_file.update({"mmlu.jsonl": tasks.get("mmlu"), "classification.jsonl": tasks.get("classification")})
+        per_file.update({f"matching_{d}.jsonl": s for d, s in tasks.get("matching", {}).items()})
+        per_file.update({"mmlu.jsonl": tasks.get("mmlu"), "classification.jsonl": tasks.get("classification"),
+                         "mmlu_cloze.jsonl": tasks.get("mmlu_cloze")})
         for records in sorted(path.parent.glob("*.jsonl")):
             if records.name == "bpb.jsonl":
                 continue

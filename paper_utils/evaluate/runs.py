@@ -1,4 +1,5 @@
-"""Stage 5: evaluate one run (base or adapted) on one language: translation, classification, MMLU, bits per byte.
+"""Stage 5: evaluate one run (base or adapted) on one language: translation, translation matching, classification,
+MMLU (letter and cloze), bits per byte.
 
 Example::
 
@@ -10,9 +11,16 @@ Example::
     >>> run_evaluation(load_preset("smoke"), "uz", "smollm2-135m", "base")   # writes results/smoke/  # doctest: +SKIP
 
 Outputs go to ``results/<preset>/<language>/<model>/eval/<method>/`` (:func:`eval_dir`): one JSONL of per-item
-records per task (``translation_en-uz.jsonl``, ``translation_uz-en.jsonl``, ``classification.jsonl``,
-``mmlu.jsonl``, ``bpb.jsonl``) and ``scores.json`` (corpus scores, sacrebleu signatures, item counts, the exact
-prompt settings and the data notes). Every file is written atomically.
+records per task (``translation_en-uz.jsonl``, ``translation_uz-en.jsonl``, ``matching_uz-en.jsonl``,
+``matching_en-uz.jsonl``, ``classification.jsonl``, ``mmlu.jsonl``, ``mmlu_cloze.jsonl``, ``bpb.jsonl``) and
+``scores.json`` (corpus scores, sacrebleu signatures, item counts, the exact prompt settings and the data notes).
+Every file is written atomically.
+
+Tasks (:data:`TASKS`) and their primary score in ``scores.json["tasks"]``: ``translation`` (per direction:
+``chrf++``, BLEU beside it as ``bleu``; :mod:`~paper_utils.evaluate.translation`), ``matching`` (per direction:
+``accuracy``, per-byte normalized; :mod:`~paper_utils.evaluate.matching`, every language), ``classification``
+(``accuracy`` and ``accuracy_norm``; where a labeled set exists), ``mmlu`` (letter format, ``accuracy``),
+``mmlu_cloze`` (``accuracy``, per-byte normalized; :mod:`~paper_utils.evaluate.cloze`), ``bpb`` (``bpb``).
 
 The model is loaded as a :class:`~paper_utils.evaluate.TextLM` (:func:`load_eval_model`); every scorer reads
 it through that interface. The base model's MMLU does not depend on the language: an identical finished
@@ -41,12 +49,14 @@ from ..layout import ModelLayout, eval_label, study_root
 from ..paths import shown
 from ..study import base_tokenizer, data_source, evaluation_bpb_text, mmlu_split
 from .classification import classify
+from .cloze import score_mmlu_cloze
 from .items import classification_data, translation_data
+from .matching import MATCHING_SEED, matching_items, score_matching
 from .mmlu import score_mmlu
 from .textlm import CausalTextLM, TextLM
 from .translation import evaluate_translation
 
-TASKS = ("translation", "classification", "mmlu", "bpb")
+TASKS = ("translation", "matching", "classification", "mmlu", "mmlu_cloze", "bpb")
 
 run_label = eval_label      # folder name of an evaluated run (kept under its old name for callers)
 
@@ -134,14 +144,16 @@ def _english_note(scores: dict) -> str:
     return (f" [English ids differ from the base tokenizer on {changed} of {scores['n']} items: "
             "see english_changed in the JSONL]") if changed else ""
 
-def _reuse_base_mmlu(cfg: Preset, language: str, model: str, config: dict, out: Path) -> dict | None:
+def _reuse_base_mmlu(cfg: Preset, language: str, model: str, config: dict, out: Path,
+                     task: str = "mmlu") -> dict | None:
+    """The base model's ``task`` (``mmlu`` or ``mmlu_cloze``) scored by another language's identical run."""
     for other in cfg.grid.languages:
         folder = eval_dir(cfg.name, other, model, "base")
-        if other == language or not (folder / "scores.json").exists() or not (folder / "mmlu.jsonl").exists():
+        if other == language or not (folder / "scores.json").exists() or not (folder / f"{task}.jsonl").exists():
             continue
-        previous = read_json(folder / "scores.json").get("tasks", {}).get("mmlu")
+        previous = read_json(folder / "scores.json").get("tasks", {}).get(task)
         if previous and previous.get("config") == config and "english_identical_share" in previous:
-            shutil.copyfile(folder / "mmlu.jsonl", out / "mmlu.jsonl")
+            shutil.copyfile(folder / f"{task}.jsonl", out / f"{task}.jsonl")
             return {**previous, "reused_from": str(folder.relative_to(study_root(cfg.name)))}
     return None
 
@@ -171,8 +183,19 @@ def run_evaluation(cfg: Preset, language: str, model: str, method: str = "base",
                                               base_tokenizer=base_tok)
             write_jsonl(out / f"translation_{direction}.jsonl", records)
             scores["tasks"]["translation"][direction] = s
-            log(f"translation {direction}: BLEU {s['bleu']:.2f} chrF++ {s['chrf++']:.2f} (n={s['n']}, {s['seconds']}s)"
+            log(f"translation {direction}: chrF++ {s['chrf++']:.2f} BLEU {s['bleu']:.2f} (n={s['n']}, {s['seconds']}s)"
                 + _english_note(s))
+    if "matching" in tasks:
+        targets, english = heldout_parallel(cfg, language)
+        items = matching_items(targets, english, language, ev.matching_items, seed=MATCHING_SEED)
+        records, by_direction = score_matching(lm, items, language, batch_size=batch_size, base_tokenizer=base_tok)
+        scores["tasks"]["matching"] = {}
+        for direction, s in by_direction.items():
+            write_jsonl(out / f"matching_{direction}.jsonl", [r for r in records if r["direction"] == direction])
+            scores["tasks"]["matching"][direction] = {**s, "config": {"n": ev.matching_items, "seed": MATCHING_SEED,
+                                                                      "held_out_pairs": len(targets)}}
+            log(f"matching {direction}: acc {s['accuracy']:.3f} (per byte; sum {s['accuracy_sum']:.3f}, chance 0.25, "
+                f"n={s['n']})" + _english_note(s))
     if "classification" in tasks:
         data = classification_data(cfg, language, ev.classification_items, seed=0)
         if data is None:
@@ -197,6 +220,19 @@ def run_evaluation(cfg: Preset, language: str, model: str, method: str = "base",
         scores["tasks"]["mmlu"] = s
         log(f"mmlu: acc {s['accuracy']:.3f} (n={s['n']})" + (" [reused]" if "reused_from" in s else "")
             + _english_note(s))
+    if "mmlu_cloze" in tasks:
+        config = {"n": ev.mmlu_questions, "seed": 0, "data_source": cfg.data_source, "shots": 0,
+                  "subjects": ev.mmlu_subjects or "all"}
+        s = (_reuse_base_mmlu(cfg, language, model, config, out, "mmlu_cloze")
+             if method == "base" and not model_dir else None)
+        if s is None:
+            items, _ = mmlu_split(ev.mmlu_questions, 0, cfg.data_source, subjects=ev.mmlu_subjects)
+            records, s = score_mmlu_cloze(lm, items, batch_size=batch_size, base_tokenizer=base_tok)
+            write_jsonl(out / "mmlu_cloze.jsonl", records)
+            s = {**s, "config": config}
+        scores["tasks"]["mmlu_cloze"] = s
+        log(f"mmlu cloze: acc {s['accuracy']:.3f} (per byte; sum {s['accuracy_sum']:.3f}, n={s['n']})"
+            + (" [reused]" if "reused_from" in s else "") + _english_note(s))
     if "bpb" in tasks:
         texts = evaluation_bpb_text(cfg, language)
         records, s = evaluate_bpb(lm, texts)

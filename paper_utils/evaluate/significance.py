@@ -19,32 +19,37 @@ For every language x model, every pair of evaluated runs found under ``results/<
 (``base`` first as ``method_a``, then the preset's method order, seeds > 0 as ``<method>__seed<k>``) is compared
 on the items both runs scored (the ids must match exactly):
 
-========================  =====================  =======================================================  =====
-metric                    statistic              test (:mod:`paper_utils.stats`)                           delta
-========================  =====================  =======================================================  =====
-``BLEU <dir>``            ``corpus_bleu``        paired bootstrap (Koehn 2004; sacrebleu ``--paired-bs``)  b - a
-``chrF2++ <dir>``         ``corpus_chrf2++``     paired bootstrap, sentence statistics                     b - a
-``accuracy``              ``accuracy``           exact McNemar on per-item correctness, bootstrap CI       b - a
-``accuracy_norm``         ``accuracy``           exact McNemar (byte-normalized classification)            b - a
-``MMLU accuracy``         ``accuracy``           exact McNemar                                             b - a
-``bpb``                   ``corpus_bpb``         paired approximate randomization of corpus bits per byte  b - a
-                                                 (sum bits / sum bytes, recomputed per resample), paired
-                                                 bootstrap CI (lower is better)
-``bpb``                   ``mean_document_bpb``  secondary: sign-flip permutation of per-document bpb      b - a
-``heldout bpb @ step k``  ``corpus_bpb_at_step`` stage 04's curves: approximate randomization over           b - a
-                                                 documents of corpus bpb at ``[adaptation] convergence_step``
-                                                 (bits summed over the shared seeds)
-``heldout bpb AUC``       ``auc_heldout_bpb``    secondary: exact sign-flip permutation over shared seeds   b - a
-                                                 (>= 2) of the area under the held-out curve
-========================  =====================  =======================================================  =====
+=============================  =====================  ==================================================  =====
+metric                         statistic              test (:mod:`paper_utils.stats`)                      delta
+=============================  =====================  ==================================================  =====
+``chrF2++ <dir>``              ``corpus_chrf2++``     paired bootstrap (Koehn 2004; sacrebleu                b - a
+                                                      ``--paired-bs``) on the corpus chrF++ recomputed
+                                                      from sentence statistics (primary translation score)
+``BLEU <dir>``                 ``corpus_bleu``        secondary: paired bootstrap of corpus BLEU           b - a
+``matching accuracy <dir>``    ``accuracy``           exact McNemar on per-item correctness (translation   b - a
+                                                      matching, per-byte normalized), bootstrap CI
+``accuracy``                   ``accuracy``           exact McNemar on per-item correctness, bootstrap CI  b - a
+``accuracy_norm``              ``accuracy``           exact McNemar (byte-normalized classification)       b - a
+``MMLU accuracy``              ``accuracy``           exact McNemar (letter format)                        b - a
+``MMLU cloze accuracy``        ``accuracy``           exact McNemar (cloze form, per-byte normalized)      b - a
+``bpb``                        ``corpus_bpb``         paired approximate randomization of corpus bits per  b - a
+                                                      byte (sum bits / sum bytes, recomputed per
+                                                      resample), paired bootstrap CI (lower is better)
+``bpb``                        ``mean_document_bpb``  secondary: sign-flip permutation of per-document bpb b - a
+``heldout bpb @ step k``       ``corpus_bpb_at_step`` stage 04's curves: approximate randomization over   b - a
+                                                      documents of corpus bpb at ``[adaptation]
+                                                      convergence_step`` (bits summed over shared seeds)
+``heldout bpb AUC``            ``auc_heldout_bpb``    secondary: exact sign-flip permutation over shared   b - a
+                                                      seeds (>= 2) of the area under the held-out curve
+=============================  =====================  ==================================================  =====
 
 The two curve rows (:mod:`paper_utils.convergence`) compare every pair of the preset's adapted methods whose
 stage-04 runs finished (``method_a`` first in ``grid.adapt_methods``), whether or not they were evaluated.
 
 ``n_samples = cfg.evaluation.bootstrap_samples`` for bootstrap tests and CIs, 10,000 trials for the approximate
 randomization and the permutation test, seed 12345 (sacrebleu's). ``p_adjusted``: Holm over every *primary*
-comparison of the study (one family: every row but the labelled secondary ``mean_document_bpb`` and
-``auc_heldout_bpb`` rows, whose ``p_adjusted`` stays empty). The CSV columns are :data:`paper_utils.stats.CSV_COLUMNS`. ``bpb.jsonl`` records carry
+comparison of the study (one family: every row but the labelled secondary ``corpus_bleu``, ``mean_document_bpb``
+and ``auc_heldout_bpb`` rows, whose ``p_adjusted`` stays empty: chrF++ is the primary translation score). The CSV columns are :data:`paper_utils.stats.CSV_COLUMNS`. ``bpb.jsonl`` records carry
 ``bits`` and ``bytes`` per document (stage 05); a record with only ``bpb`` and ``bytes`` is read as
 ``bits = bpb * bytes``.
 """
@@ -102,12 +107,15 @@ def compare_runs(folder_a: Path, folder_b: Path, method_a: str, method_b: str, *
         if refs != [r["reference"] for r in b]:
             raise DataError(f"{path_a.name}: the references differ between {method_a} and {method_b}")
         hyp_a, hyp_b = [r["hypothesis"] for r in a], [r["hypothesis"] for r in b]
-        for metric, name in (("bleu", "BLEU"), ("chrf++", "chrF2++")):
+        for metric, name in (("chrf++", "chrF2++"), ("bleu", "BLEU")):
             out.append(stats.compare_translations(hyp_a, hyp_b, refs, metric, test="paired_bootstrap",
                                                   n_samples=n_samples, label=f"{name} {direction}", **kw))
-    for name, key, label in (("classification.jsonl", "correct", "accuracy"),
-                             ("classification.jsonl", "correct_norm", "accuracy_norm"),
-                             ("mmlu.jsonl", "correct", "MMLU accuracy")):
+    accuracies = [(p.name, "correct", f"matching accuracy {p.stem.split('_', 1)[1]}")
+                  for p in sorted(folder_a.glob("matching_*.jsonl"))]
+    accuracies += [("classification.jsonl", "correct", "accuracy"),
+                   ("classification.jsonl", "correct_norm", "accuracy_norm"),
+                   ("mmlu.jsonl", "correct", "MMLU accuracy"), ("mmlu_cloze.jsonl", "correct", "MMLU cloze accuracy")]
+    for name, key, label in accuracies:
         if (folder_a / name).exists() and (folder_b / name).exists():
             a, b = _paired(read_jsonl(folder_a / name), read_jsonl(folder_b / name), name)
             out.append(stats.mcnemar_exact([int(r[key]) for r in a], [int(r[key]) for r in b], ci_samples=n_samples,

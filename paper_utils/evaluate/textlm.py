@@ -42,8 +42,12 @@ class TextLM(Protocol):
         """Tokens of each text (no special tokens): how long a translation may run."""
 
     def loglik(self, requests: Sequence[tuple[str, str]], *, batch_size: int = 8,
-               share_prefix: bool = True) -> list[float]:
-        """``log p(continuation | context)`` (natural log, summed over its tokens) of each request."""
+               share_prefix: bool = True, groups: Sequence[object] | None = None) -> list[float]:
+        """``log p(continuation | context)`` (natural log, summed over its tokens) of each request.
+
+        ``groups`` (optional, one key per request) only says which requests share their context (the four
+        candidates of one multiple-choice item), so an implementation may compute that context once; the values
+        do not depend on it."""
 
     def choice_logprobs(self, contexts: Sequence[str], choices: Sequence[str], *, groups: Sequence[str] | None = None,
                         batch_size: int = 8, share_prefix: bool = True) -> tuple[list[list[float]], dict]:
@@ -91,8 +95,12 @@ class CausalTextLM:
         return [len(ids) for ids in self.tokenizer(list(texts), add_special_tokens=False)["input_ids"]]
 
     def loglik(self, requests: Sequence[tuple[str, str]], *, batch_size: int = 8,
-               share_prefix: bool = True) -> list[float]:
-        """Every request as its own sequence (context + continuation), summed log-probs of the continuation."""
+               share_prefix: bool = True, groups: Sequence[object] | None = None) -> list[float]:
+        """Every request as its own sequence (context + continuation), summed log-probs of the continuation.
+
+        ``groups``: prefix sharing within each group only (the context of one multiple-choice item is run once
+        and its KV cache reused for the item's continuations); ``None``: one group, the longest token prefix
+        common to every request (the classification prompts' instruction and demonstrations)."""
         import torch
 
         seqs, positions, conts = [], [], []
@@ -107,7 +115,7 @@ class CausalTextLM:
             return float(logp[torch.arange(len(conts[k])), torch.tensor(conts[k])].sum())
 
         return next_token_logits(self.model, seqs, positions, reduce=reduce, batch_size=batch_size,
-                                 share_prefix=share_prefix)
+                                 share_prefix=share_prefix, groups=groups)
 
     def choice_logprobs(self, contexts: Sequence[str], choices: Sequence[str], *, groups: Sequence[str] | None = None,
                         batch_size: int = 8, share_prefix: bool = True) -> tuple[list[list[float]], dict]:

@@ -8,9 +8,9 @@ Example::
 
 :func:`adjust_pvalues` equals ``statsmodels.stats.multitest.multipletests(p, method="holm"|"fdr_bh")[1]``;
 :func:`correct` fills ``p_adjusted`` of :class:`~paper_utils.stats.results.ComparisonResult` records, one family;
-:func:`correct_primary` corrects over the primary statistics only (``corpus_bpb``, ``corpus_bleu``, ``accuracy``,
-...) and leaves ``p_adjusted`` empty on labelled secondary rows (``mean_document_bpb``), which are reported but
-are not part of the family a claim rests on.
+:func:`correct_primary` corrects over the primary statistics only (``corpus_bpb``, ``corpus_chrf2++``,
+``accuracy``, ...) and leaves ``p_adjusted`` empty on labelled secondary rows (``mean_document_bpb``,
+``corpus_bleu``), which are reported but are not part of the family a claim rests on.
 """
 from __future__ import annotations
 
