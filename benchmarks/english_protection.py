@@ -22,7 +22,8 @@ of both. Protection levels, each adding to the one before:
 The default (``vocabulary.english_words = 10000``, ``top10000``) is the largest protection on this curve that keeps
 the Uzbek cut at or above 35 % on both target sources with the apostrophe words protected.
 
-``--modes`` adds ``letters`` (``letter_tokens_only``, on by default) off/on. Rows are appended to
+``--modes`` adds ``letters`` (``letter_tokens_only``, on by default) off/on, and ``whole_words`` (the whole-word
+mode, :mod:`paper_utils.vocab.whole_words`: no merges, so an English unit changes only if it is an added word). Rows are appended to
 ``curve.csv`` as they finish (a rerun skips rows already there); ``report.json`` keeps the worst changed units
 and the check that every full MMLU prompt keeps its ids; ``curve.png`` plots identical share vs cut.
 """
@@ -47,6 +48,7 @@ from paper_utils.tokenization import HFTextTokenizer
 from paper_utils.vocab import extend_tokenizer
 from paper_utils.vocab.english_check import heldout_identity, identical
 
+MODE_METHODS = {"whole_words": "whole_words"}      # a mode that is an extension method of its own
 MARKS = {"ascii": "'", "left_quote": "\u2018", "right_quote": "\u2019", "turned_comma": "\u02bb"}
 _MARK = re.compile(r"(?<=[^\W\d_])['\u2018\u2019\u02bb\u02bc`]")
 
@@ -75,7 +77,8 @@ def main() -> None:
     ap.add_argument("--models", nargs="+", default=["smollm2-135m", "gemma3-270m"])
     ap.add_argument("--levels", nargs="+", default=["questions", "prompts", "top10000", "top30000", "all"])
     ap.add_argument("--modes", nargs="+", default=["letters"],
-                    help="letters | letters_minN (min_start_letters=N) | all_tokens (letter_tokens_only off)")
+                    help="letters | letters_minN (min_start_letters=N) | all_tokens (letter_tokens_only off) | "
+                         "whole_words (method='whole_words')")
     ap.add_argument("--out", default=str(RESULTS_DIR / "benchmarks" / "english_protection"))
     args = ap.parse_args()
     cfg = load_preset(args.preset)
@@ -110,7 +113,7 @@ def main() -> None:
                     ext, rep = extend_tokenizer(
                         base, train, cfg.vocabulary.budget, fit, heldout_texts=django_test, target_weights=weights,
                         apostrophe_words=study.apostrophe_words(lang), apostrophe_marks=study.apostrophe_marks(lang),
-                        letter_tokens_only=mode.startswith("letters"),
+                        letter_tokens_only=mode.startswith("letters"), method=MODE_METHODS.get(mode, "continue_bpe"),
                         min_start_letters=int(mode.split("_min")[1]) if "_min" in mode else 0)
                     seconds = time.perf_counter() - t1
                     hr = heldout_identity(base, ext, english)

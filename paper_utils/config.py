@@ -29,6 +29,7 @@ from .seed_groups import SeedGroup, check_seed_groups, check_seeds, seeds_for
 from .tuning import (BLEND_METHOD, check_blend_weight, check_label, check_sweep, check_variant_label,
                      parse_label)
 
+VOCABULARY_METHODS = ("continue_bpe", "whole_words")     # paper_utils.vocab.extend_tokenizer's methods
 DATA_SOURCES = ("offline", "offline-debian", "hub", "fixtures")
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -82,6 +83,7 @@ class Vocabulary:
     english_heldout_limit: int = 0      # texts per held-out source checked at stage 02; 0 = all
     english_floor: float = 0.0          # stop when a held-out source's identical share is under it; 0 = report only
     letter_tokens_only: bool = True     # add only tokens whose text holds a letter (structural guarantee)
+    method: str = "continue_bpe"        # or "whole_words": whole target words, no merges (byte-level BPE only)
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,7 @@ class Evaluation:
     bootstrap_samples: int
     mmlu_subjects: int = 0              # score only this many subjects (fixed hashed choice); 0 = all 57
     matching_items: int = 0             # translation-matching pairs per direction (fixed hashed choice); 0 = all
+    english_bpb_texts: int = 100        # English retention: documents per held-out English source (stage 05)
 
 
 @dataclass(frozen=True)
@@ -331,7 +334,10 @@ def validate(raw: dict[str, Any], name: str, source_file: str = "") -> Preset:
         _positive(_get(e, "mmlu_subjects", int, "evaluation", "0 = all subjects"), "evaluation.mmlu_subjects",
                   "use an integer >= 0 (0 = all subjects)", allow_zero=True) if "mmlu_subjects" in e else 0,
         _positive(_get(e, "matching_items", int, "evaluation", "0 = every held-out pair"), "evaluation.matching_items",
-                  "use an integer >= 0 (0 = every held-out pair)", allow_zero=True) if "matching_items" in e else 0)
+                  "use an integer >= 0 (0 = every held-out pair)", allow_zero=True) if "matching_items" in e else 0,
+        english_bpb_texts=_positive(_get(e, "english_bpb_texts", int, "evaluation", "e.g. 100"),
+                                    "evaluation.english_bpb_texts", "use an integer >= 1 (documents per English source)")
+        if "english_bpb_texts" in e else 100)
 
     i = raw.get("initialization", {})
     if not isinstance(i, dict):
@@ -389,6 +395,11 @@ def _english_options(v: dict) -> dict:
         out["english_floor"] = float(floor)
     if "letter_tokens_only" in v:
         out["letter_tokens_only"] = _get(v, "letter_tokens_only", bool, "vocabulary", "true or false")
+    if "method" in v:
+        method = _get(v, "method", str, "vocabulary", "continue_bpe or whole_words")
+        if method not in VOCABULARY_METHODS:
+            raise ConfigError("vocabulary.method", method, f"use one of: {', '.join(VOCABULARY_METHODS)}")
+        out["method"] = method
     return out
 
 

@@ -440,6 +440,23 @@ def heldout_construction(preset: Preset, languages) -> dict[str, dict]:
     return {lang: r for lang, r in reports.items() if r is not None}
 
 
+def english_bpb_texts(preset: Preset) -> dict[str, list[str]]:
+    """English documents stage 05 scores for English retention: ``evaluation.english_bpb_texts`` per held-out source.
+
+    The sources are ``vocabulary.english_heldout`` (English the vocabulary's protection never saw and adaptation
+    never trains on), each sampled by :func:`paper_utils.corpora.english_text.sample_texts` (100 to 2,000 bytes,
+    a stable hash order). Fixtures (smoke): the held-out English sentences joined in fours.
+    """
+    from .corpora.english_text import sample_texts
+
+    n = preset.evaluation.english_bpb_texts
+    source = data_source(preset)
+    if source.tiny_models:
+        english = heldout_parallel(preset, preset.grid.languages[0])[1]
+        return {"fixtures": sample_texts([" ".join(english[i:i + 4]) for i in range(0, len(english), 4)], n, 20)}
+    return {name: sample_texts(texts, n) for name, texts in source.english_heldout(preset).items()}
+
+
 def english_protection(preset: Preset) -> list[str]:
     """English texts the vocabulary extension keeps identical (fitted on), by ``vocabulary.english_protection``.
 

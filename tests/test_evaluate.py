@@ -219,14 +219,15 @@ def test_smoke_run_writes_outputs_and_significance(tmp_path, monkeypatch):
                              "ci_high", "p_value", "p_adjusted", "test", "n"]
     by_metric = {r["metric"]: r for r in rows if r["statistic"] != "mean_document_bpb"}
     assert {"BLEU en-uz", "chrF2++ uz-en", "matching accuracy uz-en", "matching accuracy en-uz", "accuracy",
-            "MMLU accuracy", "MMLU cloze accuracy", "bpb"} <= set(by_metric)
+            "MMLU accuracy", "MMLU cloze accuracy", "bpb", "English bpb"} <= set(by_metric)
     assert by_metric["bpb"]["statistic"] == "corpus_bpb" and by_metric["BLEU en-uz"]["statistic"] == "corpus_bleu"
+    assert by_metric["English bpb"]["statistic"] == "corpus_bpb"
     assert by_metric["chrF2++ en-uz"]["statistic"] == "corpus_chrf2++"
     assert by_metric["matching accuracy uz-en"]["test"] == by_metric["MMLU cloze accuracy"]["test"] == "mcnemar_exact"
     assert all(r["method_a"] == "base" and r["method_b"] == "fvt" for r in rows)
     secondary = [r for r in rows if r["statistic"] == "mean_document_bpb"]
-    assert len(secondary) == 1 and secondary[0]["metric"] == "bpb"
-    assert secondary[0]["p_adjusted"] == ""               # labelled secondary: outside the Holm family
+    assert [r["metric"] for r in secondary] == ["bpb", "English bpb"]
+    assert all(r["p_adjusted"] == "" for r in secondary)  # labelled secondary: outside the Holm family
     bleu = [r for r in rows if r["statistic"] == "corpus_bleu"]
     assert len(bleu) == 2 and all(r["p_adjusted"] == "" for r in bleu)   # BLEU beside chrF++ (primary): secondary
     primary = [r for r in rows if r["statistic"] not in ("mean_document_bpb", "corpus_bleu")]
@@ -240,6 +241,9 @@ def test_smoke_run_writes_outputs_and_significance(tmp_path, monkeypatch):
     corpus = sum(r["bits"] for r in base_docs) / sum(r["bytes"] for r in base_docs)
     assert float(by_metric["bpb"]["delta"]) == pytest.approx(-0.1 * corpus)                          # x0.9: lower
     assert float(secondary[0]["delta"]) == pytest.approx(-0.1 * sum(base_bpb) / len(base_bpb))
+    english_docs = evaluate.read_jsonl(out / "english_bpb.jsonl")             # English retention, x0.9 too
+    english_corpus = sum(r["bits"] for r in english_docs) / sum(r["bytes"] for r in english_docs)
+    assert float(by_metric["English bpb"]["delta"]) == pytest.approx(-0.1 * english_corpus)
     for metric, name in (("accuracy", "classification.jsonl"), ("MMLU accuracy", "mmlu.jsonl"),
                          ("MMLU cloze accuracy", "mmlu_cloze.jsonl"), ("matching accuracy uz-en", "matching_uz-en.jsonl")):
         base_ok = [bool(r["correct"]) for r in evaluate.read_jsonl(out / name)]

@@ -60,9 +60,9 @@ def test_stage05_scores_carry_the_english_identity_column(smoke_run):
     assert any(p.parent.name != "base" for p in runs), [str(p) for p in runs]     # adapted runs too
     for path in runs:
         tasks = json.loads(path.read_text(encoding="utf-8"))["tasks"]
-        assert {"matching", "mmlu_cloze"} <= set(tasks), (path, sorted(tasks))     # issue 15's tasks ran too
+        assert {"matching", "mmlu_cloze", "english_bpb"} <= set(tasks), (path, sorted(tasks))   # issue 15's tasks
         scored = [*tasks.get("translation", {}).values(), *tasks.get("matching", {}).values(), tasks.get("mmlu", {}),
-                  tasks.get("mmlu_cloze", {})]
+                  tasks.get("mmlu_cloze", {}), tasks["english_bpb"], *tasks["english_bpb"]["by_source"].values()]
         if "accuracy" in tasks.get("classification", {}):
             scored.append(tasks["classification"])
         for s in scored:
@@ -74,7 +74,7 @@ def test_stage05_scores_carry_the_english_identity_column(smoke_run):
         per_file = {f"translation_{d}.jsonl": s for d, s in tasks.get("translation", {}).items()}
         per_file.update({f"matching_{d}.jsonl": s for d, s in tasks.get("matching", {}).items()})
         per_file.update({"mmlu.jsonl": tasks.get("mmlu"), "classification.jsonl": tasks.get("classification"),
-                         "mmlu_cloze.jsonl": tasks.get("mmlu_cloze")})
+                         "mmlu_cloze.jsonl": tasks.get("mmlu_cloze"), "english_bpb.jsonl": tasks.get("english_bpb")})
         for records in sorted(path.parent.glob("*.jsonl")):
             if records.name == "bpb.jsonl":
                 continue

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from .arguments import choice
+from .splits import SPLIT_SEED, hash_unit
 
 FIT_SOURCES = ("mmlu_prompts", "parallel_en", "wordfreq_en")
 HELDOUT_SOURCES = ("python_docstrings", "package_docstrings", "package_descriptions", "firefox_en")
@@ -166,3 +167,22 @@ def heldout_english(source: str, limit: int | None = None) -> list[str]:
     choice("source", source, HELDOUT_SOURCES)
     return {"python_docstrings": python_docstrings, "package_docstrings": package_docstrings,
             "package_descriptions": package_descriptions, "firefox_en": firefox_english}[source](limit)
+
+
+SAMPLE_MIN_BYTES = 100
+SAMPLE_MAX_BYTES = 2000
+
+
+def sample_texts(texts: Sequence[str], n: int, min_bytes: int = SAMPLE_MIN_BYTES,
+                 max_bytes: int = SAMPLE_MAX_BYTES,
+                 seed: int = SPLIT_SEED) -> list[str]:
+    """Up to ``n`` distinct texts of ``min_bytes``..``max_bytes`` UTF-8 bytes, in ``hash_unit(seed, text)`` order.
+
+    Example::
+
+        >>> texts = ["x" * 50, "y" * 150, "z" * 5000, "w" * 400, "y" * 150]
+        >>> sorted(len(t) for t in sample_texts(texts, 5, min_bytes=100, max_bytes=2000))   # deduplicated, in bounds
+        [150, 400]
+    """
+    fitting = {t for t in texts if min_bytes <= len(t.encode("utf-8")) <= max_bytes}
+    return sorted(fitting, key=lambda t: hash_unit(seed, t))[:n]

@@ -47,8 +47,9 @@ from ..init import smoke_setup
 from ..io import read_json, write_json, write_jsonl
 from ..layout import ModelLayout, eval_label, study_root
 from ..paths import shown
-from ..study import base_tokenizer, data_source, evaluation_bpb_text, mmlu_split
+from ..study import base_tokenizer, data_source, english_bpb_texts, evaluation_bpb_text, heldout_parallel, mmlu_split
 from .classification import classify
+from .english_bpb import evaluate_english_bpb
 from .cloze import score_mmlu_cloze
 from .items import classification_data, translation_data
 from .matching import MATCHING_SEED, matching_items, score_matching
@@ -56,7 +57,7 @@ from .mmlu import score_mmlu
 from .textlm import CausalTextLM, TextLM
 from .translation import evaluate_translation
 
-TASKS = ("translation", "matching", "classification", "mmlu", "mmlu_cloze", "bpb")
+TASKS = ("translation", "matching", "classification", "mmlu", "mmlu_cloze", "bpb", "english_bpb")
 
 run_label = eval_label      # folder name of an evaluated run (kept under its old name for callers)
 
@@ -239,6 +240,12 @@ def run_evaluation(cfg: Preset, language: str, model: str, method: str = "base",
         write_jsonl(out / "bpb.jsonl", records)
         scores["tasks"]["bpb"] = s
         log(f"bpb: {s['bpb']:.4f} (n={s['n']} documents)")
+    if "english_bpb" in tasks:
+        records, s = evaluate_english_bpb(lm, english_bpb_texts(cfg), base_tokenizer=base_tok)
+        write_jsonl(out / "english_bpb.jsonl", records)
+        scores["tasks"]["english_bpb"] = s
+        log(f"English bpb: {s['bpb']:.4f} (n={s['n']} documents; "
+            + ", ".join(f"{k} {v['bpb']:.3f}" for k, v in s["by_source"].items()) + ")")
     write_json(out / "scores.json", scores)
     return scores
 

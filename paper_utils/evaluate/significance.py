@@ -36,6 +36,9 @@ metric                         statistic              test (:mod:`paper_utils.st
                                                       byte (sum bits / sum bytes, recomputed per
                                                       resample), paired bootstrap CI (lower is better)
 ``bpb``                        ``mean_document_bpb``  secondary: sign-flip permutation of per-document bpb b - a
+``English bpb``                ``corpus_bpb``         as ``bpb``, on the held-out English documents         b - a
+                                                      (:mod:`paper_utils.evaluate.english_bpb`; + the
+                                                      secondary ``mean_document_bpb`` row)
 ``heldout bpb @ step k``       ``corpus_bpb_at_step`` stage 04's curves: approximate randomization over   b - a
                                                       documents of corpus bpb at ``[adaptation]
                                                       convergence_step`` (bits summed over shared seeds)
@@ -120,20 +123,21 @@ def compare_runs(folder_a: Path, folder_b: Path, method_a: str, method_b: str, *
             a, b = _paired(read_jsonl(folder_a / name), read_jsonl(folder_b / name), name)
             out.append(stats.mcnemar_exact([int(r[key]) for r in a], [int(r[key]) for r in b], ci_samples=n_samples,
                                            label=label, **kw))
-    if (folder_a / "bpb.jsonl").exists() and (folder_b / "bpb.jsonl").exists():
-        a, b = _paired(read_jsonl(folder_a / "bpb.jsonl"), read_jsonl(folder_b / "bpb.jsonl"), "bpb.jsonl")
-        (bits_a, bytes_a), (bits_b, bytes_b) = _bits_bytes(a, folder_a), _bits_bytes(b, folder_b)
-        out += stats.compare_bpb(bits_a, bytes_a, bits_b, bytes_b, ci_samples=n_samples, label="bpb", **kw)
+    for name, label in (("bpb.jsonl", "bpb"), ("english_bpb.jsonl", "English bpb")):
+        if (folder_a / name).exists() and (folder_b / name).exists():
+            a, b = _paired(read_jsonl(folder_a / name), read_jsonl(folder_b / name), name)
+            (bits_a, bytes_a), (bits_b, bytes_b) = _bits_bytes(a, folder_a / name), _bits_bytes(b, folder_b / name)
+            out += stats.compare_bpb(bits_a, bytes_a, bits_b, bytes_b, ci_samples=n_samples, label=label, **kw)
     return out
 
 
-def _bits_bytes(records: list[dict], folder: Path) -> tuple[list[float], list[float]]:
+def _bits_bytes(records: list[dict], path: Path) -> tuple[list[float], list[float]]:
     """Per-document bits and bytes of a ``bpb.jsonl`` (``bits = bpb * bytes`` when only those are stored)."""
     try:
         return ([r["bits"] if "bits" in r else r["bpb"] * r["bytes"] for r in records],
                 [r["bytes"] for r in records])
     except KeyError as exc:
-        raise DataError(f"{folder / 'bpb.jsonl'}: a record lacks {exc}; the corpus bits per byte needs each "
+        raise DataError(f"{path}: a record lacks {exc}; the corpus bits per byte needs each "
                         "document's bits (or bpb) and bytes: rerun stage 05 (notebook 05) for this run") from None
 
 

@@ -46,6 +46,10 @@ Uzbek Latin writes two letters and the tutuq sign with an apostrophe (``o'zbek``
 ``apostrophe_words=True`` extends the pre-tokenizer regex so such words stay one unit (see
 :mod:`paper_utils.vocab.apostrophes`); it is proven not to change English before it is used.
 
+``method="whole_words"`` (byte-level BPE) adds the most frequent target words whole, with no merges, and
+switches on ``ignore_merges``: an English unit can only change if it *is* one of the added words, and none is a
+unit of the English protection (:mod:`paper_utils.vocab.whole_words`; a structural guarantee, at a smaller cut).
+
 ``method="added_tokens"`` is the explicitly named fallback: the same candidate strings go in as
 *added tokens*. They bypass pre-tokenization and break decoding of byte-level text (Llama-3's
 ``"B\\ufffdc"`` problem), so they are for comparison only (:mod:`paper_utils.vocab.added_tokens`).
@@ -70,8 +74,9 @@ from .build import select
 from .candidates import backend_of, check_weights, learn_candidates, vocab_of
 from .english import drop_merges_firing_on_english, english_pairs
 from .english_check import check_english_texts, enforce_floor, heldout_identity
+from .whole_words import add_whole_words, check_supported, learn_whole_words, units_of
 
-METHODS = ("continue_bpe", "added_tokens")
+METHODS = ("continue_bpe", "whole_words", "added_tokens")
 
 
 def _roundtrip_failures(tok: Tokenizer, texts: Sequence[str]) -> list[str]:
@@ -211,31 +216,14 @@ def extend_tokenizer(base_tokenizer, target_texts: Sequence[str], budget: int,
             base = backend_of(base_tokenizer)          # learn, build and check English in joined units
             spec = json.loads(base.to_str())
     learn_texts, learn_weights = spelling_variants(target_texts, target_weights, apostrophe_marks)
-    guard: dict = {}
-    refused: set = set()
-    if method == "continue_bpe" and family != "unigram":     # learn around the pairs English holds
-        guard = {"protected_pairs": prepared.pairs, "protected_chars": prepared.chars, "refused_out": refused,
-                 "min_start_letters": min_start_letters}
-    cands = learn_candidates(base_tokenizer, learn_texts, budget, min_frequency, prefix_space=prefix_space,
-                             target_weights=learn_weights, letter_tokens_only=letter_tokens_only, **guard)
-    available = len(select(cands, set(), vocab, len(cands)))
-    n_new_avail = sum(1 for i in select(cands, set(), vocab, len(cands)) if cands[i].token not in vocab)
-    if budget > n_new_avail:
-        raise ConfigError("budget", budget, f"the target text yields only {n_new_avail} new tokens; "
-                          f"use budget <= {n_new_avail} or more target text")
-    t_learn = time.perf_counter() - t0
-
-    fix = drop_merges_firing_on_english(base_tokenizer, family, spec, cands, vocab, budget, english_texts,
-                                        method, unigram_margin, max_rounds, english_encodings=english_before,
-                                        pairs=prepared.pairs, chars=prepared.chars)
-    kept, dropped, rounds = fix.kept, fix.dropped, fix.rounds
-    t_english = time.perf_counter() - t0 - t_learn
-
-    if method == "added_tokens":
-        extended = fix.extended
+    if method == "whole_words":
+        extended, kept, dropped, rounds, refused, cands, available, t_learn, t_english = _whole_words(
+            base_tokenizer, learn_texts, learn_weights, budget, min_frequency, english_texts, t0)
+        guard: dict = {}
     else:
-        extended = copy.deepcopy(base_tokenizer)
-        extended._tokenizer = Tokenizer.from_str(json.dumps(fix.extended))
+        extended, kept, dropped, rounds, refused, cands, available, guard, t_learn, t_english = _continue(
+            base_tokenizer, family, spec, vocab, learn_texts, learn_weights, budget, min_frequency, prefix_space,
+            letter_tokens_only, prepared, min_start_letters, method, unigram_margin, max_rounds, english_before, t0)
     ext_backend = backend_of(extended)
     same = [a.ids == b.ids for a, b in zip(english_before, ext_backend.encode_batch(english_texts,
                                                                                   add_special_tokens=False))]
@@ -276,3 +264,49 @@ def extend_tokenizer(base_tokenizer, target_texts: Sequence[str], budget: int,
                     "total": round(time.perf_counter() - t0, 3)},
     }
     return extended, report
+
+
+def _continue(base_tokenizer, family, spec, vocab, learn_texts, learn_weights, budget, min_frequency, prefix_space,
+              letter_tokens_only, prepared, min_start_letters, method, unigram_margin, max_rounds, english_before, t0):
+    """Continued BPE (or the added-tokens fallback): learn, then drop what still fires on English."""
+    guard: dict = {}
+    refused: set = set()
+    if method == "continue_bpe" and family != "unigram":     # learn around the pairs English holds
+        guard = {"protected_pairs": prepared.pairs, "protected_chars": prepared.chars, "refused_out": refused,
+                 "min_start_letters": min_start_letters}
+    cands = learn_candidates(base_tokenizer, learn_texts, budget, min_frequency, prefix_space=prefix_space,
+                             target_weights=learn_weights, letter_tokens_only=letter_tokens_only, **guard)
+    available = len(select(cands, set(), vocab, len(cands)))
+    n_new_avail = sum(1 for i in select(cands, set(), vocab, len(cands)) if cands[i].token not in vocab)
+    if budget > n_new_avail:
+        raise ConfigError("budget", budget, f"the target text yields only {n_new_avail} new tokens; "
+                          f"use budget <= {n_new_avail} or more target text")
+    t_learn = time.perf_counter() - t0
+
+    fix = drop_merges_firing_on_english(base_tokenizer, family, spec, cands, vocab, budget, prepared.texts,
+                                        method, unigram_margin, max_rounds, english_encodings=english_before,
+                                        pairs=prepared.pairs, chars=prepared.chars)
+    kept, dropped, rounds = fix.kept, fix.dropped, fix.rounds
+    t_english = time.perf_counter() - t0 - t_learn
+
+    if method == "added_tokens":
+        extended = fix.extended
+    else:
+        extended = copy.deepcopy(base_tokenizer)
+        extended._tokenizer = Tokenizer.from_str(json.dumps(fix.extended))
+    return extended, kept, dropped, rounds, refused, cands, available, guard, t_learn, t_english
+
+
+def _whole_words(base_tokenizer, learn_texts, learn_weights, budget, min_frequency, english_texts, t0):
+    """Whole target words as new entries, no merges; every unit of the English protection excluded."""
+    check_supported(base_tokenizer)
+    protected = {u for units in units_of(base_tokenizer, english_texts) for u in units}
+    everything = learn_whole_words(base_tokenizer, learn_texts, learn_weights, 10 ** 9, set(), min_frequency)
+    units = [u for u in everything if u not in protected]
+    if budget > len(units):
+        raise ConfigError("budget", budget, f"the target text yields only {len(units)} whole words outside the "
+                          f"English protection; use budget <= {len(units)} or more target text")
+    t_learn = time.perf_counter() - t0
+    extended = add_whole_words(base_tokenizer, units[:budget])
+    refused = {u for u in everything if u in protected}      # candidates that are units of the protection
+    return extended, [], set(), 0, refused, units, len(units), t_learn, 0.0
