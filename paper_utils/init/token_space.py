@@ -29,14 +29,11 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from ..e5_weights import tokenizer_json, word_embeddings
 from ..e5_weights import pieces as e5_pieces
-from ..e5_weights import word_embeddings
 from ..errors import AssetError, ConfigError
-from ..packs import pack_dir
 
 MARKER = "▁"
-TOKENIZER_PACK = "e5-tokenizer"
-TOKENIZER_FILE = "semantra_multilingual/assets/multilingual-e5-small/tokenizer.json"
 TOKEN_SPACES = ("e5-small",)
 
 
@@ -110,11 +107,7 @@ def e5_tokenizer():
     """The exact HF tokenizer of multilingual-e5-small (``tokenizers.Tokenizer``), from pack ``e5-tokenizer``."""
     from tokenizers import Tokenizer
 
-    path = pack_dir(TOKENIZER_PACK) / TOKENIZER_FILE
-    if not path.exists():
-        raise AssetError(f"pack {TOKENIZER_PACK!r} has no {TOKENIZER_FILE}; delete {pack_dir(TOKENIZER_PACK)} and "
-                         "fetch it again (python -m paper_utils assets fetch --preset demo)")
-    return Tokenizer.from_file(str(path))
+    return Tokenizer.from_file(str(tokenizer_json()))
 
 
 @lru_cache(maxsize=1)
