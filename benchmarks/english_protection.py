@@ -97,7 +97,7 @@ def main() -> None:
           flush=True)
     for lang in args.languages:
         train, weights = study.vocabulary_training(cfg, lang)
-        django_test = study.heldout_text(cfg, lang)
+        django_test = list(corpora.monolingual(lang, "test")["text"])    # the Django test split, whatever the preset
         ff = corpora.firefox_strings(lang)
         firefox = list(dict.fromkeys(t for t, u in zip(ff["text"], ff["untranslated"]) if not u and t.strip()))
         english = heldout
