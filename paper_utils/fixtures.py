@@ -54,6 +54,7 @@ PARALLEL_DEV = FIXTURES_DIR / "parallel_dev.tsv"
 CLASSIFICATION = FIXTURES_DIR / "classification.tsv"
 MMLU = FIXTURES_DIR / "mmlu.jsonl"
 ENGLISH = FIXTURES_DIR / "english.txt"
+OPENAI_EVALS = FIXTURES_DIR / "openai_evals"     # the evals pack's layout, a few tasks (the fusion recipe's English)
 KINDS = ("llama", "gemma")
 CLASSIFICATION_LABELS = ("negative", "positive")
 # Strings the evaluation tokenizer must hold as single tokens, as real BPE vocabularies do (" A", " negative").
@@ -234,7 +235,7 @@ def evaluation_model(texts: Sequence[str] | None = None, seed: int = 0, tokenize
     return model, tokenizer
 
 
-__all__ = ["FIXTURES_DIR", "PARALLEL", "PARALLEL_DEV", "CLASSIFICATION", "MMLU", "ENGLISH", "KINDS",
+__all__ = ["FIXTURES_DIR", "PARALLEL", "PARALLEL_DEV", "CLASSIFICATION", "MMLU", "ENGLISH", "OPENAI_EVALS", "KINDS",
            "EVALUATION_TEMPLATES", "read_tsv", "lines", "parallel_pairs", "parallel_rows", "training_lines",
            "english_lines", "classification_items", "mmlu_rows", "evaluation_texts", "tiny_tokenizer", "tiny_model",
            "evaluation_tokenizer", "evaluation_model"]
