@@ -46,6 +46,9 @@ def select_stage(model, stage: Stage, config: AdaptConfig, new_ids):
     """Freeze/unfreeze (and wrap with LoRA) for ``stage``; returns ``(model, hooks)``."""
     import torch
 
+    if stage.kind == "fusion":
+        raise ConfigError("stage", stage.kind, "a fusion stage trains what a FusedEncoderLM leaves trainable: pass "
+                          "select=paper_utils.recipes.fusion.select_fusion to loop()")
     for p in model.parameters():
         p.requires_grad_(False)
     hooks = []
