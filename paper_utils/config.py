@@ -22,6 +22,7 @@ from typing import Any, Iterator
 
 from .errors import ConfigError
 from .eval_steps import check_convergence_step
+from .fusion_grid import FusionSettings, check_fusion, fusion_labels
 from .layout import model_key
 from .paths import DATA_DIR, PRESETS_DIR
 from .registry import initializer_names, recipes, resolve_variant
@@ -148,6 +149,7 @@ class Preset:
     initialization: Initialization = Initialization()
     variants: dict[str, dict[str, Any]] = field(default_factory=dict)   # label -> {"method": m, **options}
     sweep: dict[str, tuple[dict, ...]] = field(default_factory=dict)    # method -> dev-sweep configurations
+    fusion: FusionSettings = FusionSettings()                           # [fusion]: the fusion recipe (fusion_grid)
 
     @property
     def ref(self) -> str:
@@ -183,6 +185,14 @@ class Preset:
                 for method in methods or self.grid.adapt_methods:
                     for seed in self.grid.seeds_for(lang, model):
                         yield Run(lang, model, method, seed)
+
+    def fusion_runs(self) -> Iterator[Run]:
+        """The fusion recipe's runs: language x model x fusion mode (label ``fusion_<mode>``) x seed."""
+        for lang in self.grid.languages:
+            for model in self.grid.models:
+                for label in fusion_labels(self.fusion):
+                    for seed in self.grid.seeds_for(lang, model):
+                        yield Run(lang, model, label, seed, recipe="fusion")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -232,7 +242,7 @@ def validate(raw: dict[str, Any], name: str, source_file: str = "") -> Preset:
     from .tokenization import OFFLINE_TOKENIZERS
 
     known = {"description", "data_source", "encoder", "device", "grid", "fertility", "vocabulary",
-             "initialization", "adaptation", "evaluation", "variants", "sweep"}
+             "initialization", "adaptation", "evaluation", "variants", "sweep", "fusion"}
     for key in raw:
         if key not in known:
             raise ConfigError(key, raw[key], f"unknown preset key; known keys: {', '.join(sorted(known))}")
@@ -356,7 +366,7 @@ def validate(raw: dict[str, Any], name: str, source_file: str = "") -> Preset:
 
     desc = raw.get("description", "")
     return Preset(name, desc, data_source, encoder, device, grid, fert, vocab, adaptation, evaluation, source_file,
-                  initialization=init, variants=variants, sweep=sweep)
+                  initialization=init, variants=variants, sweep=sweep, fusion=check_fusion(raw.get("fusion"), chosen))
 
 
 def _set_dotted(raw: dict, dotted: str, value: Any) -> None:

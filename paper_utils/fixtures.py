@@ -54,6 +54,7 @@ PARALLEL_DEV = FIXTURES_DIR / "parallel_dev.tsv"
 CLASSIFICATION = FIXTURES_DIR / "classification.tsv"
 MMLU = FIXTURES_DIR / "mmlu.jsonl"
 ENGLISH = FIXTURES_DIR / "english.txt"
+OPENAI_EVALS = FIXTURES_DIR / "openai_evals"     # the evals pack's layout, a few tasks (the fusion recipe's English)
 KINDS = ("llama", "gemma")
 CLASSIFICATION_LABELS = ("negative", "positive")
 # Strings the evaluation tokenizer must hold as single tokens, as real BPE vocabularies do (" A", " negative").
@@ -218,6 +219,25 @@ def tiny_model(kind: str, vocab_size: int, tied: bool = True, hidden: int = 64, 
     return model.eval()
 
 
+def tiny_encoder(tokenizer: Any, hidden: int = 32, layers: int = 2, seed: int = 0):
+    """A random ``layers``-layer ``XLMRobertaModel`` over ``tokenizer``'s ids (the smoke preset's fusion encoder),
+    in eval mode; the global torch generator is put back afterwards."""
+    import torch
+    from transformers import XLMRobertaConfig, XLMRobertaModel
+
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    config = XLMRobertaConfig(vocab_size=len(tokenizer), hidden_size=hidden, num_hidden_layers=layers,
+                              num_attention_heads=2, intermediate_size=2 * hidden, pad_token_id=pad,
+                              max_position_embeddings=pad + 1 + 256, hidden_dropout_prob=0.0,
+                              attention_probs_dropout_prob=0.0)
+    state = torch.get_rng_state()
+    torch.manual_seed(seed)
+    try:
+        return XLMRobertaModel(config, add_pooling_layer=False).eval()
+    finally:
+        torch.set_rng_state(state)
+
+
 def evaluation_tokenizer(texts: Sequence[str] | None = None):
     """The evaluation model's tokenizer: a 600-entry byte-level BPE (with pad) trained on
     :data:`EVALUATION_TEMPLATES` (x 50) and ``texts`` (default: :func:`evaluation_texts`)."""
@@ -234,7 +254,8 @@ def evaluation_model(texts: Sequence[str] | None = None, seed: int = 0, tokenize
     return model, tokenizer
 
 
-__all__ = ["FIXTURES_DIR", "PARALLEL", "PARALLEL_DEV", "CLASSIFICATION", "MMLU", "ENGLISH", "KINDS",
+__all__ = ["FIXTURES_DIR", "PARALLEL", "PARALLEL_DEV", "CLASSIFICATION", "MMLU", "ENGLISH", "OPENAI_EVALS", "KINDS",
            "EVALUATION_TEMPLATES", "read_tsv", "lines", "parallel_pairs", "parallel_rows", "training_lines",
            "english_lines", "classification_items", "mmlu_rows", "evaluation_texts", "tiny_tokenizer", "tiny_model",
+           "tiny_encoder",
            "evaluation_tokenizer", "evaluation_model"]

@@ -45,8 +45,7 @@ import torch
 from torch import nn
 
 from .errors import ConfigError, DataError
-
-FUSION_MODES = ("last", "global_softmax", "transformer_softmax")
+from .fusion_grid import FUSION_MODES
 
 
 def encoder_sizes(encoder) -> tuple[int, int]:
@@ -209,14 +208,35 @@ class FusedEncoderLM(nn.Module):
             inputs.pop("labels")
         return self.llm(**inputs)
 
+    def target_loglik(self, input_ids, attention_mask, target_ids, target_mask):
+        """``(sum of log p(target token), target tokens)`` per row (natural log; the target after the prompt)."""
+        inputs = self.build_inputs(input_ids, attention_mask, target_ids, target_mask)
+        labels = inputs.pop("labels")
+        logits = self.llm(**inputs).logits[:, :-1].float()
+        labels = labels[:, 1:]
+        keep = labels != -100
+        logp = torch.log_softmax(logits, dim=-1).gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+        return (logp * keep).sum(-1), keep.sum(-1)
+
+    def prompt_logits(self, input_ids, attention_mask):
+        """The LLM's next-token logits after each row's ``[BOS] prompt, end-of-input`` ``(batch, vocab)``."""
+        inputs = self.build_inputs(input_ids, attention_mask)
+        inputs.pop("labels")
+        logits = self.llm(**inputs).logits
+        last = inputs["attention_mask"].sum(-1) - 1
+        return logits[torch.arange(len(logits), device=logits.device), last].float()
+
     # -------------------------------------------------------------------------------------------- parameters
     def trainable_named_parameters(self) -> list[tuple[str, nn.Parameter]]:
-        """``(name, parameter)`` of fusion, projection and the end-of-input vector (all that trains)."""
-        return [(n, p) for n, p in self.named_parameters() if p.requires_grad]
+        """``(name, parameter)`` of fusion, projection and the end-of-input vector (all that trains): every
+        parameter outside the encoder and the LLM, whatever its ``requires_grad`` (a finished training loop
+        freezes everything)."""
+        return [(n, p) for n, p in self.named_parameters() if not n.startswith(("encoder.", "llm."))]
 
     def count_parameters(self, trainable: bool = True) -> int:
-        """Number of trainable parameters (``trainable=False``: the frozen ones)."""
-        return sum(p.numel() for p in self.parameters() if p.requires_grad == trainable)
+        """Number of trainable parameters (``trainable=False``: the frozen ones, encoder and LLM)."""
+        mine = {id(p) for _, p in self.trainable_named_parameters()}
+        return sum(p.numel() for p in self.parameters() if (id(p) in mine) == trainable)
 
     def fusion_config(self) -> dict[str, Any]:
         return {"mode": self.mode, "encoder_layers": self.encoder_layers, "encoder_hidden": self.encoder_hidden,

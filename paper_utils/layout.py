@@ -22,6 +22,7 @@ The tree under ``results/<preset>/`` (``PAPER_UTILS_RESULTS`` moves the root)::
         init/patches/<label>/                                        stage 03
         adapt/<label>__seed<k>/{summary.json, train_log.jsonl, model/}  stage 04
         adapt/summary.csv
+        fusion/fusion_<mode>__seed<k>/{summary.json, train_log.jsonl, fusion_state.pt}   notebook 08 (fusion recipe)
         eval/<label>[__seed<k>]/scores.json + per-item *.jsonl        stage 05
 
 One rule names the model folder (:func:`model_key`): a model of the asset registry keeps its name; a
@@ -42,7 +43,8 @@ _KEY_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 # stage number -> notebook stem, for the "run NN_<stage> first" messages
 STAGES = {"01": "01_fertility", "02": "02_vocabulary_expansion", "03": "03_anchored_initialization",
-          "04": "04_adaptation", "05": "05_evaluation", "06": "06_significance", "07": "07_figures"}
+          "04": "04_adaptation", "05": "05_evaluation", "06": "06_significance", "07": "07_figures",
+          "08": "08_encoder_fusion"}
 
 
 class MissingStageOutput(DataError):
@@ -177,6 +179,19 @@ class ModelLayout:
     def adapted_model_dir(self, label: str, seed: int = 0) -> Path:
         return self.adapt_dir(label, seed) / "model"
 
+    # the fusion recipe (notebook 08): a frozen encoder fused into the frozen LLM, trained on English pairs
+    @property
+    def fusion_root(self) -> Path:
+        return self.root / "fusion"
+
+    def fusion_dir(self, label: str, seed: int = 0) -> Path:
+        """``fusion/<label>__seed<k>/`` (``summary.json``, ``train_log.jsonl``, ``fusion_state.pt``)."""
+        return self.fusion_root / adapt_label(label, seed)
+
+    def fusion_state_file(self, label: str, seed: int = 0) -> Path:
+        """The trained fusion, projection and end-of-input vector of a run (:meth:`FusedEncoderLM.fusion_state`)."""
+        return self.fusion_dir(label, seed) / "fusion_state.pt"
+
     # stage 05
     @property
     def eval_root(self) -> Path:
@@ -197,6 +212,10 @@ class ModelLayout:
     def require_patch(self, label: str) -> Path:
         """Stage 03's patch folder of ``label``, or :class:`MissingStageOutput` naming stage 03."""
         return require(self.patch_dir(label) / "patch.json", "03", self.language, self.key).parent
+
+    def require_fusion_state(self, label: str, seed: int = 0) -> Path:
+        """A fusion run's ``fusion_state.pt``, or :class:`MissingStageOutput` naming notebook 08."""
+        return require(self.fusion_state_file(label, seed), "08", self.language, self.key)
 
     def require_adapted_model(self, label: str, seed: int = 0) -> Path:
         """Stage 04's exported model of ``label``/``seed``, or :class:`MissingStageOutput` naming stage 04."""

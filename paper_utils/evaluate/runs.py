@@ -43,6 +43,8 @@ from typing import Iterable, Sequence
 from .. import fixtures
 from ..config import Preset
 from ..errors import ConfigError, DataError
+from ..fusion_data import load_trained_fusion
+from ..fusion_grid import fusion_labels, is_fusion_label
 from ..init import smoke_setup
 from ..io import read_json, write_json, write_jsonl
 from ..layout import ModelLayout, eval_label, study_root
@@ -50,6 +52,7 @@ from ..paths import shown
 from ..study import base_tokenizer, data_source, english_bpb_texts, evaluation_bpb_text, heldout_parallel, mmlu_split
 from .classification import classify
 from .english_bpb import evaluate_english_bpb
+from .fused import FusedTextLM
 from .cloze import score_mmlu_cloze
 from .items import classification_data, translation_data
 from .matching import MATCHING_SEED, matching_items, score_matching
@@ -76,7 +79,7 @@ def check_parameters(cfg: Preset, language: str, model: str, method: str, seed: 
         raise ConfigError("language", language, f"preset {cfg.name!r} has languages {list(cfg.grid.languages)}")
     if model not in cfg.grid.models and not Path(model).expanduser().is_dir():
         raise ConfigError("model", model, f"preset {cfg.name!r} has models {list(cfg.grid.models)}")
-    methods = ("base",) + cfg.grid.adapt_methods
+    methods = ("base",) + cfg.grid.adapt_methods + fusion_labels(cfg.fusion)
     if method not in methods:
         raise ConfigError("method", method, f"use one of: {', '.join(methods)}")
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
@@ -94,9 +97,16 @@ def load_eval_model(cfg: Preset, model: str, method: str = "base", model_dir: st
     ``model_dir`` (any ``save_pretrained`` folder with a tokenizer) wins; else ``base`` is the named model
     (smoke preset: :func:`~paper_utils.fixtures.evaluation_model`) and an adapted method is read from
     :func:`default_model_dir`. A folder without a tokenizer raises :class:`~paper_utils.errors.AssetError`.
+    A fusion label (``fusion_<mode>``, the fusion recipe) is its run's ``fusion_state.pt`` on the preset's frozen
+    encoder and LLM, as a :class:`~paper_utils.evaluate.fused.FusedTextLM`.
     """
     from ..assets import load_model
 
+    if is_fusion_label(method):
+        # the fusion recipe's run (notebook 08): its trained state on the frozen encoder and LLM
+        fused, parts, state = load_trained_fusion(cfg, language, model, method, seed)
+        return (FusedTextLM(fused, parts.encoder_tokenizer, parts.tokenizer, name=method,
+                            max_prompt_tokens=cfg.fusion.max_prompt_tokens), state)
     if not model_dir and method != "base":
         # stops with "run 04_adaptation for <language>/<model> first" (or pass model_dir)
         layout = ModelLayout(cfg.name, language, model)
@@ -119,7 +129,7 @@ def base_tokenizer_of(cfg: Preset, language: str, model: str, method: str, lm: T
     the grid model's base tokenizer (:func:`paper_utils.study.base_tokenizer`; smoke preset: the tiny base
     tokenizer the adapted model was extended from, :func:`paper_utils.init.smoke_setup`).
     """
-    if method == "base":
+    if method == "base" or is_fusion_label(method):       # a fused run's LLM keeps the base tokenizer
         return getattr(lm, "tokenizer", None)
     if data_source(cfg).tiny_models:
         return smoke_setup(cfg, language, model).base_tokenizer

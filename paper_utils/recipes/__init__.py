@@ -4,14 +4,19 @@ Example::
 
     >>> from paper_utils.registry import recipes
     >>> list(recipes())
-    ['staged']
+    ['staged', 'fusion']
 
 A recipe registers ``jobs(preset) -> [Job, ...]``: the notebooks its runs execute, their parameters,
 inputs (dependencies on stage jobs) and outputs; the runner asks every recipe of ``grid.recipes``.
 Importing this package registers them.
 
 * ``staged`` (:mod:`paper_utils.recipes.staged`): an initializer's patch, embeddings then LoRA.
+* ``fusion`` (:mod:`paper_utils.recipes.fusion`): a frozen multilingual encoder fused into the frozen LLM
+  (``[fusion] modes``), fusion + projection trained on English instruction pairs.
 """
-from .staged import run_adaptation, staged_jobs
+# isort: off
+from .staged import run_adaptation, staged_jobs       # registered first: the default recipe
+from .fusion import fusion_jobs, run_fusion
+# isort: on
 
-__all__ = ["run_adaptation", "staged_jobs"]
+__all__ = ["run_adaptation", "staged_jobs", "fusion_jobs", "run_fusion"]

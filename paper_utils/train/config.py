@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 from ..errors import ConfigError
 from .schedule import warmup_cosine
 
-STAGE_KINDS = ("embeddings", "lora", "full")
+STAGE_KINDS = ("embeddings", "lora", "full", "fusion")   # fusion: what a FusedEncoderLM leaves trainable
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 

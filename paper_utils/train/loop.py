@@ -54,7 +54,10 @@ from .trainable import embeddings, optimizer_for, select_stage
 
 
 def model_context(model) -> int | None:
-    cfg = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
+    cfg = getattr(model, "config", None)
+    if cfg is None:                     # not a transformers model (FusedEncoderLM): no context to check here
+        return None
+    cfg = cfg.get_text_config() if hasattr(cfg, "get_text_config") else cfg
     return getattr(cfg, "max_position_embeddings", None)
 
 
@@ -120,9 +123,10 @@ def train(model, tokenizer, target_texts: Sequence[str], out_dir: str | Path, co
 
 def loop(model, tokenizer, stream, out_dir: str | Path, config: AdaptConfig, *,
          objective: Callable[[Any, Any], Any] = causal_lm_loss, select: Callable[..., Any] = select_stage,
-         heldout_texts: Sequence[str] = (), new_token_ids=None, reference_bpb: float | None = None,
+         heldout_texts: Sequence[Any] = (), new_token_ids=None, reference_bpb: float | None = None,
          resume: bool = True, export: bool = True, extra_summary: dict | None = None,
-         callback: Callable[[int, dict], None] | None = None, log: Callable[[str], None] = print) -> AdaptResult:
+         callback: Callable[[int, dict], None] | None = None, log: Callable[[str], None] = print,
+         evaluator: Callable[[Any, list], dict] | None = None, fingerprint: str | None = None) -> AdaptResult:
     """Train ``model`` through ``config.stages`` on ``stream``, minimizing ``objective(model, batch)``.
 
     ``stream`` (or a function that builds it, called only when training is needed)
@@ -131,6 +135,12 @@ def loop(model, tokenizer, stream, out_dir: str | Path, config: AdaptConfig, *,
     reads the same samples; ``select(model, stage, config, new_token_ids) -> (model, hooks)`` picks
     the trainable parameters of each stage. Checkpoints, resume, held-out bpb, the log and the export
     are the same for every objective (module doc).
+
+    ``evaluator(model, heldout) -> {name: value, ...}`` replaces the held-out bits per byte (its values go into
+    each ``eval`` record; the first one is what the progress line prints), for a model that is not a causal LM
+    over ``tokenizer`` (held-out items may then be anything but empty strings, e.g. prompt/response pairs);
+    ``fingerprint`` replaces :func:`model_fingerprint` (the identity a checkpoint must match on resume).
+    Without ``export`` a finished run is not reloaded: its last checkpoint is (checkpoints are kept).
     """
     import torch
 
@@ -140,7 +150,7 @@ def loop(model, tokenizer, stream, out_dir: str | Path, config: AdaptConfig, *,
         new_token_ids = sorted(int(i) for i in new_token_ids)
     if any(s.rows_only and s.steps for s in config.stages) and not new_token_ids:
         raise ConfigError("new_token_ids", new_token_ids, "stages with new_rows_only need the new tokens' ids")
-    fingerprint = model_fingerprint(model, tokenizer)
+    fingerprint = fingerprint or model_fingerprint(model, tokenizer)
     wkey = config.weights_key()
     log_path = out / "train_log.jsonl"
     if resume and export and (out / "summary.json").exists() and (out / "model" / "config.json").exists():
@@ -155,7 +165,7 @@ def loop(model, tokenizer, stream, out_dir: str | Path, config: AdaptConfig, *,
     # every process builds the same stream; each reads its own slice
     if callable(stream) and not hasattr(stream, "batch"):
         stream = stream()
-    heldout = [t for t in heldout_texts if t and t.strip()][:config.eval_documents]
+    heldout = [t for t in heldout_texts if t and (not isinstance(t, str) or t.strip())][:config.eval_documents]
 
     # processes, micro-batches, accumulation
     world = processes(config)
@@ -193,22 +203,29 @@ def loop(model, tokenizer, stream, out_dir: str | Path, config: AdaptConfig, *,
         from ..bpb import bits_per_byte
 
         t0 = time.perf_counter()
-        scored = bits_per_byte(acc.unwrap_model(net), tokenizer, heldout) if main else None
-        bpb = scored.bpb if main else float("nan")
-        rec = {"type": "eval", "step": at_step, "stage": stage_kind, "heldout_bpb": bpb,
-               "seconds": round(time.perf_counter() - t0, 3),
-               # per document, in the order of the held-out texts: paired tests at a logged step
-               "document_bits": [round(b, 4) for b in scored.bits] if main else [],
-               "document_bytes": list(scored.bytes) if main else []}
+        if evaluator is not None:
+            values = evaluator(acc.unwrap_model(net), heldout) if main else {}
+        else:
+            scored = bits_per_byte(acc.unwrap_model(net), tokenizer, heldout) if main else None
+            values = {"heldout_bpb": scored.bpb if main else float("nan"),
+                      # per document, in the order of the held-out texts: paired tests at a logged step
+                      "document_bits": [round(b, 4) for b in scored.bits] if main else [],
+                      "document_bytes": list(scored.bytes) if main else []}
+        first = dict(list(values.items())[:1])
+        rec = {"type": "eval", "step": at_step, "stage": stage_kind, **first,
+               "seconds": round(time.perf_counter() - t0, 3), **values}
         emit(rec)
-        if main:
-            log(f"step {at_step:>5} [{stage_kind}] held-out bpb {bpb:.4f}")
+        if main and values:
+            name, value = next(iter(values.items()))
+            log(f"step {at_step:>5} [{stage_kind}] {name.replace('heldout_', 'held-out ').replace('_', ' ')} {value:.4f}")
         return rec
 
     if config.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-    use_cache = getattr(model.config, "use_cache", None)
-    model.config.use_cache = False
+    model_config = getattr(model, "config", None)         # None: not a transformers model (FusedEncoderLM)
+    use_cache = getattr(model_config, "use_cache", None)
+    if model_config is not None:
+        model_config.use_cache = False
     if step == 0 and reference_bpb is not None:
         emit({"type": "reference", "step": 0, "base_bpb": reference_bpb})
     t_start = time.perf_counter()
@@ -287,14 +304,15 @@ def loop(model, tokenizer, stream, out_dir: str | Path, config: AdaptConfig, *,
         p.requires_grad_(False)
     if config.gradient_checkpointing:
         final.gradient_checkpointing_disable()
-    final.config.use_cache = use_cache
+    if model_config is not None:
+        final.config.use_cache = use_cache
     final.eval()
     evals = [r for r in records if r["type"] == "eval"]
     trains = [r for r in records if r["type"] == "train" and "tokens_per_s" in r]
     summary = {
         "base_bpb": reference_bpb,
-        "step0_bpb": evals[0]["heldout_bpb"] if evals else None,
-        "final_bpb": evals[-1]["heldout_bpb"] if evals else None,
+        "step0_bpb": evals[0].get("heldout_bpb") if evals else None,
+        "final_bpb": evals[-1].get("heldout_bpb") if evals else None,
         "steps_to_base_bpb": steps_to_reach(evals, reference_bpb),
         "total_steps": config.total_steps, "stages": [[s.kind, s.steps] for s in config.stages],
         "final_loss": trains[-1]["loss"] if trains else None,

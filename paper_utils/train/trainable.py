@@ -29,8 +29,12 @@ warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*is depre
 
 
 def embeddings(model):
-    """``(input_weight, output_weight_or_None)`` of the underlying model (None when tied)."""
+    """``(input_weight, output_weight_or_None)`` of the underlying model (None when tied); ``(None, None)`` for a
+    model that is not a transformers LM (a :class:`~paper_utils.fusion.FusedEncoderLM`: nothing but its trainable
+    parameters is checkpointed)."""
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    if not hasattr(base, "get_input_embeddings"):
+        return None, None
     w_in = base.get_input_embeddings().weight
     out = base.get_output_embeddings()
     if out is None or out.weight is w_in or out.weight.data_ptr() == w_in.data_ptr():
@@ -42,6 +46,9 @@ def select_stage(model, stage: Stage, config: AdaptConfig, new_ids):
     """Freeze/unfreeze (and wrap with LoRA) for ``stage``; returns ``(model, hooks)``."""
     import torch
 
+    if stage.kind == "fusion":
+        raise ConfigError("stage", stage.kind, "a fusion stage trains what a FusedEncoderLM leaves trainable: pass "
+                          "select=paper_utils.recipes.fusion.select_fusion to loop()")
     for p in model.parameters():
         p.requires_grad_(False)
     hooks = []
@@ -90,7 +97,7 @@ def touched(model, stages_so_far: Sequence[Stage], new_ids) -> tuple[dict[str, A
     full = any(s.kind == "full" and s.steps for s in stages_so_far)
     rows_only = all(s.rows_only for s in stages_so_far if s.steps) and not full
     row_start = min(new_ids) if rows_only and new_ids else 0
-    tensors = {"embed_in": w_in.detach()[row_start:]}
+    tensors = {"embed_in": w_in.detach()[row_start:]} if w_in is not None else {}
     if w_out is not None:
         tensors["embed_out"] = w_out.detach()[row_start:]
     skip = {id(w_in), id(w_out)}

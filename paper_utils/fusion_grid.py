@@ -1,0 +1,137 @@
+"""The fusion recipe's part of a preset: the ``[fusion]`` table, its checks, and the run labels it adds.
+
+Example::
+
+    >>> settings = check_fusion({"modes": ["last", "global_softmax"], "steps": 4}, ("staged", "fusion"))
+    >>> settings.modes, settings.steps, settings.batch_size
+    (('last', 'global_softmax'), 4, 8)
+    >>> fusion_labels(settings)
+    ('fusion_last', 'fusion_global_softmax')
+    >>> mode_of("fusion_transformer_softmax")
+    'transformer_softmax'
+    >>> check_fusion({"modes": ["mean"]}, ("fusion",))
+    Traceback (most recent call last):
+    ...
+    paper_utils.errors.ConfigError: invalid fusion.modes='mean': use one of: last, global_softmax, transformer_softmax
+    >>> check_fusion({"modes": ["last"]}, ("staged",))
+    Traceback (most recent call last):
+    ...
+    paper_utils.errors.ConfigError: invalid fusion=['modes']: the preset has a [fusion] table but grid.recipes lacks "fusion"; add it (grid.recipes = ["staged", "fusion"]) or remove the table
+
+A preset whose ``grid.recipes`` holds ``"fusion"`` must have a ``[fusion]`` table naming its ``modes``; every
+other key has the default of :class:`FusionSettings`. The run label of a mode is ``fusion_<mode>``
+(:func:`fusion_label`): the ``method`` of the recipe's runs, their adaptation and evaluation folders.
+This module sits below :mod:`paper_utils.config` (which calls :func:`check_fusion`) and below
+:mod:`paper_utils.fusion` (which takes :data:`FUSION_MODES` from here).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, Mapping
+
+from .errors import ConfigError
+
+FUSION_MODES = ("last", "global_softmax", "transformer_softmax")
+FUSION_ENCODERS = ("e5-small",)          # multilingual-e5-small as a torch model (paper_utils.e5_torch)
+LABEL_PREFIX = "fusion_"
+
+
+@dataclass(frozen=True)
+class FusionSettings:
+    """``[fusion]``: what the fusion recipe trains and how (every key but ``modes`` optional)."""
+
+    modes: tuple[str, ...] = ()
+    encoder: str = "e5-small"           # the smoke preset (fixtures) uses a tiny random XLM-R instead
+    steps: int = 200                    # optimizer steps of fusion + projection
+    batch_size: int = 8                 # English pairs per step
+    learning_rate: float = 1e-4
+    max_prompt_tokens: int = 256        # encoder tokens of a prompt (longer ones are truncated and counted)
+    max_response_tokens: int = 64       # LLM tokens of a response (longer ones are truncated and counted)
+    pairs_per_task: int = 200           # cap per evals task file (0 = all)
+    heldout_share: float = 0.1          # share of task files held out (by a hash of their path)
+    heldout_pairs: int = 256            # held-out English pairs scored at each evaluation
+    eval_every: int = 0                 # held-out English loss every N steps; 0 = about 12 evaluations
+    fusion_heads: int = 4               # attention heads of transformer_softmax's layer
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.modes)
+
+
+def fusion_label(mode: str) -> str:
+    """The run label (``method``) of fusion mode ``mode``: ``fusion_<mode>``."""
+    if mode not in FUSION_MODES:
+        raise ConfigError("mode", mode, f"use one of: {', '.join(FUSION_MODES)}")
+    return LABEL_PREFIX + mode
+
+
+def fusion_labels(settings: FusionSettings) -> tuple[str, ...]:
+    return tuple(fusion_label(m) for m in settings.modes)
+
+
+def is_fusion_label(label: str) -> bool:
+    return label.startswith(LABEL_PREFIX) and label[len(LABEL_PREFIX):] in FUSION_MODES
+
+
+def mode_of(label: str) -> str:
+    """The fusion mode of a run label (``fusion_last`` -> ``last``)."""
+    if not is_fusion_label(label):
+        raise ConfigError("method", label, f"use a fusion label: {', '.join(LABEL_PREFIX + m for m in FUSION_MODES)}")
+    return label[len(LABEL_PREFIX):]
+
+
+def _int(table: Mapping[str, Any], key: str, minimum: int, fix: str) -> int:
+    value = table[key]
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"fusion.{key}", value, fix)
+    return value
+
+
+def check_fusion(table: Any, recipes: tuple[str, ...]) -> FusionSettings:
+    """``[fusion]`` (``table``, ``{}`` when absent) checked against ``grid.recipes``; ConfigError names the key."""
+    if table is None:
+        table = {}
+    if not isinstance(table, Mapping):
+        raise ConfigError("fusion", table, "use a table [fusion] with modes = [...] and optional settings")
+    if "fusion" not in recipes:
+        if table:
+            raise ConfigError("fusion", sorted(table), 'the preset has a [fusion] table but grid.recipes lacks '
+                              '"fusion"; add it (grid.recipes = ["staged", "fusion"]) or remove the table')
+        return FusionSettings()
+    known = {f.name for f in fields(FusionSettings)}
+    for key in table:
+        if key not in known:
+            raise ConfigError(f"fusion.{key}", table[key], f"unknown key; [fusion] takes: {', '.join(sorted(known))}")
+    modes = table.get("modes")
+    if not isinstance(modes, list) or not modes:
+        raise ConfigError("fusion.modes", modes, f'grid.recipes has "fusion": list its modes, e.g. modes = '
+                          f'["last", "transformer_softmax"] (of: {", ".join(FUSION_MODES)})')
+    for mode in modes:
+        if mode not in FUSION_MODES:
+            raise ConfigError("fusion.modes", mode, f"use one of: {', '.join(FUSION_MODES)}")
+    if len(set(modes)) != len(modes):
+        raise ConfigError("fusion.modes", modes, "remove the duplicates")
+    values: dict[str, Any] = {"modes": tuple(modes)}
+    if "encoder" in table:
+        if table["encoder"] not in FUSION_ENCODERS:
+            raise ConfigError("fusion.encoder", table["encoder"], f"use one of: {', '.join(FUSION_ENCODERS)}")
+        values["encoder"] = table["encoder"]
+    for key, minimum in (("steps", 1), ("batch_size", 1), ("max_prompt_tokens", 1), ("max_response_tokens", 1),
+                         ("pairs_per_task", 0), ("heldout_pairs", 1), ("eval_every", 0), ("fusion_heads", 1)):
+        if key in table:
+            values[key] = _int(table, key, minimum, f"use an integer >= {minimum}")
+    if "learning_rate" in table:
+        lr = table["learning_rate"]
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
+            raise ConfigError("fusion.learning_rate", lr, "use a learning rate > 0, e.g. 1e-4")
+        values["learning_rate"] = float(lr)
+    if "heldout_share" in table:
+        share = table["heldout_share"]
+        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share < 1:
+            raise ConfigError("fusion.heldout_share", share, "use a share in (0, 1), e.g. 0.1")
+        values["heldout_share"] = float(share)
+    return FusionSettings(**values)
+
+
+__all__ = ["FUSION_MODES", "FUSION_ENCODERS", "FusionSettings", "fusion_label", "fusion_labels", "is_fusion_label",
+           "mode_of", "check_fusion"]

@@ -1,0 +1,275 @@
+"""The fusion recipe: a frozen multilingual encoder fused into the frozen LLM, fusion + projection trained on English.
+
+Example::
+
+    >>> import tempfile
+    >>> from paper_utils.config import load_preset
+    >>> cfg = load_preset("smoke", **{"grid.recipes": ["staged", "fusion"],
+    ...                               "fusion": {"modes": ["global_softmax"], "steps": 2, "batch_size": 2}})
+    >>> result = run_fusion(cfg, "uz", "smollm2-135m", "fusion_global_softmax", seed=0,
+    ...                     out_dir=tempfile.mkdtemp(), log=lambda line: None)          # seconds
+    >>> [r["step"] for r in result.log if r["type"] == "eval"], result.summary["fusion_mode"]
+    ([0, 1, 2], 'global_softmax')
+    >>> result.summary["final_heldout_loss"] > 0, (result.out_dir / "fusion_state.pt").exists()
+    (True, True)
+
+One run is (language, model, fusion mode, seed), labeled ``fusion_<mode>`` (:mod:`paper_utils.fusion_grid`):
+:func:`paper_utils.train.loop` trains the fusion, the projection and the end-of-input vector of a
+:class:`~paper_utils.fusion.FusedEncoderLM` (encoder and LLM frozen; stage kind ``fusion``) for ``[fusion] steps``
+on the English pairs of the train task files: the prompt through the encoder (truncated to ``max_prompt_tokens``
+encoder tokens, at most the encoder's own limit), the response (``max_response_tokens`` LLM tokens, then the LLM's
+EOS) scored by the LLM, loss on the response only. The stream (:class:`PairStream`) is a pure function of the step,
+so checkpoints resume bit-identically. Every ``eval_every`` steps the held-out English loss (mean nats per
+response token over the held-out task files' first ``heldout_pairs`` pairs; per pair in ``document_loss``) is
+logged. Files in ``results/<preset>/<language>/<model key>/fusion/fusion_<mode>__seed<k>/``
+(:meth:`~paper_utils.layout.ModelLayout.fusion_dir`): ``train_log.jsonl``, ``summary.json`` and
+``fusion_state.pt`` (:meth:`~paper_utils.fusion.FusedEncoderLM.fusion_state`, written atomically, before the
+summary; checkpoints are removed after it). The training is English only, so the runs of two languages train the
+same weights; the language axis is the evaluation's (stage 05 scores each run on its language).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from ..config import Preset
+from ..fusion_data import FusionParts, build_fused, check_run, english_pairs, load_fusion_parts
+from ..io import read_json, write_json
+from ..jobs import Job, stage_job_id
+from ..layout import ModelLayout
+from ..registry import register_recipe
+from ..surfaces import vocab_fingerprint
+from ..train import AdaptConfig, Stage, loop, read_log
+
+NOTEBOOK = "08_encoder_fusion"
+
+
+@register_recipe("fusion", summary="a frozen multilingual encoder's fused layers projected into the frozen LLM; "
+                                   "fusion + projection trained on English pairs")
+def fusion_jobs(p: Preset) -> list[Job]:
+    """Notebook 08 (training) and 05 (evaluation) for every fusion run: language x model x mode x seed."""
+    jobs = []
+    for r in p.fusion_runs():
+        lay = ModelLayout(p.name, r.language, r.model)
+        params = {"preset": p.ref, "language": r.language, "model": r.model, "method": r.method, "seed": r.seed}
+        jobs.append(Job(NOTEBOOK, (r.language, lay.key, r.method, f"seed{r.seed}"), params,
+                        (lay.relative(lay.fusion_dir(r.method, r.seed) / "summary.json"),
+                         lay.relative(lay.fusion_state_file(r.method, r.seed))), timeout_s=7200))
+    for r in p.fusion_runs():
+        lay = ModelLayout(p.name, r.language, r.model)
+        jobs.append(Job("05_evaluation", (r.language, lay.key, r.method, f"seed{r.seed}"),
+                        {"preset": p.ref, "language": r.language, "model": r.model, "method": r.method, "seed": r.seed},
+                        (lay.relative(lay.eval_dir(r.method, r.seed) / "scores.json"),),
+                        depends=(stage_job_id(NOTEBOOK, r.language, r.model, r.method, f"seed{r.seed}"),),
+                        timeout_s=7200))
+    return jobs
+
+
+# ------------------------------------------------------------------------------------------------ data
+
+def tokenize_pairs(pairs: Sequence[dict], parts: FusionParts, max_prompt_tokens: int,
+                   max_response_tokens: int) -> tuple[list[tuple[list[int], list[int]]], dict]:
+    """``[(encoder ids of the prompt, LLM ids of the response + EOS)]`` and counts of what was truncated."""
+    limit = parts.prompt_limit(max_prompt_tokens)
+    eos = parts.tokenizer.eos_token_id
+    prompts = parts.encoder_tokenizer([p["prompt"] for p in pairs])["input_ids"]
+    responses = parts.tokenizer([p["response"] for p in pairs], add_special_tokens=False)["input_ids"]
+    out, cut_prompts, cut_responses = [], 0, 0
+    for ids, resp in zip(prompts, responses):
+        if len(ids) > limit:                      # keep the start and the tokenizer's closing special token
+            ids, cut_prompts = ids[:limit - 1] + ids[-1:], cut_prompts + 1
+        if len(resp) > max_response_tokens:
+            resp, cut_responses = resp[:max_response_tokens], cut_responses + 1
+        if resp:
+            out.append((list(ids), list(resp) + ([eos] if eos is not None else [])))
+    return out, {"pairs": len(out), "prompt_limit": limit, "truncated_prompts": cut_prompts,
+                 "truncated_responses": cut_responses}
+
+
+def collate(examples: Sequence[tuple[list[int], list[int]]], pad_id: int) -> dict:
+    """Right-padded ``input_ids``/``attention_mask`` (encoder) and ``target_ids``/``target_mask`` (LLM)."""
+    import torch
+
+    def pad(rows, value):
+        width = max(len(r) for r in rows)
+        ids = torch.full((len(rows), width), value, dtype=torch.long)
+        mask = torch.zeros(len(rows), width, dtype=torch.long)
+        for i, r in enumerate(rows):
+            ids[i, :len(r)], mask[i, :len(r)] = torch.tensor(r, dtype=torch.long), 1
+        return ids, mask
+
+    input_ids, attention_mask = pad([e[0] for e in examples], pad_id)
+    target_ids, target_mask = pad([e[1] for e in examples], 0)
+    return {"input_ids": input_ids, "attention_mask": attention_mask, "target_ids": target_ids,
+            "target_mask": target_mask}
+
+
+@dataclass
+class PairStream:
+    """Tokenized pairs served as a pure function of the sample index: epoch ``e`` visits them in the order of a
+    permutation drawn from ``seed`` and ``e`` (so a resumed run reads the same batches)."""
+
+    examples: list
+    pad_id: int
+    seed: int = 0
+    _orders: dict = field(default_factory=dict, repr=False)
+
+    def _order(self, epoch: int) -> list[int]:
+        import torch
+
+        if epoch not in self._orders:
+            gen = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            self._orders[epoch] = torch.randperm(len(self.examples), generator=gen).tolist()
+        return self._orders[epoch]
+
+    def samples(self, start: int, count: int) -> dict:
+        n = len(self.examples)
+        return collate([self.examples[self._order(i // n)[i % n]] for i in range(start, start + count)], self.pad_id)
+
+    def batch(self, step: int, batch_size: int, micro: int = 0, micro_size: int | None = None,
+              process: int = 0, processes: int = 1) -> dict:
+        micro_size = batch_size if micro_size is None else micro_size
+        return self.samples(step * batch_size + micro * micro_size * processes + process * micro_size, micro_size)
+
+
+def fused_loss(model, batch) -> Any:
+    """The LM loss on the response tokens of a :func:`collate` batch."""
+    return model(batch["input_ids"], batch["attention_mask"], batch["target_ids"], batch["target_mask"]).loss
+
+
+def select_fusion(model, stage, config, new_ids):
+    """The loop's parameter selection for stage kind ``fusion``: what the fused model leaves trainable, no hooks."""
+    return model, []
+
+
+def heldout_evaluator(pad_id: int, batch_size: int) -> Callable[[Any, list], dict]:
+    """``evaluate(model, examples)``: mean nats per response token (``heldout_loss``) and per pair."""
+    def evaluate(model, examples) -> dict:
+        import torch
+
+        device = model.projection.weight.device
+        sums, counts = [], []
+        was_training = model.training
+        model.eval()
+        with torch.no_grad():
+            for start in range(0, len(examples), batch_size):
+                batch = {k: v.to(device) for k, v in collate(examples[start:start + batch_size], pad_id).items()}
+                s, c = model.target_loglik(**batch)
+                sums += (-s).tolist()
+                counts += c.tolist()
+        model.train(was_training)
+        return {"heldout_loss": sum(sums) / max(sum(counts), 1),
+                "document_loss": [round(s / max(c, 1), 4) for s, c in zip(sums, counts)], "document_tokens": counts}
+    return evaluate
+
+
+# ------------------------------------------------------------------------------------------------ a run
+
+@dataclass
+class FusionResult:
+    out_dir: Path
+    log: list[dict]
+    summary: dict
+    model: Any = field(default=None, repr=False)
+
+
+def fusion_config(cfg: Preset, seed: int, **overrides) -> AdaptConfig:
+    """The loop's settings of a fusion run from ``[fusion]`` (one stage of kind ``fusion``)."""
+    f = cfg.fusion
+    values = dict(stages=(Stage("fusion", f.steps),), seq_len=max(2, f.max_prompt_tokens + f.max_response_tokens),
+                  batch_size=f.batch_size, learning_rate=f.learning_rate, seed=seed, eval_every=f.eval_every,
+                  eval_documents=f.heldout_pairs, device=cfg.device if cfg.device in ("auto", "cpu", "cuda") else "auto")
+    values.update(overrides)
+    return AdaptConfig(**values)
+
+
+def start_fingerprint(model, parts: FusionParts) -> str:
+    """Identity of what a run starts from: mode, sizes, the frozen parts' weights (sampled), the trained part's
+    initial values and the LLM's vocabulary (a checkpoint of another start is refused on resume)."""
+    import torch
+
+    digest = hashlib.sha256(json.dumps([model.fusion_config(), type(parts.llm).__name__,
+                                        vocab_fingerprint(parts.tokenizer)], sort_keys=True).encode())
+    with torch.no_grad():
+        frozen = [p for _, p in list(parts.encoder.named_parameters())[:3] + list(parts.llm.named_parameters())[:3]]
+        for w in frozen + [p for _, p in model.trainable_named_parameters()]:
+            digest.update(w.detach().float().cpu().flatten()[::97].numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def save_state(model, path: Path, extra: dict) -> Path:
+    """``fusion_state()`` (+ ``extra`` strings/numbers) to ``path`` atomically (a temporary file, then a rename)."""
+    import torch
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".fusion_state-", suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save({**model.fusion_state(), **extra}, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def layer_weights(model) -> list[float] | None:
+    """The learned softmax over the encoder's states (``global_softmax``), else None (per token or none)."""
+    return [round(float(w), 6) for w in model.fusion.weights()] if model.mode == "global_softmax" else None
+
+
+def run_fusion(cfg: Preset, language: str, model: str, label: str, seed: int = 0, *,
+               out_dir: str | Path | None = None, resume: bool = True, parts: FusionParts | None = None,
+               callback: Callable[[int, dict], None] | None = None, log: Callable[[str], None] = print,
+               **overrides) -> FusionResult:
+    """Train one fusion run (module doc); a finished run with the same start and settings is loaded, not retrained."""
+    import torch
+
+    mode = check_run(cfg, language, model, label, seed)
+    out = Path(out_dir) if out_dir else ModelLayout(cfg.name, language, model).fusion_dir(label, seed)
+    state_path = out / "fusion_state.pt"
+    parts = parts or load_fusion_parts(cfg, model)
+    fused = build_fused(cfg, parts, label, seed)
+    config = fusion_config(cfg, seed, **overrides)
+    fingerprint, wkey = start_fingerprint(fused, parts), config.weights_key()
+    if resume and state_path.exists() and (out / "summary.json").exists():
+        done = read_json(out / "summary.json")
+        if done.get("model_fingerprint") == fingerprint and done.get("weights_key") == wkey:
+            log(f"{out.name} is complete (same start and settings): loading it; pass resume=False to train again")
+            fused.load_fusion_state(torch.load(state_path, map_location="cpu", weights_only=True))
+            return FusionResult(out, read_log(out / "train_log.jsonl"), done, fused.eval())
+    f = cfg.fusion
+    pad = parts.encoder_tokenizer.pad_token_id or 0
+    train, train_counts = tokenize_pairs(english_pairs(cfg, "train"), parts, f.max_prompt_tokens, f.max_response_tokens)
+    heldout, held_counts = tokenize_pairs(english_pairs(cfg, "heldout"), parts, f.max_prompt_tokens,
+                                          f.max_response_tokens)
+    log(f"{label}: {len(train)} English training pairs, {min(len(heldout), f.heldout_pairs)} held-out pairs; "
+        f"{fused.count_parameters():,} trained parameters, {fused.count_parameters(trainable=False):,} frozen")
+    extra = {"preset": cfg.name, "language": language, "model": model, "method": label, "seed": seed,
+             "recipe": "fusion", "fusion_mode": mode, "encoder": parts.encoder_name, "llm": parts.llm_name,
+             "trained_parameters": fused.count_parameters(), "frozen_parameters": fused.count_parameters(False),
+             "train_pairs": train_counts, "heldout_pairs": held_counts}
+    result = loop(fused, parts.tokenizer, lambda: PairStream(train, pad, seed), out, config, objective=fused_loss,
+                  select=select_fusion, heldout_texts=heldout, evaluator=heldout_evaluator(pad, config.batch_size),
+                  fingerprint=fingerprint, resume=resume, export=False, extra_summary=extra, callback=callback,
+                  log=log)
+    trained = result.model
+    evals = [r for r in result.log if r["type"] == "eval"]
+    summary = {**result.summary, "step0_heldout_loss": evals[0]["heldout_loss"] if evals else None,
+               "final_heldout_loss": evals[-1]["heldout_loss"] if evals else None,
+               "layer_weights": layer_weights(trained), "fusion_state": state_path.name}
+    save_state(trained, state_path, {"label": label, "seed": seed})
+    write_json(out / "summary.json", summary)
+    shutil.rmtree(out / "checkpoints", ignore_errors=True)
+    return FusionResult(out, result.log, summary, trained.to("cpu").eval())
+
+
+__all__ = ["NOTEBOOK", "fusion_jobs", "run_fusion", "tokenize_pairs", "collate", "PairStream", "fused_loss",
+           "select_fusion", "heldout_evaluator", "fusion_config", "start_fingerprint", "save_state", "layer_weights",
+           "FusionResult"]

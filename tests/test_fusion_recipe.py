@@ -1,0 +1,189 @@
+"""The fusion recipe (issue 16): English pairs, the [fusion] table, the recipe's jobs, resume, FusedTextLM in stage 05."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from paper_utils.config import load_preset
+from paper_utils.corpora.english_instructions import PACK, english_instructions, task_table
+from paper_utils.errors import ConfigError
+from paper_utils.evaluate.fused import FusedTextLM
+from paper_utils.evaluate.matching import matching_items, score_matching
+from paper_utils.fixtures import OPENAI_EVALS
+from paper_utils.fusion_data import build_fused, load_fusion_parts
+from paper_utils.registry import recipe
+from paper_utils.runner import plan
+from paper_utils.study import heldout_parallel
+
+ROOTS = {PACK: OPENAI_EVALS}
+MODEL = "smollm2-135m"
+
+
+def _preset(**fusion):
+    settings = {"modes": ["last", "global_softmax"], "steps": 4, "batch_size": 2, **fusion}
+    return load_preset("smoke", **{"grid.recipes": ["staged", "fusion"], "fusion": settings})
+
+
+# ------------------------------------------------------------------------------------------------ English pairs
+
+def test_english_pairs_keep_english_tasks_and_split_by_task_file():
+    table = {r["task"]: r for r in task_table(roots=ROOTS)}
+    assert not table["uzbek-words/samples.jsonl"]["kept"]                      # names another language
+    assert table["capitals/fewshot.jsonl"]["reason"] == "no prompt -> ideal pairs"
+    train, held = english_instructions("train", roots=ROOTS), english_instructions("heldout", roots=ROOTS)
+    assert {r["task"] for r in train}.isdisjoint({r["task"] for r in held})     # held out by source
+    assert {r["task"] for r in held} == {"antonyms/samples.jsonl", "seasons/samples.jsonl"}
+    assert len(train) + len(held) == len(english_instructions("all", roots=ROOTS)) == 54
+    plural = next(r for r in train if r["task"].startswith("plurals"))
+    assert plural["response"] == "cats"                                        # a list ideal: its first answer
+    assert english_instructions("train", roots=ROOTS) == train                  # deterministic
+
+
+def test_english_pairs_cap_per_task_and_refuse_a_bad_split():
+    capped = english_instructions("train", pairs_per_task=2, roots=ROOTS)
+    assert len(capped) == 2 * len({r["task"] for r in capped})
+    with pytest.raises(ConfigError) as err:
+        english_instructions("dev", roots=ROOTS)
+    assert err.value.parameter == "split"
+
+
+# ------------------------------------------------------------------------------------------------ the preset
+
+@pytest.mark.parametrize("change, key", [
+    ({"fusion": {"steps": 2}}, "fusion.modes"),                                # the recipe without modes
+    ({"fusion": {"modes": ["mean"]}}, "fusion.modes"),
+    ({"fusion": {"modes": ["last", "last"]}}, "fusion.modes"),
+    ({"fusion": {"modes": ["last"], "stepz": 2}}, "fusion.stepz"),
+    ({"fusion": {"modes": ["last"], "steps": 0}}, "fusion.steps"),
+    ({"fusion": {"modes": ["last"], "heldout_share": 1.5}}, "fusion.heldout_share"),
+    ({"fusion": {"modes": ["last"], "encoder": "bert"}}, "fusion.encoder"),
+])
+def test_fusion_table_errors_name_the_key(change, key):
+    with pytest.raises(ConfigError) as err:
+        load_preset("smoke", **{"grid.recipes": ["staged", "fusion"], **change})
+    assert err.value.parameter == key
+
+
+def test_fusion_table_without_the_recipe_is_refused():
+    with pytest.raises(ConfigError, match="grid.recipes lacks"):
+        load_preset("smoke", fusion={"modes": ["last"]})
+
+
+def test_recipe_registers_training_and_evaluation_jobs():
+    cfg = _preset()
+    assert recipe("fusion").name == "fusion"
+    assert [r.run_id for r in cfg.fusion_runs()] == ["uz__smollm2-135m__fusion_last__seed0",
+                                                     "uz__smollm2-135m__fusion_global_softmax__seed0"]
+    jobs = {j.job_id: j for j in plan(cfg)}
+    train = jobs["08_encoder_fusion__uz__smollm2-135m__fusion_last__seed0"]
+    evaluation = jobs["05_evaluation__uz__smollm2-135m__fusion_last__seed0"]
+    assert evaluation.depends == (train.job_id,)
+    assert train.outputs == ("uz/smollm2-135m/fusion/fusion_last__seed0/summary.json",
+                             "uz/smollm2-135m/fusion/fusion_last__seed0/fusion_state.pt")
+    assert evaluation.job_id in jobs["06_significance"].depends
+    assert not any(j.notebook == "08_encoder_fusion" for j in plan(load_preset("smoke")))   # smoke grid unchanged
+
+
+# ------------------------------------------------------------------------------------------------ resume
+
+class _Stop(Exception):
+    pass
+
+
+def _stop_at(step):
+    def callback(at, record):
+        if at == step:
+            raise _Stop
+    return callback
+
+
+def _state(result):
+    return {k: v.clone() for k, v in result.model.fusion_state()["state"].items()}
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    from paper_utils.recipes.fusion import run_fusion
+
+    torch.set_num_threads(1)
+    out = tmp_path_factory.mktemp("fusion") / "run"
+    return run_fusion(_preset(), "uz", MODEL, "fusion_global_softmax", 0, out_dir=out, checkpoint_every=1,
+                      learning_rate=1e-2, log=lambda line: None)
+
+
+@pytest.mark.parametrize("stop", [1, 3])
+def test_interrupted_fusion_run_resumes_to_identical_weights(uninterrupted, tmp_path, stop):
+    from paper_utils.recipes.fusion import run_fusion
+
+    run = dict(out_dir=tmp_path / "run", checkpoint_every=1, learning_rate=1e-2, log=lambda line: None)
+    with pytest.raises(_Stop):
+        run_fusion(_preset(), "uz", MODEL, "fusion_global_softmax", 0, callback=_stop_at(stop), **run)
+    assert not (tmp_path / "run" / "fusion_state.pt").exists()                 # nothing final half-written
+    resumed = run_fusion(_preset(), "uz", MODEL, "fusion_global_softmax", 0, **run)
+    a, b = _state(resumed), _state(uninterrupted)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    start = build_fused(_preset(), load_fusion_parts(_preset(), MODEL), "fusion_global_softmax", 0).fusion_state()
+    assert not torch.equal(start["state"]["fusion.logits"], a["fusion.logits"])  # it did train
+    assert [(r["type"], r["step"]) for r in resumed.log] == [(r["type"], r["step"]) for r in uninterrupted.log]
+    assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_finished_run_is_loaded_and_its_summary_logs_heldout_english_loss(uninterrupted):
+    from paper_utils.recipes.fusion import run_fusion
+
+    s = uninterrupted.summary
+    assert s["fusion_mode"] == "global_softmax" and s["step0_heldout_loss"] > 0
+    assert len(s["layer_weights"]) == 3 and abs(sum(s["layer_weights"]) - 1) < 1e-5   # L + 1 = 3 states
+    saved = json.loads((uninterrupted.out_dir / "summary.json").read_text())
+    assert saved["final_heldout_loss"] == s["final_heldout_loss"]
+    again = run_fusion(_preset(), "uz", MODEL, "fusion_global_softmax", 0, out_dir=uninterrupted.out_dir,
+                       checkpoint_every=1, learning_rate=1e-2, log=lambda line: None)
+    assert all(torch.equal(v, _state(uninterrupted)[k]) for k, v in _state(again).items())
+
+
+# ------------------------------------------------------------------------------------------------ FusedTextLM
+
+def test_matching_scorer_runs_unchanged_on_a_fused_model():
+    cfg = _preset()
+    parts = load_fusion_parts(cfg, MODEL)
+    lm = FusedTextLM(build_fused(cfg, parts, "fusion_last"), parts.encoder_tokenizer, parts.tokenizer)
+    targets, english = heldout_parallel(cfg, "uz")
+    items = matching_items(targets, english, "uz", 4)
+    records, scores = score_matching(lm, items, "uz", base_tokenizer=parts.tokenizer)
+    assert set(scores) == {"uz-en", "en-uz"} and all(0 <= s["accuracy"] <= 1 for s in scores.values())
+    assert all(r["english_identical"] for r in records)                       # the LLM keeps its own tokenizer
+    # loglik is log p(continuation | context) with the context read by the encoder
+    ll = lm.loglik([(f"Uzbek: {targets[0]}\nEnglish:", " " + english[0])])
+    ids = parts.tokenizer(" " + english[0], add_special_tokens=False)["input_ids"]
+    prompt = parts.encoder_tokenizer([f"Uzbek: {targets[0]}\nEnglish:"], return_tensors="pt")
+    with torch.no_grad():
+        s, n = lm.model.target_loglik(prompt["input_ids"], prompt["attention_mask"], torch.tensor([ids]),
+                                      torch.ones(1, len(ids), dtype=torch.long))
+    assert ll[0] == pytest.approx(float(s[0]), abs=1e-5) and int(n[0]) == len(ids)
+
+
+def test_a_context_longer_than_the_encoder_is_truncated_from_the_left_with_a_warning():
+    cfg = _preset()
+    parts = load_fusion_parts(cfg, MODEL)
+    lm = FusedTextLM(build_fused(cfg, parts, "fusion_last"), parts.encoder_tokenizer, parts.tokenizer,
+                     max_prompt_tokens=16)
+    with pytest.warns(UserWarning, match="limit of 16"):
+        scores, meta = lm.choice_logprobs(["Save the file " * 20 + "Answer:"], [" A", " B"])
+    assert meta["truncated_contexts"] == 1 and meta["context_tokens"] == [16]
+
+
+@pytest.mark.assets
+def test_english_pairs_of_the_real_evals_pack():
+    """The pinned evals wheel: how many task files the English rule keeps and how the split falls."""
+    from paper_utils.packs import get_pack
+
+    if not get_pack(PACK).is_cached():
+        pytest.skip("pack openai-evals is not fetched (python -m paper_utils assets fetch for a fusion preset)")
+    rows = task_table()
+    kept = [r for r in rows if r["kept"]]
+    assert (len(rows), len(kept)) == (660, 346)
+    assert sum(r["used"] for r in kept if r["split"] == "train") == 33_965
+    assert sum(r["used"] for r in kept if r["split"] == "heldout") == 2_697
+    assert not any(r["kept"] for r in rows if r["task"].startswith(("ukraine_gec/", "italian-exams-qa/")))
