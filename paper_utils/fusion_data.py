@@ -19,7 +19,7 @@ evaluation), which must not import each other. **Parts**: ``data_source.tiny_mod
 :func:`paper_utils.fixtures.evaluation_model`; the others fuse multilingual-e5-small as a torch model
 (:func:`paper_utils.e5_torch.load_e5_torch`, ``[fusion] encoder = "e5-small"``) into the grid model. **English
 pairs**: :func:`paper_utils.corpora.english_instructions.english_instructions` of the pinned evals pack (the fixture
-copy ``data/fixtures/openai_evals`` for tiny-model presets) with ``[fusion]``'s ``pairs_per_task`` and
+copy :data:`paper_utils.fixtures.OPENAI_EVALS` for tiny-model presets) with ``[fusion]``'s ``pairs_per_task`` and
 ``heldout_share``. The trained part is seeded: ``torch.manual_seed(seed)`` right before the model is built.
 """
 from __future__ import annotations
