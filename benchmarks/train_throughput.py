@@ -12,6 +12,12 @@ Each stage runs in its own child process (peak memory is per process: ``ru_maxrs
 CPU, bf16 autocast on CUDA). The embedding matrix is first extended by ``--new-tokens`` rows, as after
 vocabulary extension. After ``--warmup`` untimed steps, ``--steps`` optimizer steps are timed.
 
+``--stages fusion_last fusion_global_softmax fusion_transformer_softmax`` (issue 16) time one training step of
+the encoder-fusion recipe instead (:class:`paper_utils.fusion.FusedEncoderLM`: multilingual-e5-small as a torch
+model, frozen, fused into the frozen LLM; AdamW on fusion + projection + end-of-input vector): each row is a
+prompt of ``seq_len // 2`` encoder tokens and a response of ``seq_len // 2`` LLM tokens, the same tokens per step
+as the other stages, so ``fusion / embeddings`` compares the two recipes' step costs on the same LLM.
+
 Reported per stage: tokens/s, seconds per step (wall, and process CPU seconds: on a machine shared
 with other jobs the CPU time is the better estimate of an idle machine's speed), peak memory, trainable parameters, and on CUDA the
 model FLOPs utilization ``MFU = tokens/s x F / peak``, with ``F = 6 N + 12 L H T`` FLOPs per token
@@ -58,9 +64,61 @@ def flops_per_token(model, seq_len: int) -> float:
     return 6 * matmul + 12 * cfg.num_hidden_layers * cfg.hidden_size * seq_len
 
 
+def run_fusion_stage(args) -> dict:
+    """One encoder-fusion training step configuration in this process (CPU or CUDA fp32): the measurements."""
+    import torch
+
+    from paper_utils.assets import load_model
+    from paper_utils.e5_torch import load_e5_torch
+    from paper_utils.fusion import FusedEncoderLM
+
+    torch.manual_seed(0)
+    llm, _ = load_model(args.model)
+    encoder, _ = load_e5_torch()
+    cuda = torch.cuda.is_available() and not args.cpu
+    device = torch.device("cuda" if cuda else "cpu")
+    model = FusedEncoderLM(encoder, llm, args.stage.removeprefix("fusion_")).to(device)
+    params = [p for _, p in model.trainable_named_parameters()]
+    optimizer = torch.optim.AdamW(params, lr=1e-4)
+    model.train()
+    half = args.seq_len // 2
+    gen = torch.Generator().manual_seed(0)
+
+    def one_step():
+        prompt = torch.randint(5, encoder.config.vocab_size - 1, (args.batch, half), generator=gen).to(device)
+        target = torch.randint(5, llm.config.vocab_size - 1, (args.batch, half), generator=gen).to(device)
+        loss = model(prompt, torch.ones_like(prompt), target, torch.ones_like(target)).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        if cuda:
+            torch.cuda.synchronize()
+
+    for _ in range(args.warmup):
+        one_step()
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()
+    t0, c0 = time.perf_counter(), time.process_time()
+    for _ in range(args.steps):
+        one_step()
+    seconds = (time.perf_counter() - t0) / args.steps
+    out = {"stage": args.stage, "device": str(device), "mixed_precision": "no", "threads": torch.get_num_threads(),
+           "seq_len": args.seq_len, "batch": args.batch, "micro_batch": args.batch, "new_tokens": 0,
+           "steps": args.steps, "trainable_params": model.count_parameters(), "seconds_per_step": seconds,
+           "tokens_per_s": args.batch * args.seq_len / seconds,
+           "cpu_seconds_per_step": (time.process_time() - c0) / args.steps, "load_average": os.getloadavg()[0],
+           "gradient_checkpointing": False}
+    out["peak_memory_gib"] = (torch.cuda.max_memory_allocated() / 2**30 if cuda
+                              else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20)
+    return out
+
+
 def run_stage(args) -> dict:
     """One stage in this process: returns the measurements."""
     import torch
+
+    if args.stage.startswith("fusion_"):
+        return run_fusion_stage(args)
 
     from paper_utils.train import AdaptConfig, Stage
     from paper_utils.train.devices import accelerator
@@ -179,8 +237,8 @@ def main() -> None:
               f"[{rec['device']}, {rec['mixed_precision']}, {rec['threads']} threads, seq {rec['seq_len']} x "
               f"batch {rec['batch']}]{extra}", flush=True)
     by = {r["stage"]: r for r in results}
-    if "full" in by and "embeddings" in by:
-        for other in [s for s in ("lora", "full") if s in by]:
+    if "embeddings" in by:
+        for other in [s for s in by if s != "embeddings"]:
             ratio = by[other]["seconds_per_step"] / by["embeddings"]["seconds_per_step"]
             cpu = by[other]["cpu_seconds_per_step"] / by["embeddings"]["cpu_seconds_per_step"]
             mem = by[other]["peak_memory_gib"] / by["embeddings"]["peak_memory_gib"]
