@@ -64,6 +64,20 @@ def flops_per_token(model, seq_len: int) -> float:
     return 6 * matmul + 12 * cfg.num_hidden_layers * cfg.hidden_size * seq_len
 
 
+def timed_steps(one_step, args, cuda: bool) -> tuple[float, float]:
+    """``--warmup`` untimed steps, then ``(wall seconds, process CPU seconds)`` per step over ``--steps`` steps."""
+    import torch
+
+    for _ in range(args.warmup):
+        one_step()
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()
+    t0, c0 = time.perf_counter(), time.process_time()
+    for _ in range(args.steps):
+        one_step()
+    return (time.perf_counter() - t0) / args.steps, (time.process_time() - c0) / args.steps
+
+
 def run_fusion_stage(args) -> dict:
     """One encoder-fusion training step configuration in this process (CPU or CUDA fp32): the measurements."""
     import torch
@@ -94,19 +108,12 @@ def run_fusion_stage(args) -> dict:
         if cuda:
             torch.cuda.synchronize()
 
-    for _ in range(args.warmup):
-        one_step()
-    if cuda:
-        torch.cuda.reset_peak_memory_stats()
-    t0, c0 = time.perf_counter(), time.process_time()
-    for _ in range(args.steps):
-        one_step()
-    seconds = (time.perf_counter() - t0) / args.steps
+    seconds, cpu_seconds = timed_steps(one_step, args, cuda)
     out = {"stage": args.stage, "device": str(device), "mixed_precision": "no", "threads": torch.get_num_threads(),
            "seq_len": args.seq_len, "batch": args.batch, "micro_batch": args.batch, "new_tokens": 0,
            "steps": args.steps, "trainable_params": model.count_parameters(), "seconds_per_step": seconds,
            "tokens_per_s": args.batch * args.seq_len / seconds,
-           "cpu_seconds_per_step": (time.process_time() - c0) / args.steps, "load_average": os.getloadavg()[0],
+           "cpu_seconds_per_step": cpu_seconds, "load_average": os.getloadavg()[0],
            "gradient_checkpointing": False}
     out["peak_memory_gib"] = (torch.cuda.max_memory_allocated() / 2**30 if cuda
                               else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20)
@@ -162,15 +169,7 @@ def run_stage(args) -> dict:
         if cuda:
             torch.cuda.synchronize()
 
-    for _ in range(args.warmup):
-        one_step()
-    if cuda:
-        torch.cuda.reset_peak_memory_stats()
-    t0, c0 = time.perf_counter(), time.process_time()
-    for _ in range(args.steps):
-        one_step()
-    seconds = (time.perf_counter() - t0) / args.steps
-    cpu_seconds = (time.process_time() - c0) / args.steps
+    seconds, cpu_seconds = timed_steps(one_step, args, cuda)
     tokens = config.batch_size * config.seq_len
     out = {"stage": args.stage, "device": str(acc.device), "mixed_precision": acc.mixed_precision,
            "threads": torch.get_num_threads(), "seq_len": config.seq_len, "batch": config.batch_size,
