@@ -63,13 +63,30 @@ def test_vocabulary_training_words_never_equal_held_out_text(lang):
     texts, weights = study.vocabulary_training(preset, lang)
     assert len(texts) == len(weights)
     held_keys = corpora.held_out_keys(lang)
-    test_keys = {corpora.normalize_key(t) for t in study.heldout_text(preset, lang)}
+    test_keys = {corpora.normalize_key(t) for t in corpora.monolingual(lang, "test")["text"]}   # Django test split
     dev_keys = {corpora.normalize_key(t) for t in corpora.monolingual(lang, "dev")["text"]}
     assert test_keys | dev_keys <= held_keys
-    assert not held_keys & {corpora.normalize_key(t) for t in texts}
+    train_keys = {corpora.normalize_key(t) for t in texts}
+    assert not held_keys & train_keys
     words = corpora.word_frequencies(lang)["word"]
     left_out = [w for w in words if corpora.normalize_key(w) in held_keys]
     assert left_out and len(texts) == len(corpora.monolingual(lang)) + len(words) - len(left_out)
+
+
+@pytest.mark.parametrize("lang", ["uz", "ms"])
+def test_heldout_documents_are_never_training_text(lang):
+    """demo-full scores held-out documents from another source (Firefox): none of them is tokenizer training text."""
+    from paper_utils import debian_packs, study
+    from paper_utils.config import load_preset
+
+    needed = [corpora.firefox_languages()[lang][0], "firefox-esr"]
+    if not all(debian_packs.get_package(key).is_cached() for key in needed):
+        pytest.skip(f"Debian packages {needed} not in the cache (python -m paper_utils assets fetch --preset demo-full)")
+    preset = load_preset("demo-full")
+    texts, _ = study.vocabulary_training(preset, lang)
+    documents = study.heldout_text(preset, lang) + study.data_source(preset).step0_dev_text(lang)
+    assert len(documents) >= 600
+    assert not {corpora.normalize_key(t) for t in documents} & {corpora.normalize_key(t) for t in texts}
 
 
 def test_monolingual_sources_and_speed():
