@@ -150,6 +150,7 @@ class Preset:
     variants: dict[str, dict[str, Any]] = field(default_factory=dict)   # label -> {"method": m, **options}
     sweep: dict[str, tuple[dict, ...]] = field(default_factory=dict)    # method -> dev-sweep configurations
     fusion: FusionSettings = FusionSettings()                           # [fusion]: the fusion recipe (fusion_grid)
+    timeout_factor: float = 1.0         # multiplies every notebook's cell timeout (a slow machine, big held-out sets)
 
     @property
     def ref(self) -> str:
@@ -242,7 +243,7 @@ def validate(raw: dict[str, Any], name: str, source_file: str = "") -> Preset:
     from .tokenization import OFFLINE_TOKENIZERS
 
     known = {"description", "data_source", "encoder", "device", "grid", "fertility", "vocabulary",
-             "initialization", "adaptation", "evaluation", "variants", "sweep", "fusion"}
+             "initialization", "adaptation", "evaluation", "variants", "sweep", "fusion", "timeout_factor"}
     for key in raw:
         if key not in known:
             raise ConfigError(key, raw[key], f"unknown preset key; known keys: {', '.join(sorted(known))}")
@@ -365,8 +366,12 @@ def validate(raw: dict[str, Any], name: str, source_file: str = "") -> Preset:
     init = Initialization(**init_values)
 
     desc = raw.get("description", "")
+    factor = raw.get("timeout_factor", 1.0)
+    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or factor < 1:
+        raise ConfigError("timeout_factor", factor, "use a number >= 1 (it multiplies every notebook's cell timeout)")
     return Preset(name, desc, data_source, encoder, device, grid, fert, vocab, adaptation, evaluation, source_file,
-                  initialization=init, variants=variants, sweep=sweep, fusion=check_fusion(raw.get("fusion"), chosen))
+                  initialization=init, variants=variants, sweep=sweep, fusion=check_fusion(raw.get("fusion"), chosen),
+                  timeout_factor=float(factor))
 
 
 def _set_dotted(raw: dict, dotted: str, value: Any) -> None:

@@ -263,7 +263,7 @@ def run_job(preset: Preset, job: Job) -> float:
     with _environment(job_environment(preset, seed=int(job.parameters.get("seed", 0)))):
         pm.execute_notebook(str(src.resolve()), str(out.resolve()), parameters=dict(job.parameters),
                             kernel_name="python3", cwd=str(NOTEBOOKS_DIR.resolve()), progress_bar=False,
-                            execution_timeout=job.timeout_s, log_output=False)
+                            execution_timeout=round(job.timeout_s * preset.timeout_factor), log_output=False)
     seconds = time.time() - start
     machine_independent(out)
     return seconds

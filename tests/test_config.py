@@ -71,3 +71,12 @@ def test_initialization_table_is_optional_and_checked():
         load_preset("demo", **{"initialization.max_anchors": -1})
     with pytest.raises(ConfigError, match="unknown key"):
         load_preset("demo", **{"initialization.anchors": 5})
+
+
+def test_timeout_factor_scales_cell_timeouts_and_is_validated():
+    assert load_preset("demo").timeout_factor == 1.0
+    assert load_preset("demo-full").timeout_factor == 8.0          # step 0 on hundreds of documents, 2-core CPU
+    assert load_preset("demo", **{"timeout_factor": 3}).timeout_factor == 3.0
+    for bad in (0.5, "long", True):
+        with pytest.raises(ConfigError, match="timeout_factor"):
+            load_preset("demo", **{"timeout_factor": bad})
