@@ -71,10 +71,10 @@ from ..surfaces import tokenizer_family
 from ..tokenization import HFTextTokenizer
 from .apostrophes import join_apostrophe_words, spelling_variants
 from .build import select
-from .candidates import backend_of, check_weights, learn_candidates, vocab_of
+from .candidates import backend_of, check_weights, learn_candidates, units, vocab_of
 from .english import drop_merges_firing_on_english, english_pairs
 from .english_check import check_english_texts, enforce_floor, heldout_identity
-from .whole_words import add_whole_words, check_supported, learn_whole_words, units_of
+from .whole_words import add_whole_words, check_supported, learn_whole_words
 
 METHODS = ("continue_bpe", "whole_words", "added_tokens")
 
@@ -300,13 +300,13 @@ def _continue(base_tokenizer, family, spec, vocab, learn_texts, learn_weights, b
 def _whole_words(base_tokenizer, learn_texts, learn_weights, budget, min_frequency, english_texts, t0):
     """Whole target words as new entries, no merges; every unit of the English protection excluded."""
     check_supported(base_tokenizer)
-    protected = {u for units in units_of(base_tokenizer, english_texts) for u in units}
+    protected = set(units(backend_of(base_tokenizer), english_texts))
     everything = learn_whole_words(base_tokenizer, learn_texts, learn_weights, 10 ** 9, set(), min_frequency)
-    units = [u for u in everything if u not in protected]
-    if budget > len(units):
-        raise ConfigError("budget", budget, f"the target text yields only {len(units)} whole words outside the "
-                          f"English protection; use budget <= {len(units)} or more target text")
+    outside = [u for u in everything if u not in protected]
+    if budget > len(outside):
+        raise ConfigError("budget", budget, f"the target text yields only {len(outside)} whole words outside the "
+                          f"English protection; use budget <= {len(outside)} or more target text")
     t_learn = time.perf_counter() - t0
-    extended = add_whole_words(base_tokenizer, units[:budget])
+    extended = add_whole_words(base_tokenizer, outside[:budget])
     refused = {u for u in everything if u in protected}      # candidates that are units of the protection
-    return extended, [], set(), 0, refused, units, len(units), t_learn, 0.0
+    return extended, [], set(), 0, refused, outside, len(outside), t_learn, 0.0

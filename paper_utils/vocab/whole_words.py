@@ -32,24 +32,15 @@ from __future__ import annotations
 
 import copy
 import json
-from collections import Counter
 from typing import Sequence
 
 from tokenizers import Tokenizer
 
 from ..errors import ConfigError
 from ..surfaces import tokenizer_family
-from .candidates import backend_of, has_letter, vocab_of
+from .candidates import backend_of, has_letter, units, vocab_of
 
 SPECIAL_MARK = "<"          # special tokens (<|im_start|>, <repo_name>) are matched before the model
-
-
-def units_of(tokenizer, texts: Sequence[str]) -> list[list[str]]:
-    """The pre-tokenized units (model-space strings, ``Ġ`` for a space) of each text."""
-    backend = backend_of(tokenizer)
-    normalize = backend.normalizer.normalize_str if backend.normalizer is not None else (lambda s: s)
-    pre = backend.pre_tokenizer
-    return [[u for u, _ in pre.pre_tokenize_str(normalize(t))] if pre is not None else [normalize(t)] for t in texts]
 
 
 def self_encoding_failures(tokenizer) -> list[str]:
@@ -77,10 +68,7 @@ def check_supported(tokenizer) -> None:
 def learn_whole_words(tokenizer, texts: Sequence[str], weights: Sequence[int] | None, budget: int,
                       protected_units: set[str], min_frequency: int = 2) -> list[str]:
     """The ``budget`` units that save the most base tokens on the weighted ``texts`` (see the module docstring)."""
-    counts: Counter = Counter()
-    for units, w in zip(units_of(tokenizer, texts), weights or [1] * len(texts)):
-        for u in units:
-            counts[u] += w
+    counts = units(backend_of(tokenizer), texts, weights)
     vocab = vocab_of(json.loads(backend_of(tokenizer).to_str()))
     model = backend_of(tokenizer).model
     scored = []
@@ -93,13 +81,13 @@ def learn_whole_words(tokenizer, texts: Sequence[str], weights: Sequence[int] | 
     return [u for _, u in sorted(scored)[:budget]]
 
 
-def add_whole_words(tokenizer, units: Sequence[str]):
-    """A copy of ``tokenizer`` with ``units`` as new vocabulary entries and ``ignore_merges`` switched on."""
+def add_whole_words(tokenizer, words: Sequence[str]):
+    """A copy of ``tokenizer`` with ``words`` (units) as new vocabulary entries and ``ignore_merges`` switched on."""
     spec = json.loads(backend_of(tokenizer).to_str())
     spec["model"]["ignore_merges"] = True
     used = list(spec["model"]["vocab"].values()) + [t["id"] for t in spec.get("added_tokens") or []]
     next_id = max(used) + 1
-    for k, unit in enumerate(units):
+    for k, unit in enumerate(words):
         spec["model"]["vocab"][unit] = next_id + k
     extended = copy.deepcopy(tokenizer)
     backend = Tokenizer.from_str(json.dumps(spec))
