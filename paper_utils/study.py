@@ -279,12 +279,18 @@ class OfflineDebian(Offline):
     DEV_SHARE = 0.6
     MAX_DOCUMENTS = 500
 
-    def _documents(self, lang: str, split: str) -> list[str]:
+    def _built(self, lang: str):
+        """``(documents, report)``: the language's held-out documents, capped per split, and how they were built."""
         from .corpora.firefox_heldout import capped, firefox_heldout
-        from .corpora.heldout_documents import require_documents
 
         documents, report = firefox_heldout(lang, dev_share=self.DEV_SHARE)
-        return require_documents(capped(documents, self.MAX_DOCUMENTS), split, lang, report)
+        return capped(documents, self.MAX_DOCUMENTS), report
+
+    def _documents(self, lang: str, split: str) -> list[str]:
+        from .corpora.heldout_documents import require_documents
+
+        documents, report = self._built(lang)
+        return require_documents(documents, split, lang, report)
 
     def heldout_text(self, lang: str) -> list[str]:
         return self._documents(lang, "test")
@@ -293,13 +299,10 @@ class OfflineDebian(Offline):
         return self._documents(lang, "dev")
 
     def evaluation_bpb_text(self, lang: str) -> list[str]:
-        return self._documents(lang, "test")
+        return self.heldout_text(lang)
 
     def heldout_construction(self, lang: str) -> dict | None:
-        from .corpora.firefox_heldout import capped, firefox_heldout
-
-        documents, report = firefox_heldout(lang, dev_share=self.DEV_SHARE)
-        used = capped(documents, self.MAX_DOCUMENTS)
+        used, report = self._built(lang)
         return {**report, "max_documents": self.MAX_DOCUMENTS,
                 "used": {split: sum(d.split == split for d in used) for split in ("dev", "test")}}
 
