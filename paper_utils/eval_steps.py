@@ -21,10 +21,15 @@ from __future__ import annotations
 from .errors import ConfigError
 
 
+def eval_interval(total_steps: int, eval_every: int = 0) -> int:
+    """Steps between held-out evaluations: ``eval_every``, or about 12 per run (``round(total / 12)``, at least 1)."""
+    return eval_every or max(1, round(total_steps / 12))
+
+
 def logged_steps(stage1_steps: int, stage2_steps: int, eval_every: int = 0) -> tuple[int, ...]:
     """Every step whose held-out bpb the loop logs, ascending."""
     total = stage1_steps + stage2_steps
-    every = eval_every or max(1, round(total / 12))
+    every = eval_interval(total, eval_every)
     return tuple(sorted({0, *range(every, total + 1, every), *({stage1_steps, total} - {0})}))
 
 

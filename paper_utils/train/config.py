@@ -22,6 +22,7 @@ import json
 from dataclasses import asdict, dataclass
 
 from ..errors import ConfigError
+from ..eval_steps import eval_interval
 from .schedule import warmup_cosine
 
 STAGE_KINDS = ("embeddings", "lora", "full", "fusion")   # fusion: what a FusedEncoderLM leaves trainable
@@ -133,7 +134,7 @@ class AdaptConfig:
 
     @property
     def eval_interval(self) -> int:
-        return self.eval_every or max(1, round(self.total_steps / 12))
+        return eval_interval(self.total_steps, self.eval_every)
 
     @property
     def checkpoint_interval(self) -> int:
