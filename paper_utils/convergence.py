@@ -44,6 +44,7 @@ from . import stats
 from .eval_steps import compared_step
 from .io import read_json
 from .layout import ModelLayout, adapt_label
+from .train import read_log
 
 SPREAD_OF = ("final_bpb", "auc_bpb", "steps_to_base_bpb")
 
@@ -56,8 +57,7 @@ def read_runs(preset: str, language: str, model: str, methods: Sequence[str] | N
         method, _, seed = summary.parent.name.rpartition("__seed")
         if not seed.isdigit() or (methods is not None and method not in methods):
             continue
-        records = [json.loads(line) for line in (summary.parent / "train_log.jsonl").read_text(encoding="utf-8").splitlines()
-                   if line.strip()] if (summary.parent / "train_log.jsonl").exists() else []
+        records = read_log(summary.parent / "train_log.jsonl")
         evals = sorted((r for r in records if r.get("type") == "eval"), key=lambda r: r["step"])
         if not evals:
             continue
