@@ -25,8 +25,10 @@ from ..errors import ConfigError
 from ..eval_steps import eval_interval
 from .schedule import warmup_cosine
 
-STAGE_KINDS = ("embeddings", "lora", "full", "fusion")   # fusion: what a FusedEncoderLM leaves trainable
+STAGE_KINDS = ("embeddings", "lora", "full", "fusion",   # fusion: what a FusedEncoderLM leaves trainable
+               "attention", "attention_lora")          # attention: q/k/v/o projection weights (CLO); _lora: LoRA on them
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+ATTENTION_PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj")     # what the attention stage kinds train
 
 
 @dataclass(frozen=True)
@@ -99,8 +101,8 @@ class AdaptConfig:
                 raise ConfigError(f"stages[{k}].steps", st.steps, "use an integer >= 0")
             if st.learning_rate is not None and not st.learning_rate > 0:
                 raise ConfigError(f"stages[{k}].learning_rate", st.learning_rate, "use a learning rate > 0")
-            if st.kind == "lora" and any(s.kind != "lora" and s.steps for s in stages[k + 1:]):
-                raise ConfigError("stages", [s.kind for s in stages], "'lora' must be the last stage "
+            if st.kind in ("lora", "attention_lora") and any(s.kind != st.kind and s.steps for s in stages[k + 1:]):
+                raise ConfigError("stages", [s.kind for s in stages], f"'{st.kind}' must be the last stage "
                                   "(adapters are merged on export)")
         if sum(st.steps for st in stages) <= 0:
             raise ConfigError("stages", [(s.kind, s.steps) for s in stages], "give at least one training step")
@@ -155,4 +157,4 @@ class AdaptConfig:
         return hashlib.sha256(json.dumps(keep, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-__all__ = ["Stage", "AdaptConfig", "STAGE_KINDS", "LORA_TARGETS"]
+__all__ = ["Stage", "AdaptConfig", "STAGE_KINDS", "LORA_TARGETS", "ATTENTION_PROJECTIONS"]

@@ -1,4 +1,4 @@
-"""Which parameters train: embedding rows only, LoRA adapters (+ embeddings), or everything.
+"""Which parameters train: embedding rows only, LoRA adapters (+ embeddings), attention projections, or everything.
 
 Example::
 
@@ -15,6 +15,15 @@ trains (wrapping it with LoRA for ``lora``) and, for ``new_rows_only`` stages, m
 embedding gradients by a 0/1 row mask so only the new tokens' rows move. ``optimizer_for`` builds
 AdamW without weight decay on embeddings (masked rows then stay exactly as they were);
 ``touched`` lists the tensors a checkpoint must hold.
+
+Stage kind ``attention`` trains exactly the ``weight`` (and ``bias``, where a model has one) of every
+``q_proj``/``k_proj``/``v_proj``/``o_proj`` module (:data:`~paper_utils.train.config.ATTENTION_PROJECTIONS`) and
+nothing else (embeddings, norms, MLPs frozen); ``attention_lora`` puts LoRA adapters (``lora_r``, ``lora_alpha``) on
+those four projections only, everything else frozen (CLO, :mod:`paper_utils.recipes.clo`)::
+
+    >>> net, _ = select_stage(net, Stage("attention", 1), None, None)
+    >>> sorted({name.split(".")[-2] for name, p in net.named_parameters() if p.requires_grad})
+    ['k_proj', 'o_proj', 'q_proj', 'v_proj']
 """
 from __future__ import annotations
 
@@ -22,7 +31,7 @@ import warnings
 from typing import Any, Sequence
 
 from ..errors import ConfigError
-from .config import AdaptConfig, Stage
+from .config import ATTENTION_PROJECTIONS, AdaptConfig, Stage
 
 # peft 0.21 still calls transformers' deprecated alias; the warning says nothing about this run
 warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*is deprecated", category=FutureWarning)
@@ -52,6 +61,15 @@ def select_stage(model, stage: Stage, config: AdaptConfig, new_ids):
     for p in model.parameters():
         p.requires_grad_(False)
     hooks = []
+    if stage.kind == "attention":
+        return select_attention(model), hooks
+    if stage.kind == "attention_lora":
+        from peft import LoraConfig, get_peft_model
+
+        torch.manual_seed(config.seed + 1)             # LoRA init; overwritten when resuming
+        lcfg = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
+                          target_modules=list(ATTENTION_PROJECTIONS), bias="none", task_type="CAUSAL_LM")
+        return get_peft_model(model, lcfg), hooks
     if stage.kind == "lora":
         from peft import LoraConfig, get_peft_model
 
@@ -75,6 +93,24 @@ def select_stage(model, stage: Stage, config: AdaptConfig, new_ids):
             mask[torch.as_tensor(list(new_ids), dtype=torch.long)] = 1
             hooks.append(w.register_hook(lambda g, m=mask: g * m.to(g.device, g.dtype)))
     return model, hooks
+
+
+def attention_parameters(model) -> list[str]:
+    """Names of the parameters of every q/k/v/o projection module of ``model`` (weights and biases)."""
+    names = [f"{module}.{leaf}" for module, mod in model.named_modules()
+             if module.rsplit(".", 1)[-1] in ATTENTION_PROJECTIONS for leaf, _ in mod.named_parameters(recurse=False)]
+    if not names:
+        raise ConfigError("stage", "attention", f"{type(model).__name__} has no module named "
+                          f"{'/'.join(ATTENTION_PROJECTIONS)}; train it with another stage kind")
+    return names
+
+
+def select_attention(model):
+    """Unfreeze exactly the q/k/v/o projection parameters of an already frozen ``model``; returns it."""
+    wanted = set(attention_parameters(model))
+    for name, p in model.named_parameters():
+        p.requires_grad_(name in wanted)
+    return model
 
 
 def optimizer_for(model, stage: Stage, config: AdaptConfig):
@@ -107,4 +143,4 @@ def touched(model, stages_so_far: Sequence[Stage], new_ids) -> tuple[dict[str, A
     return tensors, row_start
 
 
-__all__ = ["embeddings", "select_stage", "optimizer_for", "touched"]
+__all__ = ["embeddings", "select_stage", "select_attention", "attention_parameters", "optimizer_for", "touched"]
