@@ -22,6 +22,7 @@ from typing import Any, Iterator
 
 from .errors import ConfigError
 from .eval_steps import check_convergence_step
+from .clo_grid import CloSettings, check_clo
 from .fusion_grid import FusionSettings, check_fusion, fusion_labels
 from .layout import model_key
 from .paths import DATA_DIR, PRESETS_DIR
@@ -150,6 +151,7 @@ class Preset:
     variants: dict[str, dict[str, Any]] = field(default_factory=dict)   # label -> {"method": m, **options}
     sweep: dict[str, tuple[dict, ...]] = field(default_factory=dict)    # method -> dev-sweep configurations
     fusion: FusionSettings = FusionSettings()                           # [fusion]: the fusion recipe (fusion_grid)
+    clo: CloSettings = CloSettings()                                    # [clo]: the CLO recipe (clo_grid)
     timeout_factor: float = 1.0         # multiplies every notebook's cell timeout (a slow machine, big held-out sets)
 
     @property
@@ -194,6 +196,14 @@ class Preset:
                 for label in fusion_labels(self.fusion):
                     for seed in self.grid.seeds_for(lang, model):
                         yield Run(lang, model, label, seed, recipe="fusion")
+
+    def clo_runs(self) -> Iterator[Run]:
+        """The CLO recipe's runs: language x model x variant (``clo``, ``sft_*``, ``base``) x seed (``[clo]``)."""
+        for lang in self.clo.languages or self.grid.languages:
+            for model in self.clo.models or self.grid.models:
+                for label in self.clo.variants:
+                    for seed in self.clo.seeds or self.grid.seeds_for(lang, model):
+                        yield Run(lang, model, label, seed, recipe="clo")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -243,7 +253,7 @@ def validate(raw: dict[str, Any], name: str, source_file: str = "") -> Preset:
     from .tokenization import OFFLINE_TOKENIZERS
 
     known = {"description", "data_source", "encoder", "device", "grid", "fertility", "vocabulary",
-             "initialization", "adaptation", "evaluation", "variants", "sweep", "fusion", "timeout_factor"}
+             "initialization", "adaptation", "evaluation", "variants", "sweep", "fusion", "timeout_factor", "clo"}
     for key in raw:
         if key not in known:
             raise ConfigError(key, raw[key], f"unknown preset key; known keys: {', '.join(sorted(known))}")
@@ -371,7 +381,15 @@ def validate(raw: dict[str, Any], name: str, source_file: str = "") -> Preset:
         raise ConfigError("timeout_factor", factor, "use a number >= 1 (it multiplies every notebook's cell timeout)")
     return Preset(name, desc, data_source, encoder, device, grid, fert, vocab, adaptation, evaluation, source_file,
                   initialization=init, variants=variants, sweep=sweep, fusion=check_fusion(raw.get("fusion"), chosen),
+                  clo=_check_clo_languages(check_clo(raw.get("clo"), chosen), langs),
                   timeout_factor=float(factor))
+
+
+def _check_clo_languages(settings: CloSettings, langs: tuple[str, ...]) -> CloSettings:
+    for lang in settings.languages:
+        if lang not in langs:
+            raise ConfigError("clo.languages", lang, f"use languages of data/languages.toml: {', '.join(langs)}")
+    return settings
 
 
 def _set_dotted(raw: dict, dotted: str, value: Any) -> None:

@@ -44,7 +44,7 @@ _KEY_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 # stage number -> notebook stem, for the "run NN_<stage> first" messages
 STAGES = {"01": "01_fertility", "02": "02_vocabulary_expansion", "03": "03_anchored_initialization",
           "04": "04_adaptation", "05": "05_evaluation", "06": "06_significance", "07": "07_figures",
-          "08": "08_encoder_fusion"}
+          "08": "08_encoder_fusion", "09": "09_cross_lingual_optimization"}
 
 
 class MissingStageOutput(DataError):
@@ -232,3 +232,15 @@ def require(path: Path, stage: str, language: str = "", model: str = "") -> Path
 __all__ = ["ModelLayout", "MissingStageOutput", "model_key", "require", "study_root", "fertility_csv",
            "significance_csv", "run_info_json", "figures_dir", "executed_dir", "failures_dir", "adapt_label",
            "eval_label", "STAGES"]
+
+
+# the CLO recipe (notebook 09): CLO, its SFT baselines and the base instruction model, one folder per run
+def clo_dir(preset: str, language: str, model: str, label: str, seed: int = 0) -> Path:
+    """``results/<preset>/<language>/<model key>/clo/<variant>__seed<k>/`` (``summary.json``, ``train_log.jsonl``,
+    ``model/``, ``scores.json``, ``generations.jsonl``)."""
+    return ModelLayout(preset, language, model).root / "clo" / adapt_label(label, seed)
+
+
+def clo_translations_jsonl(preset: str, language: str) -> Path:
+    """The translated English SFT records of ``language`` that the CLO recipe reads (written by its data stage)."""
+    return study_root(preset) / "clo_data" / f"translated_{language}.jsonl"

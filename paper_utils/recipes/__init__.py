@@ -4,7 +4,7 @@ Example::
 
     >>> from paper_utils.registry import recipes
     >>> list(recipes())
-    ['staged', 'fusion']
+    ['staged', 'fusion', 'clo']
 
 A recipe registers ``jobs(preset) -> [Job, ...]``: the notebooks its runs execute, their parameters,
 inputs (dependencies on stage jobs) and outputs; the runner asks every recipe of ``grid.recipes``.
@@ -13,10 +13,13 @@ Importing this package registers them.
 * ``staged`` (:mod:`paper_utils.recipes.staged`): an initializer's patch, embeddings then LoRA.
 * ``fusion`` (:mod:`paper_utils.recipes.fusion`): a frozen multilingual encoder fused into the frozen LLM
   (``[fusion] modes``), fusion + projection trained on English instruction pairs.
+* ``clo`` (:mod:`paper_utils.recipes.clo`): Cross-Lingual Optimization of an instruction model on translated
+  pairs (``[clo] variants``: CLO, SFT baselines at k x N, the base model).
 """
 # isort: off
 from .staged import run_adaptation, staged_jobs       # registered first: the default recipe
 from .fusion import fusion_jobs, run_fusion
+from .clo import clo_jobs, run_clo
 # isort: on
 
-__all__ = ["run_adaptation", "staged_jobs", "fusion_jobs", "run_fusion"]
+__all__ = ["run_adaptation", "staged_jobs", "fusion_jobs", "run_fusion", "clo_jobs", "run_clo"]
