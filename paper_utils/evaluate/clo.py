@@ -1,0 +1,168 @@
+"""Evaluation of a CLO-recipe run: held-out translated prompts, target-response rate, chrF++, English retention.
+
+Example::
+
+    >>> import tempfile
+    >>> from paper_utils.config import load_preset
+    >>> from paper_utils.fixtures import evaluation_model
+    >>> cfg = load_preset("smoke", **{"grid.recipes": ["staged", "clo"],
+    ...                               "clo": {"variants": ["base"], "pairs": 8, "eval_prompts": 3, "max_new_tokens": 4,
+    ...                                       "retention": False}})
+    >>> scores = evaluate_clo_run(cfg, "uz", "smollm2-135m", "base", start=evaluation_model(),
+    ...                           out_dir=tempfile.mkdtemp(), log=lambda line: None)        # seconds
+    >>> scores["target"]["n"], scores["english"]["n"], sorted(scores["items"])
+    (3, 3, ['english_chrf', 'english_exact', 'target_chrf', 'target_language'])
+
+**Target prompts**: the first ``[clo] eval_prompts`` held-out records (:func:`paper_utils.clo_data.heldout_records`:
+task files no run trained on), each target prompt as one user turn of the model's chat template, answered greedily
+(at most ``max_new_tokens`` tokens, cut at the first newline: :func:`paper_utils.evaluate.decoding.greedy_generate`).
+Scores: the **target-response rate** (the share of responses that ``paper_utils.language_id.target_rate`` calls
+``language``: 1/0 per item; ``None`` with a note when that module is not installed), **chrF++** against the
+translated reference response (corpus, and per item: sacrebleu's sentence chrF++). **English prompts** of the same
+records: chrF++ against the English ideal response and **exact match** (case- and space-insensitive). **English
+retention** (``[clo] retention``): stage 05's scorers on the same TextLM: MMLU letter (5-shot) and cloze (0-shot),
+``evaluation.mmlu_questions`` items, and English bits per byte (``evaluation.english_bpb_texts`` per held-out
+source). Per-item values go to ``scores.json`` (``items``: lists in record order, the same order for every run of a
+language) so :func:`compare_clo_runs` can run paired tests between variants; the generations go to
+``generations.jsonl``.
+"""
+from __future__ import annotations
+
+import importlib
+import time
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from ..clo_data import heldout_records, load_clo_run
+from ..config import Preset
+from ..errors import ConfigError
+from ..io import read_json, write_json, write_jsonl
+from ..layout import clo_dir
+from ..study import english_bpb_texts, mmlu_split
+from .cloze import score_mmlu_cloze
+from .english_bpb import evaluate_english_bpb
+from .mmlu import score_mmlu
+from .textlm import CausalTextLM
+from .translation import translation_scores
+
+
+def chat_text(tokenizer, prompt: str) -> str:
+    """``prompt`` as one user turn of the chat template with the generation prompt (no template: ``User:``...)."""
+    if getattr(tokenizer, "chat_template", None):
+        return tokenizer.apply_chat_template([{"role": "user", "content": prompt}], add_generation_prompt=True,
+                                             tokenize=False)
+    return f"User: {prompt}\nAssistant: "
+
+
+def target_flags(responses: Sequence[str], language: str) -> tuple[list[int] | None, str]:
+    """``(1/0 per response: is it in language, note)`` through ``paper_utils.language_id.target_rate``."""
+    try:
+        module = importlib.import_module("paper_utils.language_id")     # the CLO data stage's identifier
+    except ImportError:
+        return None, "paper_utils.language_id is not installed: no target-response rate"
+    return [int(round(float(module.target_rate([r], language)))) for r in responses], "paper_utils.language_id"
+
+
+def sentence_chrf(hypotheses: Sequence[str], references: Sequence[str]) -> list[float]:
+    """Per-item chrF++ (sacrebleu ``sentence_score``, word order 2)."""
+    from sacrebleu.metrics import CHRF
+
+    chrf = CHRF(word_order=2)
+    return [round(chrf.sentence_score(h, [r]).score, 4) for h, r in zip(hypotheses, references)]
+
+
+def _normalized(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def evaluate_clo_run(cfg: Preset, language: str, model: str, label: str, seed: int = 0, *,
+                     start: tuple[Any, Any] | None = None, out_dir: str | Path | None = None, batch_size: int = 8,
+                     log: Callable[[str], None] = print) -> dict:
+    """Score one run (module doc) and write ``scores.json`` and ``generations.jsonl`` into its folder.
+
+    ``start``: ``(model, tokenizer)`` to score instead of the run's exported model (:func:`load_clo_run`)."""
+    c = cfg.clo
+    out = Path(out_dir) if out_dir else clo_dir(cfg.name, language, model, label, seed)
+    net, tok = start if start is not None else load_clo_run(cfg, language, model, label, seed)[:2]
+    lm = CausalTextLM(net.eval(), tok, name=f"{model} {label}")
+    records = heldout_records(cfg, language)[:c.eval_prompts]
+    if not records:
+        raise ConfigError("clo.heldout_share", c.heldout_share, f"{language} has no held-out records: raise it")
+    t0 = time.perf_counter()
+    target = lm.generate([chat_text(tok, r["prompt_tgt"]) for r in records], max_new_tokens=c.max_new_tokens,
+                         batch_size=batch_size)
+    english = lm.generate([chat_text(tok, r["prompt_en"]) for r in records], max_new_tokens=c.max_new_tokens,
+                          batch_size=batch_size)
+    flags, identifier = target_flags(target, language)
+    items = {"target_language": flags,
+             "target_chrf": sentence_chrf(target, [r["response_tgt"] for r in records]),
+             "english_chrf": sentence_chrf(english, [r["response_en"] for r in records]),
+             "english_exact": [int(_normalized(h) == _normalized(r["response_en"])) for h, r in zip(english, records)]}
+    target_corpus = translation_scores(target, [r["response_tgt"] for r in records])
+    english_corpus = translation_scores(english, [r["response_en"] for r in records])
+    scores = {"preset": cfg.name, "language": language, "model": model, "method": label, "seed": seed,
+              "recipe": "clo", "record_ids": [r["id"] for r in records],
+              "target": {"n": len(records), "target_rate": sum(flags) / len(flags) if flags else None,
+                         "identifier": identifier, "chrf++": target_corpus["chrf++"],
+                         "chrf++_signature": target_corpus["chrf++_signature"]},
+              "english": {"n": len(records), "chrf++": english_corpus["chrf++"],
+                          "exact_match": sum(items["english_exact"]) / len(records)},
+              "generation": {"max_new_tokens": c.max_new_tokens, "greedy": True, "chat_template":
+                             bool(getattr(tok, "chat_template", None))},
+              "items": items, "retention": {}}
+    log(f"{label}: target rate {scores['target']['target_rate']}, target chrF++ {target_corpus['chrf++']:.1f}, "
+        f"English chrF++ {english_corpus['chrf++']:.1f}, exact {scores['english']['exact_match']:.3f}")
+    if c.retention:
+        scores["retention"], retention_items = english_retention(cfg, lm, batch_size)
+        items.update(retention_items)
+    scores["seconds"] = round(time.perf_counter() - t0, 1)
+    write_jsonl(out / "generations.jsonl",
+                [{"id": r["id"], "prompt_tgt": r["prompt_tgt"], "response": t, "reference": r["response_tgt"],
+                  "prompt_en": r["prompt_en"], "response_en_generated": e, "reference_en": r["response_en"]}
+                 for r, t, e in zip(records, target, english)])
+    write_json(out / "scores.json", scores)
+    return scores
+
+
+def english_retention(cfg: Preset, lm, batch_size: int = 8) -> tuple[dict, dict]:
+    """``(summary, per-item lists)``: MMLU letter and cloze accuracy and English bpb with stage 05's scorers."""
+    ev = cfg.evaluation
+    items, pool = mmlu_split(ev.mmlu_questions, 0, cfg.data_source, subjects=ev.mmlu_subjects)
+    letter = score_mmlu(lm, items, pool, batch_size=batch_size)
+    cloze_records, cloze = score_mmlu_cloze(lm, items, batch_size=batch_size)
+    bpb_records, bpb = evaluate_english_bpb(lm, english_bpb_texts(cfg))
+    summary = {"mmlu": letter.summary(), "mmlu_cloze": cloze, "english_bpb": bpb}
+    per_item = {"mmlu_correct": list(letter.correct),
+                "mmlu_cloze_correct": [int(r.get("correct", 0)) for r in cloze_records],
+                "english_bpb_bits": [r.get("bits") for r in bpb_records],
+                "english_bpb_bytes": [r.get("bytes") for r in bpb_records]}
+    return summary, per_item
+
+
+def read_scores(cfg: Preset, language: str, model: str, label: str, seed: int = 0) -> dict:
+    """A finished run's ``scores.json`` (MissingStageOutput naming notebook 09 when absent)."""
+    from ..clo_data import NOTEBOOK
+    from ..layout import require
+
+    return read_json(require(clo_dir(cfg.name, language, model, label, seed) / "scores.json", NOTEBOOK, language,
+                             model))
+
+
+def compare_clo_runs(a: dict, b: dict, measure: str):
+    """A paired test between two runs' ``scores.json`` on one measure: McNemar for 0/1 items (``target_language``,
+    ``english_exact``, ``mmlu_correct``, ``mmlu_cloze_correct``), a paired permutation test for per-item chrF++."""
+    from ..stats import mcnemar_exact, paired_permutation
+
+    if a.get("record_ids") != b.get("record_ids"):
+        raise ConfigError("runs", (a.get("method"), b.get("method")), "they scored different held-out records: "
+                          "evaluate both with the same [clo] eval_prompts and data")
+    xa, xb = a["items"].get(measure), b["items"].get(measure)
+    if xa is None or xb is None:
+        raise ConfigError("measure", measure, f"use one of: {', '.join(k for k, v in a['items'].items() if v)}")
+    if measure.endswith("_chrf"):
+        return paired_permutation(xa, xb, method_a=a["method"], method_b=b["method"], label=measure)
+    return mcnemar_exact(xa, xb, method_a=a["method"], method_b=b["method"], label=measure)
+
+
+__all__ = ["chat_text", "target_flags", "sentence_chrf", "evaluate_clo_run", "english_retention", "read_scores",
+           "compare_clo_runs"]

@@ -1,0 +1,177 @@
+"""The CLO recipe (issue 17): the [clo] table, its jobs, resume, evaluation with per-item scores, bad input."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from paper_utils.clo_data import read_records, translated_records
+from paper_utils.config import load_preset
+from paper_utils.errors import ConfigError, DataError
+from paper_utils.layout import MissingStageOutput
+from paper_utils.registry import recipe
+from paper_utils.runner import plan
+
+MODEL = "smollm2-135m"
+VARIANTS = ["clo", "sft_target_1x", "sft_target_2x", "sft_english_target_1x", "base"]
+
+
+def _preset(**clo):
+    settings = {"variants": VARIANTS, "pairs": 6, "steps": 4, "batch_size": 2, "max_prompt_tokens": 24,
+                "max_response_tokens": 8, "heldout_pairs": 4, "eval_prompts": 3, "max_new_tokens": 4,
+                "retention": False, **clo}
+    return load_preset("smoke", **{"grid.recipes": ["staged", "clo"], "clo": settings})
+
+
+# ------------------------------------------------------------------------------------------------ the preset
+
+@pytest.mark.parametrize("change, key", [
+    ({"pairs": 4}, "clo.variants"),                                           # the recipe without variants
+    ({"variants": ["clo", "dpo"], "pairs": 4}, "clo.variants"),
+    ({"variants": ["clo", "clo"], "pairs": 4}, "clo.variants"),
+    ({"variants": ["clo"]}, "clo.pairs"),                                     # a missing [clo] key
+    ({"variants": ["clo"], "pairs": 0}, "clo.pairs"),
+    ({"variants": ["clo"], "pairs": 4, "beta": 0}, "clo.beta"),
+    ({"variants": ["clo"], "pairs": 4, "stage": "mlp"}, "clo.stage"),
+    ({"variants": ["clo"], "pairs": 4, "languages": ["xx"]}, "clo.languages"),
+    ({"variants": ["clo"], "pairs": 4, "nll_wieght": 1.0}, "clo.nll_wieght"),
+])
+def test_clo_table_errors_name_the_key(change, key):
+    with pytest.raises(ConfigError) as err:
+        load_preset("smoke", **{"grid.recipes": ["staged", "clo"], "clo": change})
+    assert err.value.parameter == key
+
+
+def test_clo_table_without_the_recipe_is_refused():
+    with pytest.raises(ConfigError) as err:
+        load_preset("smoke", **{"clo": {"variants": ["clo"], "pairs": 4}})
+    assert err.value.parameter == "clo"
+
+
+def test_recipe_registers_one_notebook_09_job_per_run():
+    cfg = _preset()
+    assert recipe("clo").name == "clo"
+    assert [r.method for r in cfg.clo_runs()] == VARIANTS
+    jobs = {j.job_id: j for j in plan(cfg) if j.notebook == "09_cross_lingual_optimization"}
+    assert sorted(jobs) == sorted(f"09_cross_lingual_optimization__uz__smollm2-135m__{v}__seed0" for v in VARIANTS)
+    assert jobs["09_cross_lingual_optimization__uz__smollm2-135m__clo__seed0"].outputs == (
+        "uz/smollm2-135m/clo/clo__seed0/summary.json", "uz/smollm2-135m/clo/clo__seed0/scores.json")
+
+
+def test_unknown_variant_of_a_run_is_refused():
+    from paper_utils.recipes.clo import run_clo
+
+    with pytest.raises(ConfigError) as err:
+        run_clo(_preset(variants=["clo"]), "uz", MODEL, "sft_target_2x", 0, log=lambda line: None)
+    assert err.value.parameter == "method"
+
+
+# ------------------------------------------------------------------------------------------------ data
+
+def test_missing_translations_name_what_to_run(tmp_path):
+    cfg = load_preset("demo-full")
+    if not cfg.clo.enabled:
+        pytest.skip("demo-full has no [clo] table")
+    with pytest.raises(MissingStageOutput) as err:
+        translated_records(cfg, "xx")
+    assert "CLO data stage" in str(err.value) and "translated_xx.jsonl" in str(err.value)
+
+
+def test_a_record_without_a_field_names_the_line(tmp_path):
+    good = {"id": "1", "task": "t", "prompt_en": "a", "response_en": "b", "prompt_tgt": "c", "response_tgt": "d",
+            "translator": "x", "translator_version": "1"}
+    path = tmp_path / "t.jsonl"
+    path.write_text(json.dumps(good) + "\n" + json.dumps({k: v for k, v in good.items() if k != "response_tgt"}) + "\n")
+    with pytest.raises(DataError, match="line 2: missing field.*response_tgt"):
+        read_records(path)
+
+
+def test_too_few_records_for_2n_is_a_config_error():
+    from paper_utils.recipes.clo import run_clo
+
+    with pytest.raises(ConfigError) as err:
+        run_clo(_preset(pairs=30), "uz", MODEL, "sft_target_2x", 0, log=lambda line: None)
+    assert err.value.parameter == "clo.pairs"
+
+
+# ------------------------------------------------------------------------------------------------ runs, resume
+
+class _Stop(Exception):
+    pass
+
+
+def _stop_at(step):
+    def callback(at, record):
+        if at == step:
+            raise _Stop
+    return callback
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    from paper_utils.recipes.clo import run_clo
+
+    torch.set_num_threads(1)
+    out = tmp_path_factory.mktemp("clo") / "run"
+    return run_clo(_preset(), "uz", MODEL, "clo", 0, out_dir=out, checkpoint_every=1, learning_rate=1e-2,
+                   log=lambda line: None)
+
+
+def _weights(result):
+    return {k: v.detach().clone() for k, v in result.model.state_dict().items()}
+
+
+@pytest.mark.parametrize("stop", [1, 3])
+def test_interrupted_clo_run_resumes_to_identical_weights(uninterrupted, tmp_path, stop):
+    from paper_utils.recipes.clo import run_clo
+
+    run = dict(out_dir=tmp_path / "run", checkpoint_every=1, learning_rate=1e-2, log=lambda line: None)
+    with pytest.raises(_Stop):
+        run_clo(_preset(), "uz", MODEL, "clo", 0, callback=_stop_at(stop), **run)
+    assert not (tmp_path / "run" / "model").exists()                          # nothing final half-written
+    resumed = run_clo(_preset(), "uz", MODEL, "clo", 0, **run)
+    a, b = _weights(resumed), _weights(uninterrupted)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert [(r["type"], r["step"]) for r in resumed.log] == [(r["type"], r["step"]) for r in uninterrupted.log]
+
+
+def test_clo_run_trains_only_attention_and_logs_heldout_nll(uninterrupted):
+    from paper_utils.clo_data import load_instruction_model
+
+    start, _ = load_instruction_model(_preset(), MODEL)
+    after = dict(uninterrupted.model.named_parameters())
+    changed = {n for n, p in start.named_parameters() if not torch.equal(p, after[n])}
+    assert changed and all(n.split(".")[-2] in ("q_proj", "k_proj", "v_proj", "o_proj") for n in changed)
+    s = uninterrupted.summary
+    assert s["stage"] == "attention" and s["train_pairs"] == 12 and s["train_records"] == 6
+    assert s["final_heldout_target_nll"] > 0 and len(s["translators"]) == 1
+
+
+def test_sft_variants_train_on_k_times_n_records(tmp_path):
+    from paper_utils.recipes.clo import run_clo
+
+    cfg = _preset(steps=1)
+    twice = run_clo(cfg, "uz", MODEL, "sft_target_2x", 0, out_dir=tmp_path / "a", log=lambda line: None)
+    both = run_clo(cfg, "uz", MODEL, "sft_english_target_1x", 0, out_dir=tmp_path / "b", log=lambda line: None)
+    assert (twice.summary["train_records"], twice.summary["train_examples"]) == (12, 12)
+    assert (both.summary["train_records"], both.summary["train_examples"]) == (6, 12)
+    assert twice.summary["stage"] == "full"
+
+
+def test_evaluation_saves_per_item_scores_for_paired_tests(uninterrupted, tmp_path):
+    from paper_utils.evaluate.clo import compare_clo_runs, evaluate_clo_run
+    from paper_utils.fixtures import evaluation_model
+    from paper_utils.recipes.clo import run_clo
+
+    cfg = _preset()
+    base = run_clo(cfg, "uz", MODEL, "base", 0, out_dir=tmp_path / "base", log=lambda line: None)
+    assert base.summary["trained"] is False
+    a = evaluate_clo_run(cfg, "uz", MODEL, "base", start=evaluation_model(), out_dir=tmp_path / "base",
+                         log=lambda line: None)
+    b = evaluate_clo_run(cfg, "uz", MODEL, "clo", start=(uninterrupted.model, uninterrupted.tokenizer),
+                         out_dir=tmp_path / "clo", log=lambda line: None)
+    assert len(a["items"]["target_chrf"]) == len(b["items"]["english_exact"]) == 3
+    assert (tmp_path / "clo" / "scores.json").exists() and (tmp_path / "clo" / "generations.jsonl").exists()
+    result = compare_clo_runs(a, b, "target_chrf")
+    assert result.n == 3 and result.method_b == "clo"
