@@ -65,6 +65,9 @@ MODELS: dict[str, ModelAsset] = {m.name: m for m in [
     ModelAsset("llama-3.2-3b", "llama", hub_id="meta-llama/Llama-3.2-3B"),
     ModelAsset("gemma-2-2b", "gemma", hub_id="google/gemma-2-2b"),
     ModelAsset("gemma-2-2b-it", "gemma", hub_id="google/gemma-2-2b-it"),
+    # instruction models of the CLO recipe's paper preset (issue 17)
+    ModelAsset("llama-3.2-1b-instruct", "llama", hub_id="meta-llama/Llama-3.2-1B-Instruct"),
+    ModelAsset("llama-3.1-8b-instruct", "llama", hub_id="meta-llama/Llama-3.1-8B-Instruct"),
 ]}
 OFFLINE_MODELS = tuple(name for name, m in MODELS.items() if m.offline)
 

@@ -381,14 +381,20 @@ def validate(raw: dict[str, Any], name: str, source_file: str = "") -> Preset:
         raise ConfigError("timeout_factor", factor, "use a number >= 1 (it multiplies every notebook's cell timeout)")
     return Preset(name, desc, data_source, encoder, device, grid, fert, vocab, adaptation, evaluation, source_file,
                   initialization=init, variants=variants, sweep=sweep, fusion=check_fusion(raw.get("fusion"), chosen),
-                  clo=_check_clo_languages(check_clo(raw.get("clo"), chosen), langs),
+                  clo=_check_clo_names(check_clo(raw.get("clo"), chosen), langs),
                   timeout_factor=float(factor))
 
 
-def _check_clo_languages(settings: CloSettings, langs: tuple[str, ...]) -> CloSettings:
+def _check_clo_names(settings: CloSettings, langs: tuple[str, ...]) -> CloSettings:
+    """``[clo] languages`` and ``models`` checked against data/languages.toml and the known models."""
+    from .assets import MODELS
+
     for lang in settings.languages:
         if lang not in langs:
             raise ConfigError("clo.languages", lang, f"use languages of data/languages.toml: {', '.join(langs)}")
+    for m in settings.models:
+        if m not in MODELS and not Path(m).expanduser().is_dir():
+            raise ConfigError("clo.models", m, f"use one of: {', '.join(MODELS)}, or an existing local model folder")
     return settings
 
 
