@@ -175,3 +175,43 @@ def test_evaluation_saves_per_item_scores_for_paired_tests(uninterrupted, tmp_pa
     assert (tmp_path / "clo" / "scores.json").exists() and (tmp_path / "clo" / "generations.jsonl").exists()
     result = compare_clo_runs(a, b, "target_chrf")
     assert result.n == 3 and result.method_b == "clo"
+
+
+# ------------------------------------------------------------------------------------------------ notebook 09
+
+SMOKE_CLO = """
+[clo]
+variants = ["clo", "sft_target_1x", "base"]
+pairs = 6
+steps = 4
+batch_size = 2
+max_prompt_tokens = 24
+max_response_tokens = 8
+heldout_pairs = 4
+eval_prompts = 4
+max_new_tokens = 6
+"""
+
+
+@pytest.mark.notebooks
+@pytest.mark.slow
+def test_notebook_09_runs_every_variant_on_the_smoke_models(tmp_path, monkeypatch):
+    """The smoke preset with the recipe added (a preset file; smoke's own grid stays without it): notebook 09 runs
+    each variant through the runner, writes its summary and scores, and the last one tabulates all three."""
+    from paper_utils import runner
+    from paper_utils.paths import PRESETS_DIR
+
+    text = (PRESETS_DIR / "smoke.toml").read_text(encoding="utf-8")
+    text = text.replace("seeds = [0]\n", 'seeds = [0]\nrecipes = ["staged", "clo"]\n', 1) + SMOKE_CLO
+    preset = tmp_path / "smoke_clo.toml"
+    preset.write_text(text, encoding="utf-8")
+    monkeypatch.setenv("PAPER_UTILS_RESULTS", str(tmp_path / "results"))
+    cfg = load_preset(str(preset))
+    jobs = [j for j in recipe("clo").jobs(cfg)]
+    assert [j.parameters["method"] for j in jobs] == ["clo", "sft_target_1x", "base"]
+    for job in jobs:
+        runner.run_job(cfg, job)
+        for out in job.outputs:
+            assert (tmp_path / "results" / cfg.name / out).exists(), out
+    scores = json.loads((tmp_path / "results" / cfg.name / jobs[-1].outputs[1]).read_text())
+    assert scores["method"] == "base" and len(scores["items"]["target_chrf"]) == 4
