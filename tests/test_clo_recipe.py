@@ -215,3 +215,11 @@ def test_notebook_09_runs_every_variant_on_the_smoke_models(tmp_path, monkeypatc
             assert (tmp_path / "results" / cfg.name / out).exists(), out
     scores = json.loads((tmp_path / "results" / cfg.name / jobs[-1].outputs[1]).read_text())
     assert scores["method"] == "base" and len(scores["items"]["target_chrf"]) == 4
+    from paper_utils.paths import REPO_ROOT
+
+    executed = sorted((tmp_path / "results" / cfg.name / "executed").glob("09_*.ipynb"))
+    assert len(executed) == 3
+    for path in executed:            # outputs name no absolute path (the preset parameter is one: a file in tmp)
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        text = json.dumps([c.get("outputs", []) for c in cells if c["cell_type"] == "code"], ensure_ascii=False)
+        assert str(REPO_ROOT) not in text and str(tmp_path) not in text and "by hand:" in text, path.name
