@@ -223,3 +223,16 @@ def test_notebook_09_runs_every_variant_on_the_smoke_models(tmp_path, monkeypatc
         cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
         text = json.dumps([c.get("outputs", []) for c in cells if c["cell_type"] == "code"], ensure_ascii=False)
         assert str(REPO_ROOT) not in text and str(tmp_path) not in text and "by hand:" in text, path.name
+
+
+def test_clo_with_lora_on_the_attention_projections_exports_a_merged_model(tmp_path):
+    from paper_utils.clo_data import load_instruction_model
+    from paper_utils.recipes.clo import run_clo
+
+    result = run_clo(_preset(stage="attention_lora", steps=3), "uz", MODEL, "clo", 0, out_dir=tmp_path / "run",
+                     learning_rate=1e-2, log=lambda line: None)
+    assert result.summary["stage"] == "attention_lora" and (tmp_path / "run" / "model" / "config.json").exists()
+    start, _ = load_instruction_model(_preset(), MODEL)
+    after = dict(result.model.named_parameters())
+    changed = {n for n, p in start.named_parameters() if not torch.equal(p, after[n])}
+    assert changed and all(n.split(".")[-2] in ("q_proj", "k_proj", "v_proj", "o_proj") for n in changed)
