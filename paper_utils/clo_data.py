@@ -114,7 +114,7 @@ def _pairs_from_records(records: list[dict]) -> list[dict]:
 
 
 def sft_examples(records: list[dict], mode: str) -> list[dict]:
-    """``{"prompt", "response"}`` examples: ``target`` (x_l -> y_l) or ``english_target`` (x_en -> y_en and x_l -> y_l)."""
+    """``{"prompt", "response"}`` examples: ``target`` (x_l -> y_l) or ``english_target`` (x_en -> y_en, x_l -> y_l)."""
     if mode not in ("target", "english_target"):
         raise ConfigError("mode", mode, "use target or english_target")
     out = []
@@ -148,5 +148,6 @@ def load_clo_run(cfg: Preset, language: str, model: str, label: str, seed: int =
     return AutoModelForCausalLM.from_pretrained(str(folder)).eval(), AutoTokenizer.from_pretrained(str(folder)), folder
 
 
-__all__ = ["NOTEBOOK", "heldout_records", "load_clo_run", "FIELDS", "translations_path", "read_records", "translated_records", "split_records", "training_records",
+__all__ = ["NOTEBOOK", "heldout_records", "load_clo_run", "FIELDS", "translations_path", "read_records",
+           "translated_records", "split_records", "training_records",
            "sft_examples", "load_instruction_model", "_pairs_from_records"]

@@ -65,6 +65,7 @@ class CloSettings:
     max_new_tokens: int = 48            # greedy generation bound at evaluation
     eval_every: int = 0                 # held-out NLL every N steps; 0 = about 12 evaluations
     retention: bool = True              # English retention at evaluation: MMLU letter + cloze, English bpb
+    mmlu_questions: int = 0             # MMLU questions of the retention scores; 0 = [evaluation] mmlu_questions
     translator: str = ""                # informational: the translator of the records ("" = the data stage's)
 
     @property
@@ -137,7 +138,7 @@ def check_clo(table: Any, recipes: tuple[str, ...]) -> CloSettings:
         values["seeds"] = tuple(seeds)
     for key, minimum in (("pairs", 1), ("steps", 1), ("batch_size", 1), ("max_prompt_tokens", 1),
                          ("max_response_tokens", 1), ("heldout_pairs", 1), ("eval_prompts", 1), ("max_new_tokens", 1),
-                         ("eval_every", 0)):
+                         ("eval_every", 0), ("mmlu_questions", 0)):
         if key in table:
             values[key] = _number(table, key, int, minimum, f"use an integer >= {minimum}")
     for key, strict in (("beta", True), ("learning_rate", True), ("nll_weight", False)):

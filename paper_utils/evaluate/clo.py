@@ -21,10 +21,10 @@ Scores: the **target-response rate** (the share of responses that ``paper_utils.
 translated reference response (corpus, and per item: sacrebleu's sentence chrF++). **English prompts** of the same
 records: chrF++ against the English ideal response and **exact match** (case- and space-insensitive). **English
 retention** (``[clo] retention``): stage 05's scorers on the same TextLM: MMLU letter (5-shot) and cloze (0-shot),
-``evaluation.mmlu_questions`` items, and English bits per byte (``evaluation.english_bpb_texts`` per held-out
-source). Per-item values go to ``scores.json`` (``items``: lists in record order, the same order for every run of a
-language) so :func:`compare_clo_runs` can run paired tests between variants; the generations go to
-``generations.jsonl``.
+``[clo] mmlu_questions`` items (0: ``evaluation.mmlu_questions``), and English bits per byte
+(``evaluation.english_bpb_texts`` per held-out source). Per-item values go to ``scores.json`` (``items``: lists in
+record order, the same order for every run of a language) so :func:`compare_clo_runs` can run paired tests between
+variants; the generations go to ``generations.jsonl``.
 """
 from __future__ import annotations
 
@@ -127,7 +127,8 @@ def evaluate_clo_run(cfg: Preset, language: str, model: str, label: str, seed: i
 def english_retention(cfg: Preset, lm, batch_size: int = 8) -> tuple[dict, dict]:
     """``(summary, per-item lists)``: MMLU letter and cloze accuracy and English bpb with stage 05's scorers."""
     ev = cfg.evaluation
-    items, pool = mmlu_split(ev.mmlu_questions, 0, cfg.data_source, subjects=ev.mmlu_subjects)
+    items, pool = mmlu_split(cfg.clo.mmlu_questions or ev.mmlu_questions, 0, cfg.data_source,
+                             subjects=ev.mmlu_subjects)
     letter = score_mmlu(lm, items, pool, batch_size=batch_size)
     cloze_records, cloze = score_mmlu_cloze(lm, items, batch_size=batch_size)
     bpb_records, bpb = evaluate_english_bpb(lm, english_bpb_texts(cfg))
