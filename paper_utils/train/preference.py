@@ -103,12 +103,20 @@ def collate_sft(examples: Sequence[Mapping[str, Any]], pad_id: int) -> dict:
 
 
 def token_logprobs(model, batch: Mapping[str, Any]):
-    """``(per-token log-probs of each next token, mask)``, both ``(rows, L-1)``; the mask keeps response tokens."""
+    """``(per-token log-probs of each next token, mask)``, both ``(rows, positions)``; the mask keeps response tokens.
+
+    Only the positions from the earliest response token on are projected through the LM head (transformers'
+    ``logits_to_keep``: the prompt's logits are never computed); the sums over response tokens are unchanged."""
     import torch
 
-    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, :-1].float()
-    labels = batch["input_ids"][:, 1:]
-    mask = batch["completion_mask"][:, 1:].to(logits.dtype)
+    ids, completion = batch["input_ids"], batch["completion_mask"]
+    has = completion.any(dim=0).nonzero()
+    first = max(1, int(has[0])) if len(has) else 1                 # the earliest response token of any row
+    logits = model(input_ids=ids, attention_mask=batch["attention_mask"],
+                   logits_to_keep=ids.shape[1] - first + 1).logits[:, :-1]
+    logits = logits if logits.dtype == torch.float64 else logits.float()     # bf16/fp16 logits: softmax in fp32
+    labels = ids[:, first:]
+    mask = completion[:, first:].to(logits.dtype)
     logps = torch.gather(logits.log_softmax(-1), 2, labels.unsqueeze(-1)).squeeze(-1)
     return logps * mask, mask
 
