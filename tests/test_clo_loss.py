@@ -154,3 +154,24 @@ def test_attention_lora_must_be_the_last_stage():
     with pytest.raises(ConfigError) as err:
         AdaptConfig((Stage("attention_lora", 1), Stage("full", 1)), seq_len=8, batch_size=1, learning_rate=1e-3)
     assert err.value.parameter == "stages"
+
+
+@pytest.mark.assets
+def test_smollm2_pairs_use_its_chat_template_and_end_the_turn():
+    """SmolLM2-135M-Instruct (the demo-full CLO model): the prompt is its ChatML user turn with the assistant's
+    generation prompt, a response ends with <|im_end|> (its EOS), and only response tokens are in the loss."""
+    from paper_utils.assets import model_dir
+
+    folder = model_dir("smollm2-135m")
+    if not (folder / "tokenizer.json").exists():
+        pytest.skip("SmolLM2-135M is not converted (python -m paper_utils assets fetch)")
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(folder))
+    example = encode_pair(tok, {"prompt": "Hola?", "chosen": "Bien.", "rejected": "Fine."}, 128, 16)
+    prompt = tok.decode(example["prompt_ids"])
+    assert prompt.startswith("<|im_start|>system") and prompt.endswith("<|im_start|>user\nHola?<|im_end|>\n"
+                                                                       "<|im_start|>assistant\n")
+    assert tok.decode(example["chosen_ids"]) == "Bien.<|im_end|>"
+    batch = collate_pairs([example], pad_id=tok.pad_token_id)
+    assert batch["completion_mask"][0].sum() == len(example["chosen_ids"])
