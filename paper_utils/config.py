@@ -22,6 +22,7 @@ from typing import Any, Iterator
 
 from .errors import ConfigError
 from .eval_steps import check_convergence_step
+from .franken_grid import FrankenSettings, check_franken
 from .fusion_grid import FusionSettings, check_fusion, fusion_labels
 from .layout import model_key
 from .paths import DATA_DIR, PRESETS_DIR
@@ -150,6 +151,7 @@ class Preset:
     variants: dict[str, dict[str, Any]] = field(default_factory=dict)   # label -> {"method": m, **options}
     sweep: dict[str, tuple[dict, ...]] = field(default_factory=dict)    # method -> dev-sweep configurations
     fusion: FusionSettings = FusionSettings()                           # [fusion]: the fusion recipe (fusion_grid)
+    franken: FrankenSettings = FrankenSettings()                        # [franken]: the Franken-Adapter recipe
     timeout_factor: float = 1.0         # multiplies every notebook's cell timeout (a slow machine, big held-out sets)
 
     @property
@@ -243,7 +245,7 @@ def validate(raw: dict[str, Any], name: str, source_file: str = "") -> Preset:
     from .tokenization import OFFLINE_TOKENIZERS
 
     known = {"description", "data_source", "encoder", "device", "grid", "fertility", "vocabulary",
-             "initialization", "adaptation", "evaluation", "variants", "sweep", "fusion", "timeout_factor"}
+             "initialization", "adaptation", "evaluation", "variants", "sweep", "fusion", "franken", "timeout_factor"}
     for key in raw:
         if key not in known:
             raise ConfigError(key, raw[key], f"unknown preset key; known keys: {', '.join(sorted(known))}")
@@ -371,6 +373,7 @@ def validate(raw: dict[str, Any], name: str, source_file: str = "") -> Preset:
         raise ConfigError("timeout_factor", factor, "use a number >= 1 (it multiplies every notebook's cell timeout)")
     return Preset(name, desc, data_source, encoder, device, grid, fert, vocab, adaptation, evaluation, source_file,
                   initialization=init, variants=variants, sweep=sweep, fusion=check_fusion(raw.get("fusion"), chosen),
+                  franken=check_franken(raw.get("franken"), chosen),
                   timeout_factor=float(factor))
 
 

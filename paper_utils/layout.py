@@ -232,3 +232,18 @@ def require(path: Path, stage: str, language: str = "", model: str = "") -> Path
 __all__ = ["ModelLayout", "MissingStageOutput", "model_key", "require", "study_root", "fertility_csv",
            "significance_csv", "run_info_json", "figures_dir", "executed_dir", "failures_dir", "adapt_label",
            "eval_label", "STAGES"]
+
+
+# ------------------------------------------------------------------------------------------------
+# the Franken-Adapter recipe (issue 18; notebook 10): the study's SFT sibling, tuned embeddings, transplanted models
+
+def sibling_dir(preset: str, model: str) -> Path:
+    """``results/<preset>/sibling/<model key>/``: the study's own English SFT sibling of ``model`` (every language's
+    Franken runs share it: its training is English only)."""
+    return study_root(preset) / "sibling" / model_key(model)
+
+
+def franken_dir(preset: str, language: str, model: str, label: str, seed: int = 0) -> Path:
+    """``<language>/<model key>/franken/<label>__seed<k>/``: a Franken recipe run (tuned embeddings of the base:
+    ``tuned_<init>``; a compared model: ``model/`` + ``embedding_surgery.json``)."""
+    return ModelLayout(preset, language, model).root / "franken" / adapt_label(label, seed)
