@@ -40,6 +40,8 @@ class FrankenSettings:
     """``[franken]``: the sibling, the initializers, the embedding tuning and the sibling's own SFT."""
 
     initializers: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()      # () = every grid language
+    models: tuple[str, ...] = ()         # () = every grid model (a base model with a sibling)
     sibling: str = ""                    # "" = the study's own SFT sibling of the grid model (paper_utils.sibling)
     embedding_steps: int = 200           # embedding tuning of the base (body frozen) on target-language text
     embedding_learning_rate: float = 1e-3
@@ -60,6 +62,16 @@ class FrankenSettings:
     @property
     def enabled(self) -> bool:
         return bool(self.initializers)
+
+
+def franken_cells(settings: FrankenSettings, languages, models) -> list[tuple[str, str]]:
+    """``(language, model)`` pairs the recipe runs on: the grid's, narrowed by ``[franken] languages``/``models``.
+
+    >>> franken_cells(FrankenSettings(("fvt",), languages=("uz",)), ("uz", "ms"), ("gemma3-270m",))
+    [('uz', 'gemma3-270m')]
+    """
+    return [(lang, m) for lang in languages if not settings.languages or lang in settings.languages
+            for m in models if not settings.models or m in settings.models]
 
 
 def franken_label(kind: str, initializer: str) -> str:
@@ -110,8 +122,14 @@ def check_franken(table: Any, recipes: tuple[str, ...]) -> FrankenSettings:
     if len(set(inits)) != len(inits):
         raise ConfigError("franken.initializers", inits, "remove the duplicates")
     values: dict[str, Any] = {"initializers": tuple(inits)}
+    for key in ("languages", "models"):
+        if key in table:
+            v = table[key]
+            if not isinstance(v, list) or not all(isinstance(x, str) and x for x in v):
+                raise ConfigError(f"franken.{key}", v, f"list the grid {key} the recipe runs on ([] = all of them)")
+            values[key] = tuple(v)
     for key, value in table.items():
-        if key == "initializers":
+        if key in ("initializers", "languages", "models"):
             continue
         default = known[key].default
         if isinstance(default, bool):
@@ -133,4 +151,20 @@ def check_franken(table: Any, recipes: tuple[str, ...]) -> FrankenSettings:
 
 
 __all__ = ["FrankenSettings", "KINDS", "SIBLING_LABEL", "SFT_MODES", "franken_label", "franken_labels",
-           "parse_franken_label", "is_franken_label", "check_franken"]
+           "parse_franken_label", "is_franken_label", "franken_cells", "check_franken", "franken_model_dir"]
+
+
+def franken_model_dir(preset: str, settings: FrankenSettings, language: str, model: str, label: str,
+                      seed: int = 0) -> str:
+    """Where stage 05 loads a Franken comparison: ``sibling`` = ``[franken] sibling`` (Hub id or folder) or the
+    study's own SFT sibling's ``model/``; any other label = its run's exported ``model/`` (notebook 10);
+    :class:`~paper_utils.layout.MissingStageOutput` naming notebook 10 when it is missing."""
+    from .layout import franken_dir, require, sibling_dir
+
+    parse_franken_label(label)
+    if label == SIBLING_LABEL:
+        if settings.sibling:
+            return settings.sibling
+        return str(require(sibling_dir(preset, model) / "model" / "config.json", "10", language, model).parent)
+    return str(require(franken_dir(preset, language, model, label, seed) / "model" / "config.json", "10", language,
+                       model).parent)

@@ -44,7 +44,7 @@ _KEY_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 # stage number -> notebook stem, for the "run NN_<stage> first" messages
 STAGES = {"01": "01_fertility", "02": "02_vocabulary_expansion", "03": "03_anchored_initialization",
           "04": "04_adaptation", "05": "05_evaluation", "06": "06_significance", "07": "07_figures",
-          "08": "08_encoder_fusion"}
+          "08": "08_encoder_fusion", "10": "10_franken_adapter"}
 
 
 class MissingStageOutput(DataError):

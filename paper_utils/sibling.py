@@ -58,8 +58,9 @@ GEMMA_CHAT_TEMPLATE = (
 def prompt_ids(tokenizer, prompt: str) -> list[int]:
     """Token ids of ``prompt`` as a user turn followed by the model turn's opening (BOS first where there is one)."""
     if getattr(tokenizer, "chat_template", None):
-        return list(tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=True,
-                                                  add_generation_prompt=True))
+        text = tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
+                                             add_generation_prompt=True)
+        return tokenizer(text, add_special_tokens=False)["input_ids"]          # the template writes BOS itself
     bos = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
     return bos + tokenizer(GEMMA_TURNS.format(prompt=prompt), add_special_tokens=False)["input_ids"]
 

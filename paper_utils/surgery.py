@@ -186,6 +186,19 @@ def export(model, tokenizer, out_dir: str | Path, record: dict | None = None) ->
     return out
 
 
+def load_causal_lm(name: str):
+    """``(model, tokenizer)`` of a registry model, a local folder, or a Hub id not in the registry (the ``paper``
+    preset's ``google/gemma-2-2b-it`` sibling: needs Hub access, refused offline), in eval mode."""
+    from .assets import MODELS, OFFLINE_MODELS, load_model, require_online
+
+    if name in MODELS or Path(name).expanduser().is_dir():
+        return load_model(name)
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    require_online(name, "model", OFFLINE_MODELS)
+    return AutoModelForCausalLM.from_pretrained(name, use_safetensors=True).eval(), AutoTokenizer.from_pretrained(name)
+
+
 def surgery_check(franken, tuned: EmbeddingCheckpoint, sibling, tokenizer, sibling_tokenizer,
                   english_texts) -> dict:
     """The exactness check: tuned rows equal bit for bit, English ids unchanged, and on English inputs (no new
@@ -196,8 +209,8 @@ def surgery_check(franken, tuned: EmbeddingCheckpoint, sibling, tokenizer, sibli
     rows_equal = torch.equal(w_in.detach().cpu(), tuned.input.cpu()) and (
         w_out is None or torch.equal(w_out.detach().cpu(), tuned.output.cpu()))
     texts = [t for t in english_texts if t.strip()]
-    same_ids = [tokenizer(t, add_special_tokens=True)["input_ids"] == sibling_tokenizer(t, add_special_tokens=True)[
-        "input_ids"] for t in texts]
+    same_ids = [tokenizer(t, add_special_tokens=False)["input_ids"] == sibling_tokenizer(t, add_special_tokens=False)[
+        "input_ids"] for t in texts]                 # as stage 05's English check (special tokens are the same ids)
     diff = 0.0
     base_rows = sibling.get_input_embeddings().weight.shape[0]
     with torch.no_grad():
@@ -210,5 +223,5 @@ def surgery_check(franken, tuned: EmbeddingCheckpoint, sibling, tokenizer, sibli
             "english_texts": len(texts), "max_abs_logit_diff": diff}
 
 
-__all__ = ["EmbeddingCheckpoint", "embedding_checkpoint", "embedding_weights", "check_compatible", "check_checkpoint",
+__all__ = ["load_causal_lm", "EmbeddingCheckpoint", "embedding_checkpoint", "embedding_weights", "check_compatible", "check_checkpoint",
            "transplant", "export", "surgery_check", "CHECKPOINT_FILE", "CHECKPOINT_META", "SURGERY_RECORD"]

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..config import Preset
-from ..franken_grid import SIBLING_LABEL, franken_label, franken_labels
+from ..franken_grid import SIBLING_LABEL, franken_cells, franken_label, franken_labels
 from ..io import write_json
 from ..jobs import Job, stage_job_id
 from ..layout import ModelLayout, franken_dir
@@ -51,23 +51,22 @@ NOTEBOOK = "10_franken_adapter"
 def franken_jobs(p: Preset) -> list[Job]:
     """Notebook 10 for every (language, model, seed), then stage 05 for each of its compared models."""
     jobs = []
-    for lang in p.grid.languages:
-        for model in p.grid.models:
-            lay = ModelLayout(p.name, lang, model)
-            for seed in p.grid.seeds_for(lang, model):
-                key = (lang, lay.key, f"seed{seed}")
-                depends = (stage_job_id("02_vocabulary_expansion", lang, model),
-                           stage_job_id("03_anchored_initialization", lang, model))
-                outputs = tuple(lay.relative(franken_dir(p.name, lang, model, label, seed) / "model" / "config.json")
-                                for label in franken_labels(p.franken) if label != SIBLING_LABEL)
-                jobs.append(Job(NOTEBOOK, key, {"preset": p.ref, "language": lang, "model": model, "seed": seed},
-                                outputs + (lay.relative(summary_path(p.name, lang, model, seed)),), depends=depends,
-                                timeout_s=7200))
-                for label in franken_labels(p.franken):
-                    jobs.append(Job("05_evaluation", (lang, lay.key, label) + ((f"seed{seed}",) if seed else ()),
-                                    {"preset": p.ref, "language": lang, "model": model, "method": label, "seed": seed},
-                                    (lay.relative(lay.eval_dir(label, seed) / "scores.json"),),
-                                    depends=(stage_job_id(NOTEBOOK, lang, model, f"seed{seed}"),), timeout_s=7200))
+    for lang, model in franken_cells(p.franken, p.grid.languages, p.grid.models):
+        lay = ModelLayout(p.name, lang, model)
+        for seed in p.grid.seeds_for(lang, model):
+            key = (lang, lay.key, f"seed{seed}")
+            depends = (stage_job_id("02_vocabulary_expansion", lang, model),
+                       stage_job_id("03_anchored_initialization", lang, model))
+            outputs = tuple(lay.relative(franken_dir(p.name, lang, model, label, seed) / "model" / "config.json")
+                            for label in franken_labels(p.franken) if label != SIBLING_LABEL)
+            jobs.append(Job(NOTEBOOK, key, {"preset": p.ref, "language": lang, "model": model, "seed": seed},
+                            outputs + (lay.relative(summary_path(p.name, lang, model, seed)),), depends=depends,
+                            timeout_s=7200))
+            for label in franken_labels(p.franken):
+                jobs.append(Job("05_evaluation", (lang, lay.key, label) + ((f"seed{seed}",) if seed else ()),
+                                {"preset": p.ref, "language": lang, "model": model, "method": label, "seed": seed},
+                                (lay.relative(lay.eval_dir(label, seed) / "scores.json"),),
+                                depends=(stage_job_id(NOTEBOOK, lang, model, f"seed{seed}"),), timeout_s=7200))
     return jobs
 
 
@@ -93,14 +92,10 @@ def load_sibling(cfg: Preset, model: str, base, log: Callable[[str], None] = pri
 
     name = cfg.franken.sibling
     if name:
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from ..surgery import load_causal_lm
 
-        from ..assets import require_online
-
-        if not Path(name).expanduser().is_dir():
-            require_online(name, "model", ())          # the Hub path (paper preset): never reached offline
-        return (AutoModelForCausalLM.from_pretrained(name, use_safetensors=True).eval(),
-                AutoTokenizer.from_pretrained(name), name)
+        sibling, tok = load_causal_lm(name)          # the paper preset: a Hub id, never reached offline
+        return sibling, tok, name
     result = train_sibling(cfg, model, base=base, log=log)
     return result.model.eval(), result.tokenizer, "the study's own English SFT sibling (results/<preset>/sibling/)"
 
