@@ -186,6 +186,20 @@ def export(model, tokenizer, out_dir: str | Path, record: dict | None = None) ->
     return out
 
 
+def embedding_row(folder: str | Path, token_id: int):
+    """Row ``token_id`` of the input embedding matrix stored in a Hugging Face folder's safetensors (or of an
+    :class:`EmbeddingCheckpoint` folder), read without loading the model."""
+    from safetensors import safe_open
+
+    folder = Path(folder)
+    for path in sorted(folder.glob("*.safetensors")):
+        with safe_open(str(path), framework="pt") as fh:
+            keys = [k for k in fh.keys() if k == "input" or k.endswith("embed_tokens.weight")]
+            if keys:
+                return fh.get_slice(keys[0])[token_id:token_id + 1][0].clone()
+    raise DataError(f"{folder} holds no input embedding matrix (*embed_tokens.weight or an embedding checkpoint)")
+
+
 def load_causal_lm(name: str):
     """``(model, tokenizer)`` of a registry model, a local folder, or a Hub id not in the registry (the ``paper``
     preset's ``google/gemma-2-2b-it`` sibling: needs Hub access, refused offline), in eval mode."""
@@ -223,5 +237,5 @@ def surgery_check(franken, tuned: EmbeddingCheckpoint, sibling, tokenizer, sibli
             "english_texts": len(texts), "max_abs_logit_diff": diff}
 
 
-__all__ = ["load_causal_lm", "EmbeddingCheckpoint", "embedding_checkpoint", "embedding_weights", "check_compatible", "check_checkpoint",
+__all__ = ["embedding_row", "load_causal_lm", "EmbeddingCheckpoint", "embedding_checkpoint", "embedding_weights", "check_compatible", "check_checkpoint",
            "transplant", "export", "surgery_check", "CHECKPOINT_FILE", "CHECKPOINT_META", "SURGERY_RECORD"]

@@ -84,7 +84,7 @@ def test_recipe_runs_on_the_smoke_fixtures(tmp_path, monkeypatch):
     from paper_utils.franken_grid import franken_labels
     from paper_utils.init import run_method, smoke_setup
     from paper_utils.layout import MissingStageOutput, franken_dir
-    from paper_utils.recipes.franken import franken_jobs, run_franken
+    from paper_utils.recipes.franken import franken_jobs, run_franken, surgery_row
 
     monkeypatch.setenv("PAPER_UTILS_RESULTS", str(tmp_path))
     cfg = load_preset("smoke", **SMOKE)
@@ -102,6 +102,28 @@ def test_recipe_runs_on_the_smoke_fixtures(tmp_path, monkeypatch):
     assert summary["weight_shift"][0] == {"layer": "embeddings", "relative_change": 0.0}
     assert summary["runs"]["base_tuned_fvt"]["median_step_seconds"] > 0
     assert (franken_dir("smoke", "uz", "smollm2-135m", "franken_fvt") / "embeddings" / "embeddings.json").exists()
+    row = surgery_row("smoke", "uz", "smollm2-135m", "fvt")                           # the notebook's one-row view
+    assert row["new"] and row["equal"] and row["moved"] > 0
     for label in franken_labels(cfg.franken):                                         # stage 05 loads every one
         lm, source = load_eval_model(cfg, "smollm2-135m", label, language="uz")
         assert lm.tokenizer is not None and source
+
+
+def test_report_reads_evaluations_and_tests_pairs(tmp_path, monkeypatch):
+    from paper_utils.franken_report import comparison_table, paired_tests
+    from paper_utils.io import write_json, write_jsonl
+    from paper_utils.layout import ModelLayout
+
+    monkeypatch.setenv("PAPER_UTILS_RESULTS", str(tmp_path))
+    lay = ModelLayout("smoke", "uz", "m")
+    for label, acc, bits in (("sibling", [1, 1, 0, 1], 10.0), ("franken_fvt", [1, 0, 0, 1], 11.0)):
+        out = lay.eval_dir(label)
+        write_json(out / "scores.json", {"tasks": {"mmlu": {"accuracy": sum(acc) / 4},
+                                                   "english_bpb": {"bpb": bits / 10}}})
+        write_jsonl(out / "mmlu.jsonl", [{"id": i, "correct": bool(c)} for i, c in enumerate(acc)])
+        write_jsonl(out / "english_bpb.jsonl", [{"id": i, "bits": bits + i, "bytes": 10} for i in range(4)])
+    table = comparison_table("smoke", "uz", "m", ["sibling", "franken_fvt", "base_tuned_fvt"])
+    assert list(table["label"]) == ["sibling", "franken_fvt"]
+    assert table.set_index("label").loc["franken_fvt", "english_regression_percent"] == 33.3333   # MMLU 0.75 -> 0.5
+    tests = paired_tests("smoke", "uz", "m", ["sibling", "franken_fvt"], ci_samples=0, n_samples=200)
+    assert set(tests["metric"]) == {"MMLU letter", "English bpb"} and (tests["p_holm"] >= tests["p"]).all()

@@ -37,7 +37,8 @@ from typing import Callable
 
 from ..config import Preset
 from ..franken_grid import SIBLING_LABEL, franken_cells, franken_label, franken_labels
-from ..io import write_json
+from ..errors import ConfigError
+from ..io import read_json, write_json
 from ..jobs import Job, stage_job_id
 from ..layout import ModelLayout, franken_dir
 from ..registry import register_recipe
@@ -162,4 +163,29 @@ def run_franken(cfg: Preset, language: str, model: str, seed: int = 0, *, resume
     return summary
 
 
-__all__ = ["NOTEBOOK", "franken_jobs", "run_franken", "embedding_config", "load_sibling", "summary_path"]
+def surgery_row(preset: str, language: str, model: str, initializer: str, seed: int = 0, token: str = "") -> dict:
+    """The surgery on one token's row: ``token`` (default: the first new token) in the untuned sibling
+    (``sibling_ext_<init>``: the patch's row), the tuned checkpoint, and the exported Franken model; ``equal``:
+    the Franken model's row is the tuned row bit for bit."""
+    import torch
+    from transformers import AutoTokenizer
+
+    from ..layout import require
+    from ..surgery import CHECKPOINT_META, SURGERY_RECORD, embedding_row
+
+    folder = franken_dir(preset, language, model, franken_label("franken", initializer), seed)
+    require(folder / "model" / SURGERY_RECORD, "10", language, model)
+    tok = AutoTokenizer.from_pretrained(str(folder / "model"))
+    untuned_dir = franken_dir(preset, language, model, franken_label("sibling_ext", initializer), seed) / "model"
+    base_rows = int(read_json(folder / "embeddings" / CHECKPOINT_META)["base_vocab_size"])
+    token_id = tok.convert_tokens_to_ids(token) if token else base_rows
+    if token_id is None or token_id == tok.unk_token_id or token_id >= len(tok):
+        raise ConfigError("token", token, "name a token of the extended vocabulary (or leave it empty)")
+    tuned, franken, untuned = (embedding_row(folder / "embeddings", token_id), embedding_row(folder / "model", token_id),
+                               embedding_row(untuned_dir, token_id))
+    return {"token": tok.convert_ids_to_tokens(token_id), "id": token_id, "new": token_id >= base_rows,
+            "untuned": untuned, "tuned": tuned, "franken": franken, "equal": bool(torch.equal(tuned, franken)),
+            "moved": float((tuned - untuned).norm() / untuned.norm().clamp(min=1e-30))}
+
+
+__all__ = ["NOTEBOOK", "surgery_row", "franken_jobs", "run_franken", "embedding_config", "load_sibling", "summary_path"]
