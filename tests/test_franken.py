@@ -127,3 +127,28 @@ def test_report_reads_evaluations_and_tests_pairs(tmp_path, monkeypatch):
     assert table.set_index("label").loc["franken_fvt", "english_regression_percent"] == 33.3333   # MMLU 0.75 -> 0.5
     tests = paired_tests("smoke", "uz", "m", ["sibling", "franken_fvt"], ci_samples=0, n_samples=200)
     assert set(tests["metric"]) == {"MMLU letter", "English bpb"} and (tests["p_holm"] >= tests["p"]).all()
+
+
+@pytest.mark.notebooks
+def test_notebook_10_runs_on_the_smoke_fixtures(tmp_path, monkeypatch):
+    """Notebook 10 through papermill on the smoke preset with the recipe added (a copy of smoke.toml; the smoke
+    grid itself is unchanged), after stage 03's fvt patch."""
+    from paper_utils.config import PRESETS_DIR
+    from paper_utils.init import run_method, smoke_setup
+    from paper_utils.jobs import Job
+    from paper_utils.runner import run_job
+
+    text = (PRESETS_DIR / "smoke.toml").read_text().replace("[grid]\n", '[grid]\nrecipes = ["staged", "franken"]\n', 1)
+    text += ('\n[franken]\ninitializers = ["fvt"]\nsft_steps = 2\nsft_batch_size = 2\nembedding_steps = 2\n'
+             'heldout_pairs = 2\nmax_new_tokens = 3\n')
+    path = tmp_path / "smoke-franken.toml"
+    path.write_text(text)
+    monkeypatch.setenv("PAPER_UTILS_RESULTS", str(tmp_path / "results"))
+    cfg = load_preset(str(path))
+    run_method(smoke_setup(cfg, "uz", "smollm2-135m"), "fvt")
+    job = Job("10_franken_adapter", ("uz", "smollm2-135m", "seed0"),
+              {"preset": str(path), "language": "uz", "model": "smollm2-135m", "seed": 0})
+    run_job(cfg, job)
+    executed = tmp_path / "results" / "smoke-franken" / "executed" / f"{job.job_id}.ipynb"
+    text = executed.read_text()
+    assert "bit for bit: True" in text and "\"ename\"" not in text

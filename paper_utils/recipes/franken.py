@@ -71,6 +71,19 @@ def franken_jobs(p: Preset) -> list[Job]:
     return jobs
 
 
+def check_run(cfg: Preset, language: str, model: str, seed: int = 0) -> None:
+    """ConfigError naming the parameter when (language, model, seed) is no run of the preset's Franken recipe."""
+    if "franken" not in cfg.grid.recipes:
+        raise ConfigError("preset", cfg.name, 'its grid.recipes lacks "franken" (add it and a [franken] table)')
+    cells = franken_cells(cfg.franken, cfg.grid.languages, cfg.grid.models)
+    if language not in {lang for lang, _ in cells}:
+        raise ConfigError("language", language, f"the Franken runs of {cfg.name!r} are on {sorted({c[0] for c in cells})}")
+    if (language, model) not in cells:
+        raise ConfigError("model", model, f"the Franken runs of {cfg.name!r} use {sorted({c[1] for c in cells})}")
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ConfigError("seed", seed, "use an integer >= 0")
+
+
 def summary_path(preset: str, language: str, model: str, seed: int = 0) -> Path:
     return franken_dir(preset, language, model, "summary", seed).parent / f"summary__seed{seed}.json"
 
@@ -112,6 +125,7 @@ def run_franken(cfg: Preset, language: str, model: str, seed: int = 0, *, resume
     from ..study import data_source
     from ..surgery import check_compatible, embedding_checkpoint, export, surgery_check, transplant
 
+    check_run(cfg, language, model, seed)
     f = cfg.franken
     runs: dict = {}
     sibling = sibling_tok = None
@@ -188,4 +202,4 @@ def surgery_row(preset: str, language: str, model: str, initializer: str, seed: 
             "moved": float((tuned - untuned).norm() / untuned.norm().clamp(min=1e-30))}
 
 
-__all__ = ["NOTEBOOK", "surgery_row", "franken_jobs", "run_franken", "embedding_config", "load_sibling", "summary_path"]
+__all__ = ["NOTEBOOK", "check_run", "surgery_row", "franken_jobs", "run_franken", "embedding_config", "load_sibling", "summary_path"]
