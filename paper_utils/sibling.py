@@ -55,31 +55,48 @@ GEMMA_CHAT_TEMPLATE = (
 
 # ------------------------------------------------------------------------------------------------ data
 
+def prompt_texts(tokenizer, prompts: Sequence[str]) -> tuple[list[str], list[int]]:
+    """Each prompt as a user turn + the model turn's opening (the tokenizer's chat template, else Gemma's turn
+    format), and the ids to put first (BOS, where the text does not carry it)."""
+    if getattr(tokenizer, "chat_template", None):
+        return [tokenizer.apply_chat_template([{"role": "user", "content": p}], tokenize=False,
+                                              add_generation_prompt=True) for p in prompts], []
+    bos = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
+    return [GEMMA_TURNS.format(prompt=p) for p in prompts], bos
+
+
 def prompt_ids(tokenizer, prompt: str) -> list[int]:
     """Token ids of ``prompt`` as a user turn followed by the model turn's opening (BOS first where there is one)."""
-    if getattr(tokenizer, "chat_template", None):
-        text = tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
-                                             add_generation_prompt=True)
-        return tokenizer(text, add_special_tokens=False)["input_ids"]          # the template writes BOS itself
-    bos = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
-    return bos + tokenizer(GEMMA_TURNS.format(prompt=prompt), add_special_tokens=False)["input_ids"]
+    (text,), first = prompt_texts(tokenizer, [prompt])
+    return first + tokenizer(text, add_special_tokens=False)["input_ids"]     # a template writes BOS itself
+
+
+def end_id(tokenizer) -> int | None:
+    """``<end_of_turn>`` where the tokenizer has it as a token, else EOS."""
+    end = tokenizer.convert_tokens_to_ids(GEMMA_END) if GEMMA_END in tokenizer.get_vocab() else None
+    return end if end is not None else tokenizer.eos_token_id
 
 
 def response_ids(tokenizer, response: str) -> list[int]:
-    """Ids of ``response`` and the turn's end: ``<end_of_turn>`` where the tokenizer has it as a token, else EOS."""
-    end = tokenizer.convert_tokens_to_ids(GEMMA_END) if GEMMA_END in tokenizer.get_vocab() else None
-    end = end if end is not None else tokenizer.eos_token_id
+    """Ids of ``response`` and the turn's end (:func:`end_id`)."""
+    end = end_id(tokenizer)
     return tokenizer(response, add_special_tokens=False)["input_ids"] + ([end] if end is not None else [])
 
 
 def sft_examples(tokenizer, pairs: Sequence[dict], max_prompt_tokens: int,
                  max_response_tokens: int) -> tuple[list[tuple[list[int], int]], dict]:
     """``[(ids, prompt length)]``: prompt (its start and its final turn marker kept when cut) + response + end."""
+    if not pairs:
+        return [], {"pairs": 0, "truncated_prompts": 0, "truncated_responses": 0}
+    texts, first = prompt_texts(tokenizer, [p["prompt"] for p in pairs])
+    prompts = [first + ids for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]   # one batched call
+    end = end_id(tokenizer)
+    responses = [ids + ([end] if end is not None else []) for ids in
+                 tokenizer([p["response"] for p in pairs], add_special_tokens=False)["input_ids"]]
+    tail = len(prompt_ids(tokenizer, "")) - 1
     out, cut_p, cut_r = [], 0, 0
-    for pair in pairs:
-        p, r = prompt_ids(tokenizer, pair["prompt"]), response_ids(tokenizer, pair["response"])
+    for p, r in zip(prompts, responses):
         if len(p) > max_prompt_tokens:
-            tail = len(prompt_ids(tokenizer, "")) - 1
             p, cut_p = p[:max_prompt_tokens - tail] + p[-tail:], cut_p + 1
         if len(r) > max_response_tokens:
             r, cut_r = r[:max_response_tokens], cut_r + 1
@@ -283,8 +300,7 @@ def follow_instructions(model, tokenizer, pairs: Sequence[dict], max_new_tokens:
     t0 = time.perf_counter()
     device = next(model.parameters()).device
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    end = tokenizer.convert_tokens_to_ids(GEMMA_END) if GEMMA_END in tokenizer.get_vocab() else None
-    stop = [i for i in (tokenizer.eos_token_id, end) if i is not None]
+    stop = sorted({i for i in (tokenizer.eos_token_id, end_id(tokenizer)) if i is not None})
     model.eval()
     for k, pair in enumerate(pairs):
         ids = torch.tensor([prompt_ids(tokenizer, pair["prompt"])], device=device)
@@ -303,6 +319,6 @@ def follow_instructions(model, tokenizer, pairs: Sequence[dict], max_new_tokens:
                      "chrf++": sum(r["chrf++"] for r in records) / n, "seconds": round(time.perf_counter() - t0, 1)}
 
 
-__all__ = ["GEMMA_TURNS", "GEMMA_END", "GEMMA_CHAT_TEMPLATE", "prompt_ids", "response_ids", "sft_examples", "collate",
+__all__ = ["GEMMA_TURNS", "GEMMA_END", "GEMMA_CHAT_TEMPLATE", "prompt_texts", "prompt_ids", "end_id", "response_ids", "sft_examples", "collate",
            "SFTStream", "sft_loss", "select_body", "response_loss_evaluator", "english_pairs", "load_base",
            "sft_config", "SiblingResult", "train_sibling", "weight_shift", "follow_instructions"]
