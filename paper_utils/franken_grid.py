@@ -50,6 +50,7 @@ class FrankenSettings:
     sft_mode: str = "full"               # the sibling's SFT: the body in full, or LoRA merged (embeddings frozen)
     sft_steps: int = 200
     sft_batch_size: int = 8
+    sft_micro_batch_size: int = 0        # pairs per forward (gradient accumulation); 0 = sft_batch_size
     sft_learning_rate: float = 2e-5
     sft_max_prompt_tokens: int = 256
     sft_max_response_tokens: int = 64
@@ -136,7 +137,7 @@ def check_franken(table: Any, recipes: tuple[str, ...]) -> FrankenSettings:
             ok = isinstance(value, bool)
         elif isinstance(default, int):
             ok = isinstance(value, int) and not isinstance(value, bool) and value >= (
-                0 if key in ("pairs_per_task", "eval_every") else 1)
+                0 if key in ("pairs_per_task", "eval_every", "sft_micro_batch_size") else 1)
         elif isinstance(default, float):
             ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 and (
                 key != "heldout_share" or value < 1)

@@ -210,7 +210,8 @@ def load_base(cfg, model: str):
 def sft_config(cfg, seed: int = 0, **overrides) -> AdaptConfig:
     f = cfg.franken
     values = dict(stages=(Stage(f.sft_mode, f.sft_steps),), seq_len=f.sft_max_prompt_tokens + f.sft_max_response_tokens,
-                  batch_size=f.sft_batch_size, learning_rate=f.sft_learning_rate, seed=seed, eval_every=f.eval_every,
+                  batch_size=f.sft_batch_size, micro_batch_size=f.sft_micro_batch_size,
+                  learning_rate=f.sft_learning_rate, seed=seed, eval_every=f.eval_every,
                   eval_documents=f.heldout_pairs, device=cfg.device if cfg.device in ("auto", "cpu", "cuda") else "auto")
     values.update(overrides)
     return AdaptConfig(**values)
