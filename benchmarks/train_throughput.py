@@ -18,6 +18,10 @@ model, frozen, fused into the frozen LLM; AdamW on fusion + projection + end-of-
 prompt of ``seq_len // 2`` encoder tokens and a response of ``seq_len // 2`` LLM tokens, the same tokens per step
 as the other stages, so ``fusion / embeddings`` compares the two recipes' step costs on the same LLM.
 
+``--stages sft_full sft_lora`` (issue 18) time one step of the Franken-Adapter recipe's sibling SFT
+(:func:`paper_utils.sibling.select_body`: the body in full or LoRA, the embeddings frozen; no new rows; the loss on
+the second half of each row, as on a response), beside ``embeddings`` (the recipe's embedding tuning on the base).
+
 Reported per stage: tokens/s, seconds per step (wall, and process CPU seconds: on a machine shared
 with other jobs the CPU time is the better estimate of an idle machine's speed), peak memory, trainable parameters, and on CUDA the
 model FLOPs utilization ``MFU = tokens/s x F / peak``, with ``F = 6 N + 12 L H T`` FLOPs per token
@@ -137,10 +141,12 @@ def run_stage(args) -> dict:
     cuda = torch.cuda.is_available() and not args.cpu
     if cuda and hasattr(model, "set_attn_implementation"):
         model.set_attn_implementation("sdpa")
+    sft = args.stage.startswith("sft_")             # the Franken sibling's SFT: embeddings frozen, no new rows
+    new_tokens = 0 if sft else args.new_tokens
     base_rows = model.get_input_embeddings().weight.shape[0]
-    model.resize_token_embeddings(base_rows + args.new_tokens, mean_resizing=False)
-    new_ids = list(range(base_rows, base_rows + args.new_tokens))
-    stage = Stage(args.stage, args.steps + args.warmup)
+    model.resize_token_embeddings(base_rows + new_tokens, mean_resizing=False)
+    new_ids = list(range(base_rows, base_rows + new_tokens))
+    stage = Stage(args.stage[4:] if sft else args.stage, args.steps + args.warmup)
     config = AdaptConfig(stages=(stage,), seq_len=args.seq_len, batch_size=args.batch, learning_rate=1e-4,
                          micro_batch_size=args.micro or 0, gradient_checkpointing=args.gradient_checkpointing,
                          device="cpu" if args.cpu else "auto")
@@ -150,19 +156,26 @@ def run_stage(args) -> dict:
     if config.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     model.config.use_cache = False
-    net, hooks = select_stage(model, stage, config, new_ids)
+    if sft:
+        from paper_utils.sibling import select_body
+        net, hooks = select_body(model, stage, config, new_ids)
+    else:
+        net, hooks = select_stage(model, stage, config, new_ids)
     trainable = sum(p.numel() for p in net.parameters() if p.requires_grad)
     optimizer = optimizer_for(net, stage, config)
     prepared, optimizer = acc.prepare(net, optimizer)
     prepared.train()
-    vocab = base_rows + args.new_tokens
+    vocab = base_rows + new_tokens
     gen = torch.Generator().manual_seed(0)
 
     def one_step():
         for _ in range(accum):
             x = torch.randint(0, vocab, (micro, config.seq_len), generator=gen).to(acc.device)
             with acc.accumulate(prepared):
-                loss = prepared(input_ids=x, labels=x).loss
+                labels = x.clone()
+                if sft:
+                    labels[:, :config.seq_len // 2] = -100          # the prompt half: no loss
+                loss = prepared(input_ids=x, labels=labels).loss
                 acc.backward(loss)
                 optimizer.step()
                 optimizer.zero_grad(set_to_none=True)
@@ -173,7 +186,7 @@ def run_stage(args) -> dict:
     tokens = config.batch_size * config.seq_len
     out = {"stage": args.stage, "device": str(acc.device), "mixed_precision": acc.mixed_precision,
            "threads": torch.get_num_threads(), "seq_len": config.seq_len, "batch": config.batch_size,
-           "micro_batch": micro, "new_tokens": args.new_tokens, "steps": args.steps,
+           "micro_batch": micro, "new_tokens": new_tokens, "steps": args.steps,
            "trainable_params": trainable, "seconds_per_step": seconds, "tokens_per_s": tokens / seconds,
            "cpu_seconds_per_step": cpu_seconds, "load_average": os.getloadavg()[0],
            "gradient_checkpointing": config.gradient_checkpointing}

@@ -23,6 +23,7 @@ from typing import Any, Iterator
 from .errors import ConfigError
 from .eval_steps import check_convergence_step
 from .clo_grid import CloSettings, check_clo
+from .franken_grid import FrankenSettings, check_franken
 from .fusion_grid import FusionSettings, check_fusion, fusion_labels
 from .layout import model_key
 from .paths import DATA_DIR, PRESETS_DIR
@@ -152,6 +153,7 @@ class Preset:
     sweep: dict[str, tuple[dict, ...]] = field(default_factory=dict)    # method -> dev-sweep configurations
     fusion: FusionSettings = FusionSettings()                           # [fusion]: the fusion recipe (fusion_grid)
     clo: CloSettings = CloSettings()                                    # [clo]: the CLO recipe (clo_grid)
+    franken: FrankenSettings = FrankenSettings()                        # [franken]: the Franken-Adapter recipe
     timeout_factor: float = 1.0         # multiplies every notebook's cell timeout (a slow machine, big held-out sets)
 
     @property
@@ -253,7 +255,8 @@ def validate(raw: dict[str, Any], name: str, source_file: str = "") -> Preset:
     from .tokenization import OFFLINE_TOKENIZERS
 
     known = {"description", "data_source", "encoder", "device", "grid", "fertility", "vocabulary",
-             "initialization", "adaptation", "evaluation", "variants", "sweep", "fusion", "timeout_factor", "clo"}
+             "initialization", "adaptation", "evaluation", "variants", "sweep", "fusion", "timeout_factor", "clo",
+             "franken"}
     for key in raw:
         if key not in known:
             raise ConfigError(key, raw[key], f"unknown preset key; known keys: {', '.join(sorted(known))}")
@@ -382,6 +385,7 @@ def validate(raw: dict[str, Any], name: str, source_file: str = "") -> Preset:
     return Preset(name, desc, data_source, encoder, device, grid, fert, vocab, adaptation, evaluation, source_file,
                   initialization=init, variants=variants, sweep=sweep, fusion=check_fusion(raw.get("fusion"), chosen),
                   clo=_check_clo_names(check_clo(raw.get("clo"), chosen), langs),
+                  franken=check_franken(raw.get("franken"), chosen),
                   timeout_factor=float(factor))
 
 

@@ -44,7 +44,7 @@ _KEY_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 # stage number -> notebook stem, for the "run NN_<stage> first" messages
 STAGES = {"01": "01_fertility", "02": "02_vocabulary_expansion", "03": "03_anchored_initialization",
           "04": "04_adaptation", "05": "05_evaluation", "06": "06_significance", "07": "07_figures",
-          "08": "08_encoder_fusion", "09": "09_cross_lingual_optimization"}
+          "08": "08_encoder_fusion", "09": "09_cross_lingual_optimization", "10": "10_franken_adapter"}
 
 
 class MissingStageOutput(DataError):
@@ -244,3 +244,18 @@ def clo_dir(preset: str, language: str, model: str, label: str, seed: int = 0) -
 def clo_translations_jsonl(preset: str, language: str) -> Path:
     """The translated English SFT records of ``language`` that the CLO recipe reads (written by its data stage)."""
     return study_root(preset) / "clo_data" / f"translated_{language}.jsonl"
+
+
+# ------------------------------------------------------------------------------------------------
+# the Franken-Adapter recipe (issue 18; notebook 10): the study's SFT sibling, tuned embeddings, transplanted models
+
+def sibling_dir(preset: str, model: str) -> Path:
+    """``results/<preset>/sibling/<model key>/``: the study's own English SFT sibling of ``model`` (every language's
+    Franken runs share it: its training is English only)."""
+    return study_root(preset) / "sibling" / model_key(model)
+
+
+def franken_dir(preset: str, language: str, model: str, label: str, seed: int = 0) -> Path:
+    """``<language>/<model key>/franken/<label>__seed<k>/``: a Franken recipe run (tuned embeddings of the base:
+    ``tuned_<init>``; a compared model: ``model/`` + ``embedding_surgery.json``)."""
+    return ModelLayout(preset, language, model).root / "franken" / adapt_label(label, seed)

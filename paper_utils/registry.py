@@ -157,7 +157,7 @@ def recipe(name: str) -> Recipe:
     >>> recipe("lora")
     Traceback (most recent call last):
     ...
-    paper_utils.errors.ConfigError: invalid recipe='lora': use one of: staged, fusion, clo
+    paper_utils.errors.ConfigError: invalid recipe='lora': use one of: staged, fusion, clo, franken
     """
     found = recipes()
     if name not in found:

@@ -44,8 +44,10 @@ from .. import fixtures
 from ..config import Preset
 from ..errors import ConfigError, DataError
 from ..fusion_data import load_trained_fusion
+from ..franken_grid import franken_labels, franken_model_dir
 from ..fusion_grid import fusion_labels, is_fusion_label
 from ..init import smoke_setup
+from ..surgery import load_causal_lm
 from ..io import read_json, write_json, write_jsonl
 from ..layout import ModelLayout, eval_label, study_root
 from ..paths import shown
@@ -79,7 +81,7 @@ def check_parameters(cfg: Preset, language: str, model: str, method: str, seed: 
         raise ConfigError("language", language, f"preset {cfg.name!r} has languages {list(cfg.grid.languages)}")
     if model not in cfg.grid.models and not Path(model).expanduser().is_dir():
         raise ConfigError("model", model, f"preset {cfg.name!r} has models {list(cfg.grid.models)}")
-    methods = ("base",) + cfg.grid.adapt_methods + fusion_labels(cfg.fusion)
+    methods = ("base",) + cfg.grid.adapt_methods + fusion_labels(cfg.fusion) + franken_labels(cfg.franken)
     if method not in methods:
         raise ConfigError("method", method, f"use one of: {', '.join(methods)}")
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
@@ -107,6 +109,11 @@ def load_eval_model(cfg: Preset, model: str, method: str = "base", model_dir: st
         fused, parts, state = load_trained_fusion(cfg, language, model, method, seed)
         return (FusedTextLM(fused, parts.encoder_tokenizer, parts.tokenizer, name=method,
                             max_prompt_tokens=cfg.fusion.max_prompt_tokens), state)
+    if not model_dir and method in franken_labels(cfg.franken):
+        # the Franken-Adapter recipe's compared models (notebook 10); the sibling: its own folder or Hub id
+        source = franken_model_dir(cfg.name, cfg.franken, language, model, method, seed)
+        m, tok = load_causal_lm(source)
+        return CausalTextLM(m, tok), source
     if not model_dir and method != "base":
         # stops with "run 04_adaptation for <language>/<model> first" (or pass model_dir)
         layout = ModelLayout(cfg.name, language, model)

@@ -4,7 +4,7 @@ Example::
 
     >>> from paper_utils.registry import recipes
     >>> list(recipes())
-    ['staged', 'fusion', 'clo']
+    ['staged', 'fusion', 'clo', 'franken']
 
 A recipe registers ``jobs(preset) -> [Job, ...]``: the notebooks its runs execute, their parameters,
 inputs (dependencies on stage jobs) and outputs; the runner asks every recipe of ``grid.recipes``.
@@ -15,11 +15,15 @@ Importing this package registers them.
   (``[fusion] modes``), fusion + projection trained on English instruction pairs.
 * ``clo`` (:mod:`paper_utils.recipes.clo`): Cross-Lingual Optimization of an instruction model on translated
   pairs (``[clo] variants``: CLO, SFT baselines at k x N, the base model).
+* ``franken`` (:mod:`paper_utils.recipes.franken`): Franken-Adapter, target-language embeddings tuned on the base
+  model (body frozen) and transplanted into its instruction-tuned sibling (``[franken] initializers``).
 """
 # isort: off
 from .staged import run_adaptation, staged_jobs       # registered first: the default recipe
 from .fusion import fusion_jobs, run_fusion
 from .clo import clo_jobs, run_clo
+from .franken import franken_jobs, run_franken
 # isort: on
 
-__all__ = ["run_adaptation", "staged_jobs", "fusion_jobs", "run_fusion", "clo_jobs", "run_clo"]
+__all__ = ["run_adaptation", "staged_jobs", "fusion_jobs", "run_fusion", "clo_jobs", "run_clo", "franken_jobs",
+           "run_franken"]

@@ -1,0 +1,115 @@
+"""The Franken-Adapter comparison table: every compared model's stage-05 scores, paired tests and English regression.
+
+Example::
+
+    >>> regression_percent(0.40, 0.398), regression_percent(1.20, 1.212, lower_is_better=True)
+    (0.5, 1.0)
+
+Rows are the recipe's run labels (:func:`paper_utils.franken_grid.franken_labels`) evaluated by stage 05 (missing
+ones are skipped, so the table grows as evaluations finish). Columns (:data:`COLUMNS`): translation chrF++ in both
+directions, translation matching accuracy in both directions, MMLU letter and cloze accuracy, target-language and
+English bits per byte. :func:`paired_tests` compares each label with a reference (the sibling, by default) on the
+same items: exact McNemar for accuracies, paired approximate randomization of the corpus ratio for bits per byte
+(:mod:`paper_utils.stats`), Holm-corrected over the table. ``english_regression_percent``: the relative drop of
+English retention (MMLU letter, MMLU cloze accuracy; English bpb rise) against the sibling, beside the paper's
+"< 1 %".
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+from .io import read_json, read_jsonl
+from .layout import ModelLayout
+
+ENGLISH_TASKS = (("mmlu", "accuracy", False), ("mmlu_cloze", "accuracy", False), ("english_bpb", "bpb", True))
+
+
+def regression_percent(reference: float, value: float, *, lower_is_better: bool = False) -> float:
+    """How much worse ``value`` is than ``reference``, in percent of ``reference`` (negative: better)."""
+    change = (value - reference) if lower_is_better else (reference - value)
+    return round(100.0 * change / reference, 4) if reference else float("nan")
+
+
+def _columns(language: str) -> list[tuple[str, tuple[str, ...], str]]:
+    """``(column, path in scores["tasks"], per-item file)``."""
+    return [(f"chrF++ en-{language}", ("translation", f"en-{language}", "chrf++"), f"translation_en-{language}.jsonl"),
+            (f"chrF++ {language}-en", ("translation", f"{language}-en", "chrf++"), f"translation_{language}-en.jsonl"),
+            (f"matching {language}-en", ("matching", f"{language}-en", "accuracy"), "matching_" + language + "-en.jsonl"),
+            (f"matching en-{language}", ("matching", f"en-{language}", "accuracy"), f"matching_en-{language}.jsonl"),
+            ("MMLU letter", ("mmlu", "accuracy"), "mmlu.jsonl"), ("MMLU cloze", ("mmlu_cloze", "accuracy"), "mmlu_cloze.jsonl"),
+            (f"bpb {language}", ("bpb", "bpb"), "bpb.jsonl"), ("English bpb", ("english_bpb", "bpb"), "english_bpb.jsonl")]
+
+
+def _get(scores: dict, path: Sequence[str]):
+    node = scores.get("tasks", {})
+    for key in path:
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return node
+
+
+def comparison_table(preset: str, language: str, model: str, labels: Sequence[str], seed: int = 0,
+                     reference: str = "sibling"):
+    """A DataFrame: one row per evaluated label, the scores of :func:`_columns` and the English regression."""
+    import pandas as pd
+
+    lay = ModelLayout(preset, language, model)
+    rows, ref = [], None
+    found = {lab: read_json(lay.eval_dir(lab, seed) / "scores.json") for lab in labels
+             if (lay.eval_dir(lab, seed) / "scores.json").exists()}
+    ref = found.get(reference)
+    for label, scores in found.items():
+        row = {"label": label}
+        for column, path, _ in _columns(language):
+            row[column] = _get(scores, path)
+        if ref is not None:
+            drops = [regression_percent(_get(ref, (t, k)), _get(scores, (t, k)), lower_is_better=low)
+                     for t, k, low in ENGLISH_TASKS if _get(ref, (t, k)) is not None and _get(scores, (t, k)) is not None]
+            row["english_regression_percent"] = max(drops) if drops else None
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def paired_tests(preset: str, language: str, model: str, labels: Sequence[str], seed: int = 0,
+                 reference: str = "sibling", ci_samples: int = 1000, n_samples: int = 10000):
+    """Paired tests of each label against ``reference`` on every shared per-item file; Holm-corrected. A DataFrame."""
+    import pandas as pd
+
+    from .stats import compare_bpb, correct, mcnemar_exact
+
+    lay = ModelLayout(preset, language, model)
+    ref_dir = lay.eval_dir(reference, seed)
+    results = []
+    for label in labels:
+        if label == reference:
+            continue
+        for column, _, name in _columns(language):
+            a_path, b_path = ref_dir / name, lay.eval_dir(label, seed) / name
+            if not (a_path.exists() and b_path.exists()) or name.startswith("translation"):
+                continue                     # translation: stage 06's corpus-level tests (chrF++ is not per item)
+            a, b = _paired(read_jsonl(a_path), read_jsonl(b_path))
+            if not a:
+                continue
+            if "bpb" in name:
+                results.append(compare_bpb([r["bits"] for r in a], [r["bytes"] for r in a], [r["bits"] for r in b],
+                                           [r["bytes"] for r in b], method_a=reference, method_b=label,
+                                           secondary=None, n_samples=n_samples, ci_samples=ci_samples,
+                                           label=column)[0])
+            else:
+                results.append(mcnemar_exact([r["correct"] for r in a], [r["correct"] for r in b], method_a=reference,
+                                             method_b=label, label=column, ci_samples=ci_samples))
+    results = correct(results, "holm") if results else []
+    return pd.DataFrame([{"metric": r.metric, "a": r.method_a, "b": r.method_b, "delta": r.delta, "ci_low": r.ci_low,
+                          "ci_high": r.ci_high, "p": r.p_value, "p_holm": r.p_adjusted, "test": r.test, "n": r.n}
+                         for r in results])
+
+
+def _paired(a: list[dict], b: list[dict]) -> tuple[list[dict], list[dict]]:
+    """The records of both files on the ids they share, in the order of ``a``."""
+    by_id = {str(r.get("id")): r for r in b}
+    keep = [r for r in a if str(r.get("id")) in by_id]
+    return keep, [by_id[str(r.get("id"))] for r in keep]
+
+
+__all__ = ["ENGLISH_TASKS", "regression_percent", "comparison_table", "paired_tests"]

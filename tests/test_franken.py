@@ -1,0 +1,154 @@
+"""The Franken-Adapter recipe (issue 18): the [franken] table, the SFT sibling, the recipe's runs on the smoke fixtures."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from paper_utils.config import load_preset
+from paper_utils.errors import AssetError, ConfigError
+
+SMOKE = {"grid.recipes": ["staged", "franken"],
+         "franken": {"initializers": ["fvt"], "sft_steps": 2, "sft_batch_size": 2, "embedding_steps": 2,
+                     "heldout_pairs": 4, "max_new_tokens": 3}}
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_franken_table_is_checked():
+    with pytest.raises(ConfigError, match="franken.sft_mode"):
+        load_preset("smoke", **{"grid.recipes": ["staged", "franken"], "franken": {"initializers": ["fvt"],
+                                                                                   "sft_mode": "adapters"}})
+    with pytest.raises(ConfigError, match="franken.initializers"):
+        load_preset("smoke", **{"grid.recipes": ["staged", "franken"], "franken": {"sft_steps": 3}})
+    with pytest.raises(ConfigError, match="franken.sft_step"):
+        load_preset("smoke", **{"grid.recipes": ["staged", "franken"], "franken": {"initializers": ["fvt"],
+                                                                                   "sft_step": 3}})
+    assert load_preset("smoke").franken.enabled is False
+
+
+def test_presets_name_the_pairs():
+    demo, paper = load_preset("demo-full").franken, load_preset("paper").franken
+    assert demo.models == ("gemma3-270m",) and demo.languages == ("uz", "ms") and demo.sibling == ""
+    assert demo.initializers == ("fvt", "bxod_sub75")
+    assert paper.models == ("gemma-2-2b",) and paper.sibling == "gemma-2-2b-it"
+
+
+def test_hub_sibling_is_refused_offline(monkeypatch):
+    from paper_utils.surgery import load_causal_lm
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(AssetError, match="Hub"):
+        load_causal_lm("gemma-2-2b-it")
+
+
+def test_prompt_format_and_response_only_labels():
+    from paper_utils.fixtures import tiny_tokenizer
+    from paper_utils.sibling import GEMMA_TURNS, collate, prompt_ids, sft_examples
+
+    tok = tiny_tokenizer(["What is two plus two? Four."] * 20)
+    assert tok.decode(prompt_ids(tok, "Hi?")) == tok.bos_token + GEMMA_TURNS.format(prompt="Hi?")
+    examples, counts = sft_examples(tok, [{"prompt": "What is two plus two?", "response": "Four."}], 256, 64)
+    batch = collate(examples + [(examples[0][0][:3], 1)], pad_id=0)
+    (ids, n_prompt), = examples
+    assert batch["labels"][0, :n_prompt].eq(-100).all() and batch["labels"][0, n_prompt:].eq(batch["input_ids"][0, n_prompt:]).all()
+    assert batch["labels"][1, 3:].eq(-100).all() and batch["attention_mask"][1].sum() == 3
+    tok.chat_template = "{% for m in messages %}<{{ m['content'] }}>{% endfor %}"
+    assert tok.decode(prompt_ids(tok, "Hi?")) == "<Hi?>"                # a tokenizer's own template wins
+
+
+def test_sibling_sft_freezes_embeddings_and_moves_the_body(tmp_path):
+    from paper_utils.sibling import follow_instructions, load_base, train_sibling, weight_shift
+
+    cfg = load_preset("smoke", **SMOKE)
+    result = train_sibling(cfg, "smollm2-135m", out_dir=tmp_path / "sib", log=lambda line: None)
+    base = load_base(cfg, "smollm2-135m")[0]
+    assert torch.equal(result.model.get_input_embeddings().weight, base.get_input_embeddings().weight)
+    shift = {r["layer"]: r["relative_change"] for r in weight_shift(base, result.model)}
+    assert shift["embeddings"] == 0.0 and shift["layer 0"] > 0 and shift["layer 1"] > 0
+    assert (tmp_path / "sib" / "model" / "config.json").exists() and result.summary["embeddings_frozen"]
+    again = train_sibling(cfg, "smollm2-135m", out_dir=tmp_path / "sib", log=lambda line: None)   # loaded, not retrained
+    assert torch.equal(next(again.model.parameters()), next(result.model.parameters()))
+    records, scores = follow_instructions(result.model, result.tokenizer,
+                                          [{"prompt": "Say yes.", "response": "yes"}] * 2, max_new_tokens=3)
+    assert scores["n"] == 2 and {"answer", "exact", "chrf++"} <= records[0].keys()
+
+
+def test_recipe_runs_on_the_smoke_fixtures(tmp_path, monkeypatch):
+    from paper_utils.evaluate.runs import load_eval_model
+    from paper_utils.franken_grid import franken_labels
+    from paper_utils.init import run_method, smoke_setup
+    from paper_utils.layout import MissingStageOutput, franken_dir
+    from paper_utils.recipes.franken import franken_jobs, run_franken, surgery_row
+
+    monkeypatch.setenv("PAPER_UTILS_RESULTS", str(tmp_path))
+    cfg = load_preset("smoke", **SMOKE)
+    assert franken_labels(cfg.franken) == ("sibling", "sibling_ext_fvt", "franken_fvt", "base_tuned_fvt")
+    ids = [j.job_id for j in franken_jobs(cfg)]
+    assert ids[0] == "10_franken_adapter__uz__smollm2-135m__seed0" and len(ids) == 5
+    with pytest.raises(MissingStageOutput, match="03_anchored_initialization"):
+        run_franken(cfg, "uz", "smollm2-135m", log=lambda line: None)
+    run_method(smoke_setup(cfg, "uz", "smollm2-135m"), "fvt")                         # stage 03's patch
+    summary = run_franken(cfg, "uz", "smollm2-135m", log=lambda line: None)
+    for label in ("sibling_ext_fvt", "franken_fvt"):
+        check = summary["runs"][label]["surgery_check"]
+        assert check["rows_equal"] and check["max_abs_logit_diff"] == 0.0
+        assert 0.0 <= check["english_identical_share"] <= 1.0     # the smoke extension does change some English
+    assert summary["weight_shift"][0] == {"layer": "embeddings", "relative_change": 0.0}
+    assert summary["runs"]["base_tuned_fvt"]["median_step_seconds"] > 0
+    assert (franken_dir("smoke", "uz", "smollm2-135m", "franken_fvt") / "embeddings" / "embeddings.json").exists()
+    row = surgery_row("smoke", "uz", "smollm2-135m", "fvt")                           # the notebook's one-row view
+    assert row["new"] and row["equal"] and row["moved"] > 0
+    for label in franken_labels(cfg.franken):                                         # stage 05 loads every one
+        lm, source = load_eval_model(cfg, "smollm2-135m", label, language="uz")
+        assert lm.tokenizer is not None and source
+
+
+def test_report_reads_evaluations_and_tests_pairs(tmp_path, monkeypatch):
+    from paper_utils.franken_report import comparison_table, paired_tests
+    from paper_utils.io import write_json, write_jsonl
+    from paper_utils.layout import ModelLayout
+
+    monkeypatch.setenv("PAPER_UTILS_RESULTS", str(tmp_path))
+    lay = ModelLayout("smoke", "uz", "m")
+    for label, acc, bits in (("sibling", [1, 1, 0, 1], 10.0), ("franken_fvt", [1, 0, 0, 1], 11.0)):
+        out = lay.eval_dir(label)
+        write_json(out / "scores.json", {"tasks": {"mmlu": {"accuracy": sum(acc) / 4},
+                                                   "english_bpb": {"bpb": bits / 10}}})
+        write_jsonl(out / "mmlu.jsonl", [{"id": i, "correct": bool(c)} for i, c in enumerate(acc)])
+        write_jsonl(out / "english_bpb.jsonl", [{"id": i, "bits": bits + i, "bytes": 10} for i in range(4)])
+    table = comparison_table("smoke", "uz", "m", ["sibling", "franken_fvt", "base_tuned_fvt"])
+    assert list(table["label"]) == ["sibling", "franken_fvt"]
+    assert table.set_index("label").loc["franken_fvt", "english_regression_percent"] == 33.3333   # MMLU 0.75 -> 0.5
+    tests = paired_tests("smoke", "uz", "m", ["sibling", "franken_fvt"], ci_samples=0, n_samples=200)
+    assert set(tests["metric"]) == {"MMLU letter", "English bpb"} and (tests["p_holm"] >= tests["p"]).all()
+
+
+@pytest.mark.notebooks
+def test_notebook_10_runs_on_the_smoke_fixtures(tmp_path, monkeypatch):
+    """Notebook 10 through papermill on the smoke preset with the recipe added (a copy of smoke.toml; the smoke
+    grid itself is unchanged), after stage 03's fvt patch."""
+    from paper_utils.config import PRESETS_DIR
+    from paper_utils.init import run_method, smoke_setup
+    from paper_utils.jobs import Job
+    from paper_utils.runner import run_job
+
+    text = (PRESETS_DIR / "smoke.toml").read_text().replace("[grid]\n", '[grid]\nrecipes = ["staged", "franken"]\n', 1)
+    text += ('\n[franken]\ninitializers = ["fvt"]\nsft_steps = 2\nsft_batch_size = 2\nembedding_steps = 2\n'
+             'heldout_pairs = 2\nmax_new_tokens = 3\n')
+    path = tmp_path / "smoke-franken.toml"
+    path.write_text(text)
+    monkeypatch.setenv("PAPER_UTILS_RESULTS", str(tmp_path / "results"))
+    cfg = load_preset(str(path))
+    run_method(smoke_setup(cfg, "uz", "smollm2-135m"), "fvt")
+    job = Job("10_franken_adapter", ("uz", "smollm2-135m", "seed0"),
+              {"preset": str(path), "language": "uz", "model": "smollm2-135m", "seed": 0})
+    run_job(cfg, job)
+    executed = tmp_path / "results" / "smoke-franken" / "executed" / f"{job.job_id}.ipynb"
+    text = executed.read_text()
+    assert "bit for bit: True" in text and "\"ename\"" not in text
