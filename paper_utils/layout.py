@@ -232,3 +232,11 @@ def require(path: Path, stage: str, language: str = "", model: str = "") -> Path
 __all__ = ["ModelLayout", "MissingStageOutput", "model_key", "require", "study_root", "fertility_csv",
            "significance_csv", "run_info_json", "figures_dir", "executed_dir", "failures_dir", "adapt_label",
            "eval_label", "STAGES"]
+
+
+def translations_jsonl(preset: str, language: str, translator: str, split: str = "train") -> Path:
+    """``results/<preset>/<language>/translations/<translator>__<split>.jsonl``: the CLO recipe's translated
+    English SFT items (:func:`paper_utils.clo_data.translated_sft`), one JSON record a line, resumable."""
+    if not _KEY_OK.match(translator) or not _KEY_OK.match(split):
+        raise DataError(f"translator={translator!r}, split={split!r}: use letters, digits, '.', '_' or '-'")
+    return study_root(preset) / language / "translations" / f"{translator}__{split}.jsonl"
