@@ -14,9 +14,11 @@ uses this labelled stand-in (``stand_in = True``; its name says so): each word (
 ``o'``/``g'`` apostrophes inside) is looked up case-insensitively, longest match first over up to
 :data:`MAX_PHRASE` words; a found entry replaces the words (capitalised when the first source word was);
 an unknown word is kept as it is; everything between words (spaces, digits, punctuation, placeholders) is
-copied; English articles (:data:`EN_ARTICLES`) are dropped going into Uzbek, and entries of more than
+copied. A word of one letter, or glued to a digit, ``_``, ``#`` or ``+`` (``Cmaj7b5``, ``x_1``), is kept as it
+is (the dictionary would turn ``b`` into "the second letter of the alphabet"); English articles (:data:`EN_ARTICLES`) are dropped going into Uzbek, and entries of more than
 :data:`MAX_PHRASE` words (definitions rather than translations) are not used. Uzbek -> English first tries the word as it is, then with up to two common suffixes stripped
-(:data:`UZ_SUFFIXES`, longest first). There is no reordering, agreement or inflection: English SOV-like
+(:data:`UZ_SUFFIXES`, longest first); English -> Uzbek turns an unknown plural (``-s``/``-es``) whose singular
+is known into the singular's translation + ``-lar``. There is no reordering, agreement or inflection: English SOV-like
 word salad is what it gives. Its quality is measured on held-out human pairs
 (``benchmarks/translator_quality.py``).
 
@@ -35,11 +37,12 @@ from .base import Translator, fetch_command, short_hash
 
 PACK = "uz-en-dictionary"
 MAX_PHRASE = 3
-RULES_VERSION = "wfw-1"
+RULES_VERSION = "wfw-2"
 EN_ARTICLES = frozenset({"the", "a", "an"})   # Uzbek has no articles: dropped en -> uz (with the space after)
 UZ_SUFFIXES = ("larning", "larni", "larga", "larda", "lardan", "lari", "lar", "ning", "dagi", "dan", "da", "ga",
                "ni", "si", "i", "ka", "qa", "ing", "im", "ingiz", "imiz", "dir")
 _WORD = re.compile(r"[^\W\d_]+(?:['\u2019\u02bb\u02bc`][^\W\d_]+)*")
+_GLUED = re.compile(r"[\w#+]")          # a word touching one of these is part of a code or a symbol: kept
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u02bb": "'", "\u02bc": "'", "`": "'"})
 
 
@@ -108,6 +111,13 @@ class UzDictionaryStandIn(Translator):
                     uz_en.setdefault(_key(uz), en)
         return {("en", "uz"): en_uz, ("uz", "en"): uz_en}
 
+    @staticmethod
+    def _kept(text: str, span: list) -> bool:
+        """True when the words of ``span`` stay untranslated: one letter, or glued to a code or symbol."""
+        start, end = span[0].start(), span[-1].end()
+        before, after = text[start - 1:start], text[end:end + 1]
+        return (len(span) == 1 and len(span[0].group()) < 2) or bool(_GLUED.match(before) or _GLUED.match(after))
+
     def translate_one(self, text: str, source: str, target: str) -> str:
         table = self.entries[(source, target)]
         words = list(_WORD.finditer(text))
@@ -129,11 +139,16 @@ class UzDictionaryStandIn(Translator):
                 value = table.get(key)
                 if value is None and n == 1 and source == "uz":
                     value = _strip_suffixes(key, table)
+                if value is None and n == 1 and source == "en" and key.endswith("s") and len(key) > 3:
+                    stem = table.get(key[:-1]) or (table.get(key[:-2]) if key.endswith("es") else None)
+                    value = stem + "lar" if stem and " " not in stem else None
                 if value is not None:
                     found = (n, value)
                     break
             first = words[i]
             out.append(text[cursor:first.start()])
+            if found and self._kept(text, words[i:i + found[0]]):
+                found = None
             if found:
                 n, value = found
                 upper = capitalize or first.group()[:1].isupper()
