@@ -40,7 +40,7 @@ OUT = Path("results/benchmarks/translators")
 KEY = ["translator", "direction"]
 
 
-def test_pairs(language: str, n: int) -> list[dict]:
+def held_out_pairs(language: str, n: int) -> list[dict]:
     data = corpora.parallel(language, "test")
     rows = [{"id": i, "en": e, language: t} for i, e, t in zip(data["id"], data["en"], data["target"])]
     rows.sort(key=lambda r: hash_unit(0, r["id"]))
@@ -61,7 +61,7 @@ def run(translator_name: str, direction: str, n: int, chunk: int, out: Path) -> 
     language = target if source == "en" else source
     translator = get_translator(translator_name)
     translator.require_assets()
-    pairs = test_pairs(language, n)
+    pairs = held_out_pairs(language, n)
     hyp_file = out / "hypotheses" / f"{translator_name}__{direction}.jsonl"
     done = {r["id"]: r for r in read_jsonl(hyp_file)} if hyp_file.exists() else {}
     done = {k: r for k, r in done.items() if r.get("translator_version") == translator.version}

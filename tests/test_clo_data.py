@@ -262,3 +262,37 @@ def test_qwen_translates_one_sentence_into_korean():
         pytest.skip("the Qwen GGUF packs are not cached")
     (out,) = t.translate(["Good morning."], "en", "ko")
     assert language_id.identify(out) == "ko"
+
+
+# ------------------------------------------------------------------ the translator-quality benchmark
+
+def test_translator_quality_writes_partial_rows_and_resumes(tmp_path, monkeypatch):
+    import importlib.util
+
+    from paper_utils.paths import REPO_ROOT
+
+    spec = importlib.util.spec_from_file_location("translator_quality",
+                                                  REPO_ROOT / "benchmarks" / "translator_quality.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    pairs = [{"id": f"p{i}", "en": f"Save item {i}", "ko": f"[ko] Save item {i}"} for i in range(5)]
+    monkeypatch.setattr(bench, "held_out_pairs", lambda language, n: pairs[:n or None])
+    row = bench.run("fixture_tag", "en-ko", 0, 2, tmp_path)
+    assert row["n"] == 5 and row["complete"] and row["chrf++"] == 100.0
+    table = bench.pd.read_csv(tmp_path / "quality.csv")
+    assert list(table["direction"]) == ["en-ko"] and bool(table["stand_in"][0])
+    calls = []
+    monkeypatch.setattr(FixtureTagTranslator, "_translate", lambda self, texts, s, t: calls.append(texts) or texts)
+    bench.run("fixture_tag", "en-ko", 0, 2, tmp_path)
+    assert calls == []                                              # every pair was already translated
+    bench.run("fixture_tag", "ko-en", 3, 2, tmp_path)
+    assert sorted(bench.pd.read_csv(tmp_path / "quality.csv")["direction"]) == ["en-ko", "ko-en"]
+
+
+def test_assets_fetch_installs_one_translator(capsys):
+    from paper_utils.cli import main
+
+    assert main(["assets", "fetch", "--translator", "fixture_tag"]) == 0
+    assert "translator fixture_tag is installed" in capsys.readouterr().out
+    assert main(["assets", "fetch", "--translator", "deepl"]) == 2
+    assert "translator='deepl'" in capsys.readouterr().err
