@@ -56,8 +56,11 @@ class Translator:
     def require_assets(self) -> None:
         missing = self.missing_assets()
         if missing:
-            what = "; ".join(f"{package} (fetch it with: {command})" for package, command in missing)
-            raise AssetError(f"translator {self.name!r} is not installed: {what}")
+            by_command: dict[str, list[str]] = {}
+            for package, command in missing:
+                by_command.setdefault(command, []).append(package)
+            what = "; ".join(f"{', '.join(packages)} (fetch with: {command})" for command, packages in by_command.items())
+            raise AssetError(f"translator {self.name!r} is not installed: missing {what}")
 
     def fetch(self) -> None:
         """Install the translator's assets (idempotent); translators without assets do nothing."""
