@@ -46,6 +46,7 @@ class ModelAsset:
     gguf: tuple[str, ...] = ()      # offline: GGUF path(s) inside the packs, joined in order
     gguf_sha256: str | None = None  # offline: sha256 of the (joined) GGUF
     stands_in_for: str | None = None
+    joined_name: str | None = None  # offline, chunked: file name of the joined GGUF (default: chunk 1's, less .partNN)
 
     @property
     def offline(self) -> bool:
@@ -99,10 +100,16 @@ def gguf_path(name: str) -> Path:
     asset = get_model_asset(name)
     if not asset.offline:
         raise ConfigError("model", name, f"{name} is a Hub model; offline models are {', '.join(OFFLINE_MODELS)}")
+    return asset_gguf_path(asset)
+
+
+def asset_gguf_path(asset: ModelAsset) -> Path:
+    """:func:`gguf_path` of an offline :class:`ModelAsset` that need not be a study model (a translator's)."""
+    name = asset.name
     parts = [pack_dir(pack) / inner for pack, inner in zip(asset.packs, asset.gguf)]
     if len(parts) == 1:
         return parts[0]
-    joined = cache_dir() / "gguf" / Path(asset.gguf[0]).name.rsplit(".part", 1)[0]
+    joined = cache_dir() / "gguf" / (asset.joined_name or Path(asset.gguf[0]).name.rsplit(".part", 1)[0])
     if joined.exists() and sha256_file(joined) == asset.gguf_sha256:
         return joined
     joined.parent.mkdir(parents=True, exist_ok=True)
@@ -125,10 +132,10 @@ def _atomic_dir(target: Path, build) -> Path:
     return target
 
 
-def _provenance(name: str, gguf: Path) -> dict[str, Any]:
+def _provenance(name: str, gguf: Path, asset: ModelAsset | None = None) -> dict[str, Any]:
     import transformers
 
-    asset = MODELS[name]
+    asset = asset or MODELS[name]
     return {"model": name, "gguf": gguf.name, "packs": [get_pack(p).requirement for p in asset.packs],
             "transformers": transformers.__version__, "stands_in_for": asset.stands_in_for,
             "note": "weights dequantized from a 4-bit GGUF checkpoint to fp32"}
@@ -169,10 +176,16 @@ def model_dir(name: str, tokenizer_only: bool = False) -> Path:
                                          f"or an offline model: {', '.join(OFFLINE_MODELS)}")
     if tokenizer_only:
         return tokenizer_dir(name)
+    return converted_model_dir(asset)
+
+
+def converted_model_dir(asset: ModelAsset) -> Path:
+    """``data/cache/models/<name>/``: an offline :class:`ModelAsset`'s GGUF converted once to fp32 safetensors."""
+    name = asset.name
     target = cache_dir() / "models" / name
     if (target / "conversion.json").exists():
         return target
-    gguf = gguf_path(name)
+    gguf = asset_gguf_path(asset)
 
     def build(tmp: Path) -> None:
         import torch
@@ -187,7 +200,7 @@ def model_dir(name: str, tokenizer_only: bool = False) -> Path:
         del quantized
         model.save_pretrained(tmp, safe_serialization=True)
         AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name).save_pretrained(tmp)
-        (tmp / "conversion.json").write_text(json.dumps(_provenance(name, gguf), indent=2))
+        (tmp / "conversion.json").write_text(json.dumps(_provenance(name, gguf, asset), indent=2))
 
     return _atomic_dir(target, build)
 

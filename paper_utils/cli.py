@@ -4,6 +4,7 @@ Example::
 
     $ python -m paper_utils assets fetch --preset demo
     $ python -m paper_utils assets fetch --preset demo-full     # also Debian packages (apt-get download)
+    $ python -m paper_utils assets fetch --translator qwen25_coder_05b_gguf   # one translator (CLO recipe)
     $ python -m paper_utils assets list
     $ python -m paper_utils reproduce --preset demo
     $ python -m paper_utils reproduce --preset demo --allow-dirty-code   # uncommitted code changes
@@ -127,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     asub = a.add_subparsers(dest="action", required=True)
     f = asub.add_parser("fetch", help="download, verify and convert what a preset needs (idempotent)")
     f.add_argument("--preset", default="demo")
+    f.add_argument("--translator", help="fetch (and convert) only this translator's assets (paper_utils.translate)")
     asub.add_parser("list", help="name, kind, source, cached, size")
     r = sub.add_parser("reproduce", help="run the study's notebooks for a preset")
     r.add_argument("--preset", default="demo")
@@ -139,7 +141,12 @@ def main(argv: list[str] | None = None) -> int:
                                     help="run although the code differs from the last commit (run_info.json records it)")
     args = parser.parse_args(argv)
     try:
-        if args.command == "assets" and args.action == "fetch":
+        if args.command == "assets" and args.action == "fetch" and args.translator:
+            from .translate import get_translator
+
+            get_translator(args.translator).fetch()
+            print("translator", args.translator, "is installed")
+        elif args.command == "assets" and args.action == "fetch":
             fetch_preset_assets(args.preset)
             print("all assets for preset", args.preset, "are cached")
         elif args.command == "assets":

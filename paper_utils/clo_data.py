@@ -1,58 +1,100 @@
-"""Inputs of the CLO recipe: the translated SFT records of a language, their split, preference pairs, SFT examples.
+"""The CLO recipe's data: English SFT pairs translated once (cached, resumable), preference pairs, SFT examples.
 
 Example::
 
-    >>> from paper_utils.config import load_preset
-    >>> cfg = load_preset("smoke", **{"grid.recipes": ["staged", "clo"], "clo": {"variants": ["clo"], "pairs": 8}})
-    >>> records = translated_records(cfg, "uz")                      # the fixture copy (data/fixtures/)
-    >>> train, held = split_records(records, "train", 0.1), split_records(records, "heldout", 0.1)
-    >>> len(train), len(held), sorted({r["task"] for r in held})
-    (40, 14, ['antonyms/samples.jsonl', 'seasons/samples.jsonl'])
-    >>> [(p["prompt"][:12], p["chosen"], p["rejected"], p["nll"]) for p in _pairs_from_records(held[:1])]
-    [('bering teska', 'javob: sad', 'sad', True), ('Give the opp', 'sad', 'javob: sad', False)]
-    >>> [e["response"] for e in sft_examples(held[:1], "english_target")]
-    ['sad', 'javob: sad']
+    >>> import tempfile, pathlib
+    >>> from paper_utils.translate import get_translator
+    >>> english = [{"task": "t.jsonl", "prompt": f"Question {i}?", "response": f"Answer {i}."} for i in range(6)]
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "fixture_tag__train.jsonl"
+    >>> records = translated_sft("ko", 2, get_translator("fixture_tag"), path=path, english=english)
+    >>> r = records[0]
+    >>> r["prompt_en"], r["prompt_tgt"], r["translator"]
+    ('Question 1?', '[ko] Question 1?', 'fixture_tag')
+    >>> [p["direction"] for p in clo_pairs(records)]
+    ['target', 'english', 'target', 'english']
+    >>> p = clo_pairs(records)[0]
+    >>> p["prompt"], p["chosen"], p["rejected"]
+    ('[ko] Question 1?', '[ko] Answer 1.', 'Answer 1.')
+    >>> [e["prompt"] for e in sft_examples(records, "english+target")][:2]
+    ['Question 1?', '[ko] Question 1?']
+    >>> [r["id"] for r in records] == [r["id"] for r in translated_sft("ko", 4, "fixture_tag", path=path,
+    ...                                                                english=english)][:2]   # N within 2N
+    True
 
-**Records** (the data stage's interface): one JSON object a line, ``{"id", "task", "prompt_en", "response_en",
-"prompt_tgt", "response_tgt", "translator", "translator_version"}``, in
-:func:`~paper_utils.layout.clo_translations_jsonl` (``results/<preset>/clo_data/translated_<lang>.jsonl``); a
-``data_source.tiny_models`` preset (``smoke``) reads ``data/fixtures/clo_translated_<lang>.jsonl`` (the fixture
-English pairs with a word-for-word toy "translation"). A missing file is
-:class:`~paper_utils.layout.MissingStageOutput` naming what to run; a record without a field is a DataError naming
-the line. **Split**: by English task file, the rule of :mod:`paper_utils.corpora.english_instructions`
-(``[clo] heldout_share``): no task is in both. **Training records**: the first k x N train records in a fixed
-order (a hash of the id), so the CLO run's N records are the first N of the SFT run's 2N; the seed only changes
-the batch order. **Pairs** (:func:`_pairs_from_records`): both directions per record, ``nll`` on the pair whose
-prompt is in the target language (the CLO paper's NLL on y_l).
+**Selection** (:func:`english_selection`): the English pairs of ``english_instructions(split)`` (OpenAI evals,
+split by task file) whose prompt and response are each at most ``max_chars`` characters, ordered by
+``hash_unit(seed, id)``; the first ``n`` are the ``n``-selection, so the 2N selection (the SFT-2N baseline)
+holds every item of the N selection (CLO at N). An item's ``id`` is ``en-`` + 12 hex digits of the sha256
+of its task, prompt and response (duplicates inside a task kept once).
+
+**Cache** (:func:`translated_sft`): one JSONL file per (preset, language, translator, split) from
+:func:`paper_utils.layout.translations_jsonl`, records ``{"id", "task", "prompt_en", "response_en",
+"prompt_tgt", "response_tgt", "translator", "translator_version"}``. Items already there with the same
+translator name and version are reused; the missing ones are translated ``chunk`` items at a time and
+the file is rewritten atomically after each chunk, so a killed run keeps every finished chunk and a rerun
+translates only what is missing. A record of another translator version is not reused (it is translated
+again and replaced). A record with a missing field stops with a :class:`~paper_utils.errors.DataError`
+naming ``file:line`` and the field.
+
+**Pairs** (:func:`clo_pairs`, both directions, as the CLO paper): for the target prompt the target response
+is chosen and the English response rejected; for the English prompt the English response is chosen and the
+target response rejected. An item whose translation equals its English response (numbers, code, names)
+gives no preference and is dropped (``drop_identical``). :func:`sft_examples` gives the SFT baselines'
+prompt -> response examples: ``"target"``, ``"english"`` or ``"english+target"`` (per item: English, then
+target).
 """
 from __future__ import annotations
 
-import hashlib
 import json
+import os
 from pathlib import Path
-from typing import Any
+from typing import Callable, Mapping, Sequence
 
-from .config import Preset
-from .corpora.english_instructions import split_of_task
+from .corpora.english_instructions import english_instructions
+from .corpora.splits import hash_unit
 from .errors import ConfigError, DataError
-from .fixtures import FIXTURES_DIR, evaluation_model
-from .layout import MissingStageOutput, clo_dir, clo_translations_jsonl, require
-from .study import data_source
+from .io import write_jsonl
+from .layout import translations_jsonl
+from .translate import Translator, get_translator
+from .translate.base import short_hash
 
-FIELDS = ("id", "task", "prompt_en", "response_en", "prompt_tgt", "response_tgt", "translator", "translator_version")
-NOTEBOOK = "09_cross_lingual_optimization"          # trains and evaluates one run of the recipe
-DATA_STAGE = "the CLO data stage (translate the English SFT pairs: paper_utils.clo_pairs)"
-
-
-def translations_path(cfg: Preset, language: str) -> Path:
-    """Where ``language``'s translated records are read from (module doc)."""
-    if data_source(cfg).tiny_models:
-        return FIXTURES_DIR / f"clo_translated_{language}.jsonl"
-    return clo_translations_jsonl(cfg.name, language)
+RECORD_FIELDS = ("id", "task", "prompt_en", "response_en", "prompt_tgt", "response_tgt", "translator",
+                 "translator_version")
+SFT_MODES = ("target", "english", "english+target")
+SELECTION_SEED = 17
+MAX_CHARS = 600
+CHUNK = 16
 
 
-def read_records(path: str | Path) -> list[dict]:
-    """The records of a JSONL file, each checked for every field of :data:`FIELDS` (DataError names the line)."""
+def item_id(task: str, prompt: str, response: str) -> str:
+    return "en-" + short_hash(f"{task}\x1f{prompt}\x1f{response}")
+
+
+def english_selection(n: int, split: str = "train", *, seed: int = SELECTION_SEED, max_chars: int = MAX_CHARS,
+                      english: Sequence[Mapping] | None = None,
+                      roots: Mapping[str, str | os.PathLike] | None = None) -> list[dict]:
+    """The first ``n`` English items ``{"id", "task", "prompt", "response"}`` in the seeded order (module doc).
+
+    ``english``: rows ``{"task", "prompt", "response"}`` to select from instead of ``english_instructions(split)``.
+    """
+    if not isinstance(n, int) or n < 1:
+        raise ConfigError("n", n, "use a positive number of items")
+    rows = english if english is not None else english_instructions(split, roots=roots)
+    items: dict[str, dict] = {}
+    for row in rows:
+        if len(row["prompt"]) <= max_chars and len(row["response"]) <= max_chars:
+            key = item_id(row["task"], row["prompt"], row["response"])
+            items.setdefault(key, {"id": key, "task": row["task"], "prompt": row["prompt"],
+                                   "response": row["response"]})
+    if len(items) < n:
+        raise ConfigError("n", n, f"only {len(items)} English items of split {split!r} have prompt and response "
+                                  f"of at most {max_chars} characters; use a smaller n or a larger max_chars")
+    return sorted(items.values(), key=lambda item: (hash_unit(seed, item["id"]), item["id"]))[:n]
+
+
+def read_sft_jsonl(path: str | os.PathLike, fields: Sequence[str] = RECORD_FIELDS) -> list[dict]:
+    """The records of a translated-SFT JSONL file; a bad line raises DataError naming ``file:line`` and the field."""
+    path = Path(path)
     records = []
     with open(path, encoding="utf-8") as fh:
         for number, line in enumerate(fh, 1):
@@ -61,93 +103,88 @@ def read_records(path: str | Path) -> list[dict]:
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise DataError(f"{path} line {number}: not JSON ({exc.msg})") from None
-            missing = [f for f in FIELDS if not isinstance(record, dict) or f not in record]
-            if missing:
-                raise DataError(f"{path} line {number}: missing field(s) {', '.join(missing)}; every record needs "
-                                f"{', '.join(FIELDS)}")
+                raise DataError(f"{path}:{number}: not a JSON object ({exc.msg}); delete the line or the file "
+                                "and rerun to translate it again") from exc
+            if not isinstance(record, dict):
+                raise DataError(f"{path}:{number}: not a JSON object")
+            for field in fields:
+                if not isinstance(record.get(field), str):
+                    what = "missing field" if field not in record else "field is not a string:"
+                    raise DataError(f"{path}:{number}: {what} {field!r} (a record needs {', '.join(fields)}); "
+                                    "delete the line or the file and rerun to translate it again")
             records.append(record)
     return records
 
 
-def translated_records(cfg: Preset, language: str) -> list[dict]:
-    """``language``'s translated SFT records (module doc); MissingStageOutput when they were not made yet."""
-    path = translations_path(cfg, language)
-    if not path.exists():
-        raise MissingStageOutput(DATA_STAGE, language, "", path)
-    return read_records(path)
+def translated_sft(language: str, n: int, translator: Translator | str, *, split: str = "train",
+                   preset: str | None = None, path: str | os.PathLike | None = None, seed: int = SELECTION_SEED,
+                   max_chars: int = MAX_CHARS, chunk: int = CHUNK, english: Sequence[Mapping] | None = None,
+                   roots: Mapping[str, str | os.PathLike] | None = None,
+                   progress: Callable[[str], None] | None = None) -> list[dict]:
+    """The first ``n`` selected English items with their ``language`` translations, cached (module doc).
+
+    The cache file is ``path``, else ``layout.translations_jsonl(preset, language, translator.name, split)``.
+    """
+    translator = get_translator(translator) if isinstance(translator, str) else translator
+    if not translator.supports("en", language):
+        covered = ", ".join(f"{s}->{t}" for s, t in sorted(translator.directions))
+        raise ConfigError("language", language, f"translator {translator.name!r} covers {covered}; choose one with "
+                                                "paper_utils.translate.translator_for(language, preset)")
+    if path is None:
+        if preset is None:
+            raise ConfigError("preset", None, "give preset= (the cache goes under results/<preset>/) or path=")
+        path = translations_jsonl(preset, language, translator.name, split)
+    path = Path(path)
+    selection = english_selection(n, split, seed=seed, max_chars=max_chars, english=english, roots=roots)
+    version = translator.version
+    cached = {r["id"]: r for r in read_sft_jsonl(path)} if path.exists() else {}
+    missing = [item for item in selection if not (item["id"] in cached
+                                                  and cached[item["id"]]["translator"] == translator.name
+                                                  and cached[item["id"]]["translator_version"] == version)]
+    if missing:
+        translator.require_assets()                      # before anything is written
+    for start in range(0, len(missing), chunk):
+        items = missing[start:start + chunk]
+        texts = [item["prompt"] for item in items] + [item["response"] for item in items]
+        out = translator.translate(texts, "en", language)
+        for i, item in enumerate(items):
+            cached[item["id"]] = {"id": item["id"], "task": item["task"], "prompt_en": item["prompt"],
+                                  "response_en": item["response"], "prompt_tgt": out[i],
+                                  "response_tgt": out[len(items) + i], "translator": translator.name,
+                                  "translator_version": version}
+        write_jsonl(path, cached.values())
+        if progress:
+            progress(f"{path.name}: {start + len(items)}/{len(missing)} new items translated")
+    return [cached[item["id"]] for item in selection]
 
 
-def split_records(records: list[dict], split: str, heldout_share: float) -> list[dict]:
-    """The records of ``split`` (``train`` or ``heldout``), split by task file, in a fixed order (hash of the id)."""
-    if split not in ("train", "heldout"):
-        raise ConfigError("split", split, "use train or heldout")
-    chosen = [r for r in records if split_of_task(r["task"], heldout_share) == split]
-    return sorted(chosen, key=lambda r: hashlib.sha256(str(r["id"]).encode()).hexdigest())
-
-
-def training_records(cfg: Preset, language: str, multiple: int) -> list[dict]:
-    """The first ``multiple`` x N train records (``N = [clo] pairs``); ConfigError when fewer exist."""
-    train = split_records(translated_records(cfg, language), "train", cfg.clo.heldout_share)
-    wanted = multiple * cfg.clo.pairs
-    if len(train) < wanted:
-        raise ConfigError("clo.pairs", cfg.clo.pairs, f"{language} has {len(train)} translated training records, "
-                          f"fewer than {multiple} x {cfg.clo.pairs}: lower pairs or translate more")
-    return train[:wanted]
-
-
-def heldout_records(cfg: Preset, language: str) -> list[dict]:
-    """``language``'s held-out records (the held-out task files), in their fixed order."""
-    return split_records(translated_records(cfg, language), "heldout", cfg.clo.heldout_share)
-
-
-def _pairs_from_records(records: list[dict]) -> list[dict]:
-    """Cross-lingual preference pairs, both directions per record (module doc): ``{"prompt", "chosen", "rejected",
-    "nll"}``."""
+def clo_pairs(records: Sequence[Mapping], *, drop_identical: bool = True) -> list[dict]:
+    """Preference pairs ``{"id", "direction", "prompt", "chosen", "rejected"}``, two per record (module doc)."""
     pairs = []
     for r in records:
-        pairs.append({"prompt": r["prompt_tgt"], "chosen": r["response_tgt"], "rejected": r["response_en"],
-                      "nll": True})
-        pairs.append({"prompt": r["prompt_en"], "chosen": r["response_en"], "rejected": r["response_tgt"],
-                      "nll": False})
+        for direction, prompt, chosen, rejected in (
+                ("target", r["prompt_tgt"], r["response_tgt"], r["response_en"]),
+                ("english", r["prompt_en"], r["response_en"], r["response_tgt"])):
+            if drop_identical and chosen.strip() == rejected.strip():
+                continue
+            pairs.append({"id": r["id"], "direction": direction, "prompt": prompt, "chosen": chosen,
+                          "rejected": rejected})
     return pairs
 
 
-def sft_examples(records: list[dict], mode: str) -> list[dict]:
-    """``{"prompt", "response"}`` examples: ``target`` (x_l -> y_l) or ``english_target`` (x_en -> y_en, x_l -> y_l)."""
-    if mode not in ("target", "english_target"):
-        raise ConfigError("mode", mode, "use target or english_target")
+def sft_examples(records: Sequence[Mapping], mode: str = "target") -> list[dict]:
+    """``{"id", "side", "prompt", "response"}`` examples of an SFT baseline; ``mode`` in :data:`SFT_MODES`."""
+    if mode not in SFT_MODES:
+        raise ConfigError("mode", mode, f"use one of: {', '.join(SFT_MODES)}")
+    sides = {"target": ("target",), "english": ("english",), "english+target": ("english", "target")}[mode]
     out = []
     for r in records:
-        if mode == "english_target":
-            out.append({"prompt": r["prompt_en"], "response": r["response_en"]})
-        out.append({"prompt": r["prompt_tgt"], "response": r["response_tgt"]})
+        for side in sides:
+            suffix = "tgt" if side == "target" else "en"
+            out.append({"id": r["id"], "side": side, "prompt": r[f"prompt_{suffix}"],
+                        "response": r[f"response_{suffix}"]})
     return out
 
 
-def load_instruction_model(cfg: Preset, model: str) -> tuple[Any, Any]:
-    """``(model, tokenizer)`` the recipe starts from: the tiny random Llama for ``tiny_models`` presets, else the
-    grid model (an instruction model: SmolLM2-135M-Instruct in ``demo-full``)."""
-    if data_source(cfg).tiny_models:
-        return evaluation_model()
-    from .assets import load_model
-
-    return load_model(model)
-
-
-def load_clo_run(cfg: Preset, language: str, model: str, label: str, seed: int = 0) -> tuple[Any, Any, Path | None]:
-    """``(model, tokenizer, model folder or None)`` that a run's evaluation reads: its exported ``model/``, or the
-    start model for ``base``; MissingStageOutput naming notebook 09 when the run has not finished."""
-    if label == "base":
-        net, tok = load_instruction_model(cfg, model)
-        return net.eval(), tok, None
-    folder = require(clo_dir(cfg.name, language, model, label, seed) / "model" / "config.json", NOTEBOOK,
-                     language, model).parent
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    return AutoModelForCausalLM.from_pretrained(str(folder)).eval(), AutoTokenizer.from_pretrained(str(folder)), folder
-
-
-__all__ = ["NOTEBOOK", "heldout_records", "load_clo_run", "FIELDS", "translations_path", "read_records",
-           "translated_records", "split_records", "training_records",
-           "sft_examples", "load_instruction_model", "_pairs_from_records"]
+__all__ = ["RECORD_FIELDS", "SFT_MODES", "SELECTION_SEED", "MAX_CHARS", "item_id", "english_selection",
+           "read_sft_jsonl", "translated_sft", "clo_pairs", "sft_examples"]

@@ -66,7 +66,8 @@ class CloSettings:
     eval_every: int = 0                 # held-out NLL every N steps; 0 = about 12 evaluations
     retention: bool = True              # English retention at evaluation: MMLU letter + cloze, English bpb
     mmlu_questions: int = 0             # MMLU questions of the retention scores; 0 = [evaluation] mmlu_questions
-    translator: str = ""                # informational: the translator of the records ("" = the data stage's)
+    translator: tuple[str, ...] = ()    # translator names in priority order (the first covering en->language);
+                                        # () = the preset's list (paper_utils.translate.PRESET_TRANSLATORS)
 
     @property
     def enabled(self) -> bool:
@@ -159,9 +160,12 @@ def check_clo(table: Any, recipes: tuple[str, ...]) -> CloSettings:
             raise ConfigError("clo.retention", table["retention"], "use true or false")
         values["retention"] = table["retention"]
     if "translator" in table:
-        if not isinstance(table["translator"], str):
-            raise ConfigError("clo.translator", table["translator"], "use the translator's name (a string)")
-        values["translator"] = table["translator"]
+        names = table["translator"]
+        names = [names] if isinstance(names, str) else names
+        if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+            raise ConfigError("clo.translator", table["translator"], "use a translator's name or a list of names "
+                              "in priority order, e.g. [\"apertium_eng_spa\", \"qwen25_coder_05b_gguf\"]")
+        values["translator"] = tuple(names)
     return CloSettings(**values)
 
 

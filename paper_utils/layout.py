@@ -241,9 +241,12 @@ def clo_dir(preset: str, language: str, model: str, label: str, seed: int = 0) -
     return ModelLayout(preset, language, model).root / "clo" / adapt_label(label, seed)
 
 
-def clo_translations_jsonl(preset: str, language: str) -> Path:
-    """The translated English SFT records of ``language`` that the CLO recipe reads (written by its data stage)."""
-    return study_root(preset) / "clo_data" / f"translated_{language}.jsonl"
+def translations_jsonl(preset: str, language: str, translator: str, split: str = "train") -> Path:
+    """``results/<preset>/<language>/translations/<translator>__<split>.jsonl``: the CLO recipe's translated
+    English SFT items (:func:`paper_utils.clo_data.translated_sft`), one JSON record a line, resumable."""
+    if not _KEY_OK.match(translator) or not _KEY_OK.match(split):
+        raise DataError(f"translator={translator!r}, split={split!r}: use letters, digits, '.', '_' or '-'")
+    return study_root(preset) / language / "translations" / f"{translator}__{split}.jsonl"
 
 
 # ------------------------------------------------------------------------------------------------

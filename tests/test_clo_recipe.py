@@ -6,7 +6,6 @@ import json
 import pytest
 import torch
 
-from paper_utils.clo_data import read_records, translated_records
 from paper_utils.config import load_preset
 from paper_utils.errors import ConfigError, DataError
 from paper_utils.layout import MissingStageOutput
@@ -69,22 +68,26 @@ def test_unknown_variant_of_a_run_is_refused():
 
 # ------------------------------------------------------------------------------------------------ data
 
-def test_missing_translations_name_what_to_run(tmp_path):
+def test_a_language_without_a_translator_is_refused_before_anything_is_written():
+    from paper_utils.clo_inputs import heldout_records
+    from paper_utils.layout import translations_jsonl
+
     cfg = load_preset("demo-full")
     if not cfg.clo.enabled:
         pytest.skip("demo-full has no [clo] table")
-    with pytest.raises(MissingStageOutput) as err:
-        translated_records(cfg, "xx")
-    assert "CLO data stage" in str(err.value) and "translated_xx.jsonl" in str(err.value)
+    with pytest.raises(ConfigError) as err:
+        heldout_records(cfg, "ms")                      # no offline translator covers en->ms
+    assert err.value.parameter == "language" and "Malay" in str(err.value)
+    assert not translations_jsonl("demo-full", "ms", "qwen25_coder_05b_gguf", "heldout").exists()
 
 
-def test_a_record_without_a_field_names_the_line(tmp_path):
-    good = {"id": "1", "task": "t", "prompt_en": "a", "response_en": "b", "prompt_tgt": "c", "response_tgt": "d",
-            "translator": "x", "translator_version": "1"}
-    path = tmp_path / "t.jsonl"
-    path.write_text(json.dumps(good) + "\n" + json.dumps({k: v for k, v in good.items() if k != "response_tgt"}) + "\n")
-    with pytest.raises(DataError, match="line 2: missing field.*response_tgt"):
-        read_records(path)
+def test_the_smoke_records_come_from_the_fixture_split_by_task():
+    from paper_utils.clo_inputs import heldout_records, training_records
+
+    cfg = _preset(pairs=8)
+    train, held = training_records(cfg, "uz", 2), heldout_records(cfg, "uz")
+    assert len(train) == 16 and training_records(cfg, "uz", 1) == train[:8]          # N within 2N
+    assert not {r["task"] for r in train} & {r["task"] for r in held}
 
 
 def test_too_few_records_for_2n_is_a_config_error():
@@ -137,7 +140,7 @@ def test_interrupted_clo_run_resumes_to_identical_weights(uninterrupted, tmp_pat
 
 
 def test_clo_run_trains_only_attention_and_logs_heldout_nll(uninterrupted):
-    from paper_utils.clo_data import load_instruction_model
+    from paper_utils.clo_inputs import load_instruction_model
 
     start, _ = load_instruction_model(_preset(), MODEL)
     after = dict(uninterrupted.model.named_parameters())
@@ -226,7 +229,7 @@ def test_notebook_09_runs_every_variant_on_the_smoke_models(tmp_path, monkeypatc
 
 
 def test_clo_with_lora_on_the_attention_projections_exports_a_merged_model(tmp_path):
-    from paper_utils.clo_data import load_instruction_model
+    from paper_utils.clo_inputs import load_instruction_model
     from paper_utils.recipes.clo import run_clo
 
     result = run_clo(_preset(stage="attention_lora", steps=3), "uz", MODEL, "clo", 0, out_dir=tmp_path / "run",

