@@ -5,7 +5,7 @@ Example::
 
     >>> from paper_utils.config import load_preset
     >>> cfg = load_preset("smoke", **{"grid.recipes": ["staged", "clo"], "clo": {"variants": ["clo"], "pairs": 8}})
-    >>> train, held = training_records(cfg, "uz", 1), heldout_records(cfg, "uz")     # the fixture copy (data/fixtures/)
+    >>> train, held = training_records(cfg, "uz", 1), heldout_records(cfg, "uz")     # the fixture records
     >>> len(train), len(held), sorted({r["task"] for r in held})
     (8, 14, ['antonyms/samples.jsonl', 'seasons/samples.jsonl'])
     >>> [(p["prompt"][:12], p["chosen"], p["rejected"], p["nll"]) for p in preference_pairs(held[:1])]
@@ -21,7 +21,7 @@ covers English -> the language, cached per translator and split and resumable; a
 only missing items are translated. **Training records**: the first k x N items of the train selection (so CLO's N
 are the first N of SFT's 2N; the seed only changes the batch order). **Held-out records**: the first
 ``max(eval_prompts, heldout_pairs)`` items of the held-out task files. A ``data_source.tiny_models`` preset
-(``smoke``) reads ``data/fixtures/clo_translated_<lang>.jsonl`` instead (the fixture English pairs with a
+(``smoke``) reads :func:`paper_utils.fixtures.clo_translated` instead (the fixture English pairs with a
 word-for-word toy "translation"), split by task with ``[clo] heldout_share``. **Pairs**
 (:func:`preference_pairs`): :func:`paper_utils.clo_data.clo_pairs` (both directions per record), ``nll`` on the
 pair whose prompt is in the target language (the CLO paper's NLL on y_l).
@@ -35,7 +35,7 @@ from .clo_data import clo_pairs, read_sft_jsonl, sft_examples, translated_sft
 from .config import Preset
 from .corpora.english_instructions import split_of_task
 from .errors import ConfigError
-from .fixtures import FIXTURES_DIR, evaluation_model
+from .fixtures import clo_translated, evaluation_model
 from .layout import MissingStageOutput, clo_dir, require
 from .study import data_source
 from .translate import Translator, translator_for
@@ -47,9 +47,9 @@ def fixture_records(language: str, split: str, heldout_share: float) -> list[dic
     """The ``smoke`` preset's records of ``split``: the fixture file, split by task file (module doc)."""
     if split not in ("train", "heldout"):
         raise ConfigError("split", split, "use train or heldout")
-    path = FIXTURES_DIR / f"clo_translated_{language}.jsonl"
+    path = clo_translated(language)
     if not path.exists():
-        raise MissingStageOutput("the CLO fixture (data/fixtures/clo_translated_<language>.jsonl)", language, "", path)
+        raise MissingStageOutput("the CLO fixture records (paper_utils.fixtures.clo_translated)", language, "", path)
     return [r for r in read_sft_jsonl(path) if split_of_task(r["task"], heldout_share) == split]
 
 

@@ -65,6 +65,11 @@ EVALUATION_TEMPLATES = ("Answer: A Answer: B Answer: C Answer: D", "Sentiment: n
 # ----------------------------------------------------------------------------------------------------------
 # Files
 # ----------------------------------------------------------------------------------------------------------
+def clo_translated(language: str) -> Path:
+    """The CLO recipe's fixture records of ``language`` (the fixture English pairs, toy word-for-word "translation")."""
+    return FIXTURES_DIR / f"clo_translated_{language}.jsonl"
+
+
 def read_tsv(path: Path) -> list[dict]:
     """Rows of a tab-separated fixture file as dicts (header = keys)."""
     with open(path, encoding="utf-8", newline="") as fh:
@@ -254,7 +259,7 @@ def evaluation_model(texts: Sequence[str] | None = None, seed: int = 0, tokenize
     return model, tokenizer
 
 
-__all__ = ["FIXTURES_DIR", "PARALLEL", "PARALLEL_DEV", "CLASSIFICATION", "MMLU", "ENGLISH", "OPENAI_EVALS", "KINDS",
+__all__ = ["clo_translated", "FIXTURES_DIR", "PARALLEL", "PARALLEL_DEV", "CLASSIFICATION", "MMLU", "ENGLISH", "OPENAI_EVALS", "KINDS",
            "EVALUATION_TEMPLATES", "read_tsv", "lines", "parallel_pairs", "parallel_rows", "training_lines",
            "english_lines", "classification_items", "mmlu_rows", "evaluation_texts", "tiny_tokenizer", "tiny_model",
            "tiny_encoder",

@@ -141,7 +141,7 @@ def test_lock_check_reports_a_stale_lock_with_the_command(tmp_path):
 
 def test_lock_hash_ignores_formatting_of_pyproject(tmp_path):
     reformatted = tmp_path / "pyproject.toml"
-    reformatted.write_text(PYPROJECT.read_text().replace('"tqdm>=4.66"', '"tqdm >= 4.66"  # progress bars'))
+    reformatted.write_text(PYPROJECT.read_text().replace('"tqdm>=4.66",', '"tqdm >= 4.66",  # progress bars'))
     assert _check(reformatted, LOCK).returncode == 0
 
 
