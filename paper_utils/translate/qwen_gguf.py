@@ -28,7 +28,7 @@ code fence if the model wrapped it in one.
 **Measured** (``benchmarks/translator_quality.py``, first 100 Django test pairs by id hash,
 ``results/benchmarks/translators/quality.csv``): en->ko chrF++ 33.1 (BLEU 23.4, 13a: unreliable for Korean;
 88 of 100 replies identified as Korean, 6 copied the English unchanged), en->es chrF++ 59.4 / BLEU 41.1
-(Apertium on the same 100: 49.8 / 25.3). Speed on this 2-core CPU shared with three other jobs (load
+(Apertium on the same 100: 49.8 / 25.3), ko->en 46.5 / 24.7, es->en 63.9 / 48.2. Speed on this 2-core CPU shared with three other jobs (load
 average about 5, ``OMP_NUM_THREADS=2``, batch 8): 14 s per sentence en->ko, 10 s en->es, about 0.07-0.1
 sentences/s; conversion of the GGUF once: about 3 minutes (mostly the tokenizer). Uzbek and Malay are not offered: the model answers in Turkish
 and Indonesian there (issue 17).
