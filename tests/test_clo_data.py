@@ -14,7 +14,7 @@ from paper_utils.translate import PRESET_TRANSLATORS, TRANSLATORS, get_translato
 from paper_utils.translate.base import FixtureTagTranslator
 from paper_utils.translate.uz_dictionary import UzDictionaryStandIn
 
-ENGLISH = [{"task": f"task{i % 3}/samples.jsonl", "prompt": f"What is {i} plus one?", "response": f"{i + 1}."}
+ENGLISH = [{"task": f"task{i % 3}/samples.jsonl", "prompt": f"What is {i} plus one?", "response": f"It is {i + 1} exactly."}
            for i in range(40)]
 
 
@@ -296,3 +296,14 @@ def test_assets_fetch_installs_one_translator(capsys):
     assert "translator fixture_tag is installed" in capsys.readouterr().out
     assert main(["assets", "fetch", "--translator", "deepl"]) == 2
     assert "translator='deepl'" in capsys.readouterr().err
+
+
+def test_the_selection_leaves_out_answers_of_fewer_than_three_words():
+    from paper_utils.clo_data import english_selection
+
+    rows = [{"task": "t.jsonl", "prompt": f"Q{i}?", "response": r}
+            for i, r in enumerate(["NO", "rh3", "42", "Paris, France", "It is not possible.", "Yes, it is."])]
+    kept = [item["response"] for item in english_selection(2, english=rows)]
+    assert sorted(kept) == ["It is not possible.", "Yes, it is."]
+    with pytest.raises(ConfigError, match="min_response_words"):
+        english_selection(3, english=rows)
