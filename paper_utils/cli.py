@@ -60,6 +60,9 @@ def fetch_preset_assets(preset_name: str, progress=print) -> list[str]:
         wanted += list(SALT_PACKS)
     if "fusion" in preset.grid.recipes and not data_source(preset).tiny_models:
         wanted += list(FUSION_PACKS)     # English instruction pairs; multilingual-e5-small and its tokenizer.json
+    english_pairs = {"clo", "franken"} & set(preset.grid.recipes)
+    if english_pairs and not data_source(preset).tiny_models:
+        wanted.append("openai-evals")    # the English SFT pairs CLO translates and the Franken sibling is tuned on
     model_names = [m for m in preset.grid.models if m in assets.MODELS and assets.MODELS[m].offline]
     for tok in preset.fertility.tokenizers:
         if tok in ("smollm2", "gemma3"):
@@ -80,6 +83,19 @@ def fetch_preset_assets(preset_name: str, progress=print) -> list[str]:
         progress(f"[{i}/{len(debs)}] Debian package {key} ({package.apt_spec}): {state}, verifying sha256")
         debian_packs.fetch(key)
         done.append(key)
+    if "clo" in preset.grid.recipes and not data_source(preset).tiny_models:
+        from .errors import ConfigError
+        from .translate import translator_for
+
+        for language in preset.clo.languages or preset.grid.languages:
+            try:
+                translator = translator_for(language, list(preset.clo.translator) or preset.name)
+            except ConfigError as exc:
+                progress(f"CLO {language}: no translator ({exc}); its runs will stop with this message")
+                continue
+            progress(f"CLO {language}: translator {translator.name}: fetching (once)")
+            translator.fetch()
+            done.append(translator.name)
     for tok in preset.fertility.tokenizers:
         progress(f"tokenizer {tok}: loading")
         load_text_tokenizer(tok)
