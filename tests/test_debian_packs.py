@@ -5,10 +5,12 @@ The fake ``.deb`` files are built here (``ar`` + ``tar.xz`` in Python); nothing 
 import hashlib
 import io
 import tarfile
+from types import SimpleNamespace
 
 import pytest
 
 from paper_utils import cli, debian_packs
+from paper_utils.config import load_preset
 from paper_utils.errors import AssetError, ConfigError
 
 
@@ -136,8 +138,12 @@ def test_assets_fetch_of_demo_full_fetches_the_debian_packages(fake_debian, monk
     monkeypatch.setattr("paper_utils.tokenization.load_text_tokenizer", lambda name: None)
     monkeypatch.setattr("paper_utils.assets.model_dir", lambda name: None)
     monkeypatch.setattr("paper_utils.e5_weights.word_embeddings", lambda: None)    # salt's table: not this test
+    fetched = []                                                                    # CLO's translators: not this test
+    monkeypatch.setattr("paper_utils.translate.translator_for",
+                        lambda language, names: SimpleNamespace(name=f"tr-{language}", fetch=lambda: fetched.append(1)))
     messages = []
     done = cli.fetch_preset_assets("demo-full", progress=messages.append)
+    assert "tr-es" in done and len(fetched) == len(load_preset("demo-full").clo.languages)
     assert "demo" in done and any("Debian package demo (demo=1:1.0-1)" in m for m in messages)
     assert debian_packs.get_package("demo").is_cached()
     assert "demo" not in cli.fetch_preset_assets("demo", progress=messages.append)
