@@ -34,6 +34,7 @@ import math
 import re
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -43,6 +44,7 @@ from .fixtures import OPENAI_EVALS
 from .layout import sibling_dir
 from .study import data_source
 from .train import AdaptConfig, AdaptResult, Stage, loop, select_stage
+from .train.streams import ExampleStream
 from .train.trainable import embeddings
 
 GEMMA_TURNS = "<start_of_turn>user\n{prompt}<end_of_turn>\n<start_of_turn>model\n"
@@ -117,33 +119,6 @@ def collate(examples: Sequence[tuple[list[int], int]], pad_id: int) -> dict:
         mask[i, :len(seq)] = 1
         labels[i, n_prompt:len(seq)] = torch.tensor(seq[n_prompt:])
     return {"input_ids": ids, "attention_mask": mask, "labels": labels}
-
-
-@dataclass
-class SFTStream:
-    """Examples served as a pure function of the sample index (epoch ``e`` in a permutation drawn from ``seed, e``),
-    so a resumed run reads the same batches."""
-
-    examples: list
-    pad_id: int
-    seed: int = 0
-    _orders: dict = field(default_factory=dict, repr=False)
-
-    def _order(self, epoch: int) -> list[int]:
-        import torch
-
-        if epoch not in self._orders:
-            gen = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
-            self._orders[epoch] = torch.randperm(len(self.examples), generator=gen).tolist()
-        return self._orders[epoch]
-
-    def batch(self, step: int, batch_size: int, micro: int = 0, micro_size: int | None = None,
-              process: int = 0, processes: int = 1) -> dict:
-        micro_size = batch_size if micro_size is None else micro_size
-        start = step * batch_size + micro * micro_size * processes + process * micro_size
-        n = len(self.examples)
-        return collate([self.examples[self._order(i // n)[i % n]] for i in range(start, start + micro_size)],
-                       self.pad_id)
 
 
 def sft_loss(model, batch) -> Any:
@@ -254,7 +229,8 @@ def train_sibling(cfg, model: str, *, out_dir: str | Path | None = None, seed: i
              "sft_mode": f.sft_mode, "embeddings_frozen": True, "chat_format": template_note,
              "train_pairs": train_counts, "heldout_pairs": held_counts}
     student = copy.deepcopy(base_model)
-    result: AdaptResult = loop(student, tok, lambda: SFTStream(train, pad, seed), out, config, objective=sft_loss,
+    stream = partial(ExampleStream, train, partial(collate, pad_id=pad), seed)
+    result: AdaptResult = loop(student, tok, stream, out, config, objective=sft_loss,
                                select=select_body, heldout_texts=heldout,
                                evaluator=response_loss_evaluator(pad, config.batch_size), resume=resume,
                                extra_summary=extra, log=log)
@@ -321,5 +297,5 @@ def follow_instructions(model, tokenizer, pairs: Sequence[dict], max_new_tokens:
 
 
 __all__ = ["GEMMA_TURNS", "GEMMA_END", "GEMMA_CHAT_TEMPLATE", "prompt_texts", "prompt_ids", "end_id", "response_ids", "sft_examples", "collate",
-           "SFTStream", "sft_loss", "select_body", "response_loss_evaluator", "english_pairs", "load_base",
+           "sft_loss", "select_body", "response_loss_evaluator", "english_pairs", "load_base",
            "sft_config", "SiblingResult", "train_sibling", "weight_shift", "follow_instructions"]

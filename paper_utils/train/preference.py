@@ -41,6 +41,8 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
+from .streams import ExampleStream   # the preference and SFT examples' stream (re-exported for the recipe)
+
 
 def prompt_ids(tokenizer, prompt: str) -> list[int]:
     """``prompt`` as one user turn of ``tokenizer``'s chat template, with the assistant's generation prompt."""
@@ -180,32 +182,6 @@ class CloObjective:
         if next(self.reference.parameters()).device != device:
             self.reference.to(device)
         return clo_loss(model, self.reference, batch, self.beta, self.nll_weight)
-
-
-@dataclass
-class ExampleStream:
-    """Encoded examples served as a pure function of the sample index (epoch ``e`` visits them in the order of a
-    permutation drawn from ``seed`` and ``e``), collated by ``collate``: a resumed run reads the same batches."""
-
-    examples: list
-    collate: Callable[[list], dict]
-    seed: int = 0
-    _orders: dict = field(default_factory=dict, repr=False)
-
-    def _order(self, epoch: int) -> list[int]:
-        import torch
-
-        if epoch not in self._orders:
-            gen = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
-            self._orders[epoch] = torch.randperm(len(self.examples), generator=gen).tolist()
-        return self._orders[epoch]
-
-    def batch(self, step: int, batch_size: int, micro: int = 0, micro_size: int | None = None,
-              process: int = 0, processes: int = 1) -> dict:
-        micro_size = batch_size if micro_size is None else micro_size
-        start = step * batch_size + micro * micro_size * processes + process * micro_size
-        n = len(self.examples)
-        return self.collate([self.examples[self._order(i // n)[i % n]] for i in range(start, start + micro_size)])
 
 
 __all__ = ["prompt_ids", "response_ids", "encode_pair", "encode_sft", "collate_pairs", "collate_sft",

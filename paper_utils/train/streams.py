@@ -16,6 +16,8 @@ Example::
 * :func:`pack` tokenizes every text (no special tokens), appends EOS after each document, shuffles
   the documents with the seed, concatenates them and cuts the stream into ``seq_len`` blocks (the
   tail shorter than a block is dropped; a text longer than a block simply spans several).
+* :class:`ExampleStream` serves encoded examples (preference pairs, SFT prompt -> response) the same way, one
+  seeded permutation per epoch, collated by a given function (the CLO recipe, the Franken sibling's SFT).
 * :class:`MixedStream` serves sample ``i`` of an endless stream as a pure function of ``(seed, i)``:
   sample ``i`` is English iff ``floor((i+1)*share) > floor(i*share)`` (exactly ``share`` of every
   prefix, spread evenly), and each source is read through its own seeded permutation per epoch. No
@@ -26,7 +28,8 @@ from __future__ import annotations
 
 import hashlib
 from fractions import Fraction
-from typing import Sequence
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
 
 from ..errors import ConfigError, DataError
 
@@ -135,4 +138,30 @@ class MixedStream:
         return sum(self.is_english(i) for i in range(start, start + count)) / max(count, 1)
 
 
-__all__ = ["pack", "MixedStream"]
+@dataclass
+class ExampleStream:
+    """Encoded examples served as a pure function of the sample index (epoch ``e`` visits them in the order of a
+    permutation drawn from ``seed`` and ``e``), collated by ``collate``: a resumed run reads the same batches."""
+
+    examples: list
+    collate: Callable[[list], dict]
+    seed: int = 0
+    _orders: dict = field(default_factory=dict, repr=False)
+
+    def _order(self, epoch: int) -> list[int]:
+        import torch
+
+        if epoch not in self._orders:
+            gen = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            self._orders[epoch] = torch.randperm(len(self.examples), generator=gen).tolist()
+        return self._orders[epoch]
+
+    def batch(self, step: int, batch_size: int, micro: int = 0, micro_size: int | None = None,
+              process: int = 0, processes: int = 1) -> dict:
+        micro_size = batch_size if micro_size is None else micro_size
+        start = step * batch_size + micro * micro_size * processes + process * micro_size
+        n = len(self.examples)
+        return self.collate([self.examples[self._order(i // n)[i % n]] for i in range(start, start + micro_size)])
+
+
+__all__ = ["pack", "MixedStream", "ExampleStream"]
