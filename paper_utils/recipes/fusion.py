@@ -18,7 +18,7 @@ One run is (language, model, fusion mode, seed), labeled ``fusion_<mode>`` (:mod
 :class:`~paper_utils.fusion.FusedEncoderLM` (encoder and LLM frozen; stage kind ``fusion``) for ``[fusion] steps``
 on the English pairs of the train task files: the prompt through the encoder (truncated to ``max_prompt_tokens``
 encoder tokens, at most the encoder's own limit), the response (``max_response_tokens`` LLM tokens, then the LLM's
-EOS) scored by the LLM, loss on the response only. The stream (:class:`PairStream`) is a pure function of the step,
+EOS) scored by the LLM, loss on the response only. The stream (:class:`paper_utils.train.streams.ExampleStream`) is a pure function of the step,
 so checkpoints resume bit-identically. Every ``eval_every`` steps the held-out English loss (mean nats per
 response token over the held-out task files' first ``heldout_pairs`` pairs; per pair in ``document_loss``) is
 logged. Files in ``results/<preset>/<language>/<model key>/fusion/fusion_<mode>__seed<k>/``
@@ -35,6 +35,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -46,6 +47,7 @@ from ..layout import ModelLayout
 from ..registry import register_recipe
 from ..surfaces import vocab_fingerprint
 from ..train import AdaptConfig, Stage, loop, read_log
+from ..train.streams import ExampleStream
 
 NOTEBOOK = "08_encoder_fusion"
 
@@ -108,34 +110,6 @@ def collate(examples: Sequence[tuple[list[int], list[int]]], pad_id: int) -> dic
     target_ids, target_mask = pad([e[1] for e in examples], 0)
     return {"input_ids": input_ids, "attention_mask": attention_mask, "target_ids": target_ids,
             "target_mask": target_mask}
-
-
-@dataclass
-class PairStream:
-    """Tokenized pairs served as a pure function of the sample index: epoch ``e`` visits them in the order of a
-    permutation drawn from ``seed`` and ``e`` (so a resumed run reads the same batches)."""
-
-    examples: list
-    pad_id: int
-    seed: int = 0
-    _orders: dict = field(default_factory=dict, repr=False)
-
-    def _order(self, epoch: int) -> list[int]:
-        import torch
-
-        if epoch not in self._orders:
-            gen = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
-            self._orders[epoch] = torch.randperm(len(self.examples), generator=gen).tolist()
-        return self._orders[epoch]
-
-    def samples(self, start: int, count: int) -> dict:
-        n = len(self.examples)
-        return collate([self.examples[self._order(i // n)[i % n]] for i in range(start, start + count)], self.pad_id)
-
-    def batch(self, step: int, batch_size: int, micro: int = 0, micro_size: int | None = None,
-              process: int = 0, processes: int = 1) -> dict:
-        micro_size = batch_size if micro_size is None else micro_size
-        return self.samples(step * batch_size + micro * micro_size * processes + process * micro_size, micro_size)
 
 
 def fused_loss(model, batch) -> Any:
@@ -255,7 +229,8 @@ def run_fusion(cfg: Preset, language: str, model: str, label: str, seed: int = 0
              "recipe": "fusion", "fusion_mode": mode, "encoder": parts.encoder_name, "llm": parts.llm_name,
              "trained_parameters": fused.count_parameters(), "frozen_parameters": fused.count_parameters(False),
              "train_pairs": train_counts, "heldout_pairs": held_counts}
-    result = loop(fused, parts.tokenizer, lambda: PairStream(train, pad, seed), out, config, objective=fused_loss,
+    stream = partial(ExampleStream, train, partial(collate, pad_id=pad), seed)
+    result = loop(fused, parts.tokenizer, stream, out, config, objective=fused_loss,
                   select=select_fusion, heldout_texts=heldout, evaluator=heldout_evaluator(pad, config.batch_size),
                   fingerprint=fingerprint, resume=resume, export=False, extra_summary=extra, callback=callback,
                   log=log)
@@ -270,6 +245,6 @@ def run_fusion(cfg: Preset, language: str, model: str, label: str, seed: int = 0
     return FusionResult(out, result.log, summary, trained.to("cpu").eval())
 
 
-__all__ = ["NOTEBOOK", "fusion_jobs", "run_fusion", "tokenize_pairs", "collate", "PairStream", "fused_loss",
+__all__ = ["NOTEBOOK", "fusion_jobs", "run_fusion", "tokenize_pairs", "collate", "fused_loss",
            "select_fusion", "heldout_evaluator", "fusion_config", "start_fingerprint", "save_state", "layer_weights",
            "FusionResult"]
