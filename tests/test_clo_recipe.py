@@ -178,6 +178,19 @@ def test_evaluation_saves_per_item_scores_for_paired_tests(uninterrupted, tmp_pa
     assert (tmp_path / "clo" / "scores.json").exists() and (tmp_path / "clo" / "generations.jsonl").exists()
     result = compare_clo_runs(a, b, "target_chrf")
     assert result.n == 3 and result.method_b == "clo"
+    # the test's delta is the table's number: the difference of the two corpus chrF++ scores
+    assert result.delta == pytest.approx(b["target"]["chrf++"] - a["target"]["chrf++"], abs=1e-9)
+    secondary = compare_clo_runs(a, b, "target_chrf_mean")
+    assert secondary.delta == pytest.approx(sum(b["items"]["target_chrf"]) / 3 - sum(a["items"]["target_chrf"]) / 3)
+    # scores written before the statistics were saved get them back from generations.jsonl, the same values
+    from paper_utils.evaluate.clo import with_chrf_stats
+    from paper_utils.io import read_json
+    saved = read_json(tmp_path / "clo" / "scores.json")
+    del saved["items"]["target_chrf_stats"], saved["items"]["english_chrf_stats"]
+    refilled = with_chrf_stats(saved, tmp_path / "clo")
+    assert refilled["items"]["target_chrf_stats"] == b["items"]["target_chrf_stats"]
+    with pytest.raises(ConfigError, match="measure"):
+        compare_clo_runs(a, b, "target_bleu")
 
 
 # ------------------------------------------------------------------------------------------------ notebook 09

@@ -10,21 +10,25 @@ Example::
     ...                                       "retention": False}})
     >>> scores = evaluate_clo_run(cfg, "uz", "smollm2-135m", "base", start=evaluation_model(),
     ...                           out_dir=tempfile.mkdtemp(), log=lambda line: None)        # seconds
-    >>> scores["target"]["n"], scores["english"]["n"], sorted(scores["items"])
-    (3, 3, ['english_chrf', 'english_exact', 'target_chrf', 'target_language'])
+    >>> scores["target"]["n"], scores["english"]["n"], sorted(scores["items"])[:3]
+    (3, 3, ['english_chrf', 'english_chrf_stats', 'english_exact'])
 
 **Target prompts**: the first ``[clo] eval_prompts`` held-out records (:func:`paper_utils.clo_inputs.heldout_records`:
 task files no run trained on), each target prompt as one user turn of the model's chat template, answered greedily
 (at most ``max_new_tokens`` tokens, cut at the first newline: :func:`paper_utils.evaluate.decoding.greedy_generate`).
 Scores: the **target-response rate** (the share of responses that ``paper_utils.language_id.target_rate`` calls
 ``language``: 1/0 per item; ``None`` with a note when that module is not installed), **chrF++** against the
-translated reference response (corpus, and per item: sacrebleu's sentence chrF++). **English prompts** of the same
+translated reference response (corpus, and per item: sacrebleu's sentence chrF++ and the sentence statistics that
+sum to the corpus score). **English prompts** of the same
 records: chrF++ against the English ideal response and **exact match** (case- and space-insensitive). **English
 retention** (``[clo] retention``): stage 05's scorers on the same TextLM: MMLU letter (5-shot) and cloze (0-shot),
 ``[clo] mmlu_questions`` items (0: ``evaluation.mmlu_questions``), and English bits per byte
 (``evaluation.english_bpb_texts`` per held-out source). Per-item values go to ``scores.json`` (``items``: lists in
 record order, the same order for every run of a language) so :func:`compare_clo_runs` can run paired tests between
-variants; the generations go to ``generations.jsonl``.
+variants; the generations go to ``generations.jsonl``. A chrF++ test is on the number the table reports: the
+corpus chrF++ of both runs, recomputed in every approximate-randomization trial from the sentence statistics
+(``<side>_chrf_stats``), as sacrebleu's ``--paired-ar``; mean sentence chrF++ is the labelled secondary
+(``<side>_chrf_mean``). English bpb is tested on corpus bits per byte (:func:`paper_utils.stats.compare_bpb`).
 """
 from __future__ import annotations
 
@@ -36,7 +40,7 @@ from typing import Any, Callable, Sequence
 from ..clo_inputs import heldout_records, load_clo_run
 from ..config import Preset
 from ..errors import ConfigError
-from ..io import read_json, write_json, write_jsonl
+from ..io import read_json, read_jsonl, write_json, write_jsonl
 from ..layout import clo_dir
 from ..study import english_bpb_texts, mmlu_split
 from .cloze import score_mmlu_cloze
@@ -71,6 +75,23 @@ def sentence_chrf(hypotheses: Sequence[str], references: Sequence[str]) -> list[
     return [round(chrf.sentence_score(h, [r]).score, 4) for h, r in zip(hypotheses, references)]
 
 
+def chrf_stats(hypotheses: Sequence[str], references: Sequence[str]) -> list[list[int]]:
+    """Per-sentence chrF++ statistics (sacrebleu's), whose column sums give the corpus chrF++.
+
+    Example::
+
+        >>> from paper_utils.stats import corpus_score
+        >>> stats = chrf_stats(["el gato", "un perro"], ["el gato negro", "un perro"])
+        >>> round(corpus_score(stats, "chrf++"), 2) == round(translation_scores(["el gato", "un perro"],
+        ...                                                    ["el gato negro", "un perro"])["chrf++"], 2)
+        True
+    """
+    from ..stats.metrics import resolve_metric
+
+    return [[int(v) for v in row] for row in resolve_metric("chrf++").sentence_stats(list(hypotheses),
+                                                                                      list(references))]
+
+
 def _normalized(text: str) -> str:
     return " ".join(text.casefold().split())
 
@@ -94,12 +115,14 @@ def evaluate_clo_run(cfg: Preset, language: str, model: str, label: str, seed: i
     english = lm.generate([chat_text(tok, r["prompt_en"]) for r in records], max_new_tokens=c.max_new_tokens,
                           batch_size=batch_size)
     flags, identifier = target_flags(target, language)
+    target_refs, english_refs = [r["response_tgt"] for r in records], [r["response_en"] for r in records]
     items = {"target_language": flags,
-             "target_chrf": sentence_chrf(target, [r["response_tgt"] for r in records]),
-             "english_chrf": sentence_chrf(english, [r["response_en"] for r in records]),
+             "target_chrf": sentence_chrf(target, target_refs), "target_chrf_stats": chrf_stats(target, target_refs),
+             "english_chrf": sentence_chrf(english, english_refs),
+             "english_chrf_stats": chrf_stats(english, english_refs),
              "english_exact": [int(_normalized(h) == _normalized(r["response_en"])) for h, r in zip(english, records)]}
-    target_corpus = translation_scores(target, [r["response_tgt"] for r in records])
-    english_corpus = translation_scores(english, [r["response_en"] for r in records])
+    target_corpus = translation_scores(target, target_refs)
+    english_corpus = translation_scores(english, english_refs)
     scores = {"preset": cfg.name, "language": language, "model": model, "method": label, "seed": seed,
               "recipe": "clo", "record_ids": [r["id"] for r in records],
               "target": {"n": len(records), "target_rate": sum(flags) / len(flags) if flags else None,
@@ -141,29 +164,71 @@ def english_retention(cfg: Preset, lm, batch_size: int = 8) -> tuple[dict, dict]
 
 
 def read_scores(cfg: Preset, language: str, model: str, label: str, seed: int = 0) -> dict:
-    """A finished run's ``scores.json`` (MissingStageOutput naming notebook 09 when absent)."""
+    """A finished run's ``scores.json`` (MissingStageOutput naming notebook 09 when absent).
+
+    Runs scored before the chrF++ sentence statistics were saved get them from their ``generations.jsonl``."""
     from ..clo_inputs import NOTEBOOK
     from ..layout import require
 
-    return read_json(require(clo_dir(cfg.name, language, model, label, seed) / "scores.json", NOTEBOOK, language,
-                             model))
+    run = clo_dir(cfg.name, language, model, label, seed)
+    return with_chrf_stats(read_json(require(run / "scores.json", NOTEBOOK, language, model)), run)
+
+
+def with_chrf_stats(scores: dict, run_dir: str | Path) -> dict:
+    """``scores`` with ``target_chrf_stats`` / ``english_chrf_stats`` filled from ``run_dir/generations.jsonl``
+    where absent (files written before they were saved); the generations must be the scored records."""
+    items = scores["items"]
+    if "target_chrf_stats" in items and "english_chrf_stats" in items:
+        return scores
+    rows = read_jsonl(Path(run_dir) / "generations.jsonl")
+    if [r["id"] for r in rows] != scores["record_ids"]:
+        raise ConfigError("run_dir", str(run_dir), "its generations.jsonl does not hold the scored records in order: "
+                          "rerun the evaluation of this run")
+    items["target_chrf_stats"] = chrf_stats([r["response"] for r in rows], [r["reference"] for r in rows])
+    items["english_chrf_stats"] = chrf_stats([r["response_en_generated"] for r in rows],
+                                             [r["reference_en"] for r in rows])
+    return scores
+
+
+BINARY_MEASURES = ("target_language", "english_exact", "mmlu_correct", "mmlu_cloze_correct")
+CORPUS_MEASURES = ("target_chrf", "english_chrf", "english_bpb")
+SECONDARY_MEASURES = ("target_chrf_mean", "english_chrf_mean")
 
 
 def compare_clo_runs(a: dict, b: dict, measure: str):
-    """A paired test between two runs' ``scores.json`` on one measure: McNemar for 0/1 items (``target_language``,
-    ``english_exact``, ``mmlu_correct``, ``mmlu_cloze_correct``), a paired permutation test for per-item chrF++."""
-    from ..stats import mcnemar_exact, paired_permutation
+    """A paired test between two runs' scores (:func:`read_scores`) on one measure, on the number the table reports.
+
+    ``target_chrf`` / ``english_chrf``: corpus chrF++, approximate randomization over the sentence statistics
+    (delta = the difference of the two corpus scores); ``english_bpb``: corpus bits per byte (the ``corpus_bpb``
+    row of :func:`paper_utils.stats.compare_bpb`); McNemar for the 0/1 measures (``target_language``,
+    ``english_exact``, ``mmlu_correct``, ``mmlu_cloze_correct``); ``<side>_chrf_mean``: mean sentence chrF++, a
+    paired permutation test (secondary). Delta is ``b - a``."""
+    from ..stats import approximate_randomization, compare_bpb, mcnemar_exact, paired_permutation
 
     if a.get("record_ids") != b.get("record_ids"):
         raise ConfigError("runs", (a.get("method"), b.get("method")), "they scored different held-out records: "
                           "evaluate both with the same [clo] eval_prompts and data")
-    xa, xb = a["items"].get(measure), b["items"].get(measure)
-    if xa is None or xb is None:
-        raise ConfigError("measure", measure, f"use one of: {', '.join(k for k, v in a['items'].items() if v)}")
+    names = {"method_a": a["method"], "method_b": b["method"]}
+    known = BINARY_MEASURES + CORPUS_MEASURES + SECONDARY_MEASURES
+    if measure not in known:
+        raise ConfigError("measure", measure, f"use one of: {', '.join(known)}")
+    ia, ib = a["items"], b["items"]
+    need = {"english_bpb": ("english_bpb_bits", "english_bpb_bytes")}.get(
+        measure, (f"{measure}_stats",) if measure.endswith("_chrf") else (measure.removesuffix("_mean"),))
+    missing = [k for k in need if not ia.get(k) or not ib.get(k)]
+    if missing:
+        raise ConfigError("measure", measure, f"the runs' items lack {', '.join(missing)}: read them with "
+                          "read_scores (chrF++ statistics) and score English retention ([clo] retention = true)")
+    if measure == "english_bpb":
+        return compare_bpb(ia["english_bpb_bits"], ia["english_bpb_bytes"], ib["english_bpb_bits"],
+                           ib["english_bpb_bytes"], secondary=None, label=measure, **names)[0]
     if measure.endswith("_chrf"):
-        return paired_permutation(xa, xb, method_a=a["method"], method_b=b["method"], label=measure)
-    return mcnemar_exact(xa, xb, method_a=a["method"], method_b=b["method"], label=measure)
+        return approximate_randomization(ia[need[0]], ib[need[0]], "chrf++", label=measure, **names)
+    if measure.endswith("_mean"):
+        return paired_permutation(ia[need[0]], ib[need[0]], label=measure, statistic="mean_sentence_chrf2++",
+                                  **names)
+    return mcnemar_exact(ia[measure], ib[measure], label=measure, **names)
 
 
-__all__ = ["chat_text", "target_flags", "sentence_chrf", "evaluate_clo_run", "english_retention", "read_scores",
-           "compare_clo_runs"]
+__all__ = ["chat_text", "target_flags", "sentence_chrf", "chrf_stats", "evaluate_clo_run", "english_retention",
+           "read_scores", "with_chrf_stats", "compare_clo_runs"]
