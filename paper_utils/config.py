@@ -86,6 +86,8 @@ class Vocabulary:
     english_heldout_limit: int = 0      # texts per held-out source checked at stage 02; 0 = all
     english_floor: float = 0.0          # stop when a held-out source's identical share is under it; 0 = report only
     letter_tokens_only: bool = True     # add only tokens whose text holds a letter (structural guarantee)
+    guard_every_spelling: bool = False  # refuse for every apostrophe mark the pairs English holds with ' or ’
+                                        # (the same cut in every spelling; README "English")
     method: str = "continue_bpe"        # or "whole_words": whole target words, no merges (byte-level BPE only)
 
 
@@ -436,8 +438,9 @@ def _english_options(v: dict) -> dict:
         if isinstance(floor, bool) or not isinstance(floor, (int, float)) or not 0 <= floor <= 1:
             raise ConfigError("vocabulary.english_floor", floor, "use a share between 0 and 1, e.g. 0.999 (0 = off)")
         out["english_floor"] = float(floor)
-    if "letter_tokens_only" in v:
-        out["letter_tokens_only"] = _get(v, "letter_tokens_only", bool, "vocabulary", "true or false")
+    for flag in ("letter_tokens_only", "guard_every_spelling"):
+        if flag in v:
+            out[flag] = _get(v, flag, bool, "vocabulary", "true or false")
     if "method" in v:
         method = _get(v, "method", str, "vocabulary", "continue_bpe or whole_words")
         if method not in VOCABULARY_METHODS:

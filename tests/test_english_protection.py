@@ -129,6 +129,25 @@ def test_spelling_variants_learn_every_apostrophe_without_changing_text():
         assert all(tok.decode(tok(t, add_special_tokens=False)["input_ids"]) == t for t in typographic + UZ[:7])
 
 
+def test_guard_every_spelling_refuses_in_every_mark_the_pairs_english_holds_around_an_apostrophe():
+    from paper_utils.vocab.apostrophes import join_apostrophe_words
+    from paper_utils.vocab.extend import _guard_every_spelling, prepare_english
+
+    base = evaluation_tokenizer(ENGLISH)
+    joined = join_apostrophe_words(base)
+    english = ENGLISH + ["We’ll see if it’s late.", "We'll go."]
+    prepared = prepare_english(joined, english)
+    guarded = _guard_every_spelling(joined, prepared, UZBEK_MARKS)
+    for mark in UZBEK_MARKS:                              # "We‘ll", "Weʻll", ...: their pairs are refused too
+        assert english_pairs(joined, [f"We{mark}ll see if it{mark}s late."]) <= guarded.pairs
+    assert prepared.pairs < guarded.pairs and guarded.texts == prepared.texts    # English checked as written
+    assert _guard_every_spelling(joined, prepared, ("'",)) is prepared           # one mark: nothing to add
+    ext, rep = extend_tokenizer(base, UZ, 30, english, apostrophe_words=True, apostrophe_marks=UZBEK_MARKS,
+                                guard_every_spelling=True)
+    assert rep["guard_every_spelling"] is True and rep["english_identical_share"] == 1.0
+    assert all(ext.decode(ext(t, add_special_tokens=False)["input_ids"]) == t for t in UZ)
+
+
 @pytest.mark.assets
 def test_real_uzbek_extension_keeps_english_apostrophe_words_and_contractions():
     """The issue's cases, on the real extension of SmolLM2 (demo preset), which never saw them as such.

@@ -57,6 +57,7 @@ unit of the English protection (:mod:`paper_utils.vocab.whole_words`; a structur
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from dataclasses import dataclass
 import time
@@ -147,7 +148,7 @@ def extend_tokenizer(base_tokenizer, target_texts: Sequence[str], budget: int,
                      target_weights: Sequence[int] | None = None, apostrophe_words: bool = False,
                      apostrophe_marks: Sequence[str] = (), letter_tokens_only: bool = False,
                      english_heldout: Mapping[str, Sequence[str]] | None = None, english_floor: float = 0.0,
-                     min_start_letters: int = 0):
+                     min_start_letters: int = 0, guard_every_spelling: bool = False):
     """Extend ``base_tokenizer`` by ``budget`` target tokens; English ids stay identical.
 
     Example::
@@ -177,6 +178,10 @@ def extend_tokenizer(base_tokenizer, target_texts: Sequence[str], budget: int,
     apostrophe, Uzbek ``o'`` ``g'``) first swaps in :func:`join_apostrophe_words`' pre-tokenizer, so
     learned merges can join across the apostrophe. It is kept only if it leaves every English text's
     ids unchanged by itself; otherwise the report says ``"off: ..."`` and a warning names the count.
+    ``guard_every_spelling=True`` (with ``apostrophe_marks``): the English texts that hold an apostrophe after a
+    letter are also written with every other mark, and the pairs those spellings hold are refused too, so a
+    target word gets the same merges whichever mark it is written with (English writes ``don't``/``don’t``,
+    never ``don‘t``, so without it ‘ and ʻ keep merges that ' and ’ are refused).
 
     Errors: ``ConfigError`` for a budget <= 0 or above the candidates the target text yields,
     an unknown method or an unsupported tokenizer (the message lists the supported kinds);
@@ -216,6 +221,8 @@ def extend_tokenizer(base_tokenizer, target_texts: Sequence[str], budget: int,
             base = backend_of(base_tokenizer)          # learn, build and check English in joined units
             spec = json.loads(base.to_str())
     learn_texts, learn_weights = spelling_variants(target_texts, target_weights, apostrophe_marks)
+    if guard_every_spelling and apostrophe_marks:
+        prepared = _guard_every_spelling(base_tokenizer, prepared, apostrophe_marks)
     if method == "whole_words":
         extended, kept, dropped, rounds, refused, cands, available, t_learn, t_english = _whole_words(
             base_tokenizer, learn_texts, learn_weights, budget, min_frequency, english_texts, t0)
@@ -259,11 +266,25 @@ def extend_tokenizer(base_tokenizer, target_texts: Sequence[str], budget: int,
         "roundtrip_failures_base": sorted(rt_base),
         "apostrophe_words": apostrophes, "apostrophe_marks": "".join(dict.fromkeys(apostrophe_marks)),
         "letter_tokens_only": letter_tokens_only, "min_start_letters": min_start_letters,
+        "guard_every_spelling": bool(guard_every_spelling and apostrophe_marks),
         **({"english_heldout": heldout_report, "english_floor": english_floor} if heldout_report else {}),
         "seconds": {"learn": round(t_learn, 3), "english": round(t_english, 3),
                     "total": round(time.perf_counter() - t0, 3)},
     }
     return extended, report
+
+
+def _guard_every_spelling(tokenizer, prepared: PreparedEnglish, marks: Sequence[str]) -> PreparedEnglish:
+    """``prepared`` whose protected pairs also hold those of its apostrophe texts written with every other mark.
+
+    English writes ``don't`` / ``don’t``, never ``don‘t``: without this the pairs English blocks for ' and ’
+    stay free for ‘ and ʻ, and the same Uzbek word gets a different cut in each spelling. The variants only add
+    pairs to refuse (the texts checked for identical ids stay the English as written)."""
+    variants = spelling_variants(prepared.texts, None, marks)[0][len(prepared.texts):]
+    if not variants:
+        return prepared
+    extra = english_pairs(tokenizer, variants, backend_of(tokenizer).encode_batch(variants, add_special_tokens=False))
+    return dataclasses.replace(prepared, pairs=prepared.pairs | extra)
 
 
 def _continue(base_tokenizer, family, spec, vocab, learn_texts, learn_weights, budget, min_frequency, prefix_space,
