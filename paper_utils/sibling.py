@@ -44,6 +44,7 @@ from .fixtures import OPENAI_EVALS
 from .layout import sibling_dir
 from .study import data_source
 from .train import AdaptConfig, AdaptResult, Stage, loop, select_stage
+from .train.objectives import response_loss_evaluator as _response_loss
 from .train.streams import ExampleStream
 from .train.trainable import embeddings
 
@@ -139,26 +140,16 @@ def select_body(model, stage, config, new_ids):
 
 def response_loss_evaluator(pad_id: int, batch_size: int) -> Callable[[Any, list], dict]:
     """``evaluate(model, examples)``: mean nats per response token (``heldout_loss``) and per pair."""
-    def evaluate(model, examples) -> dict:
+    def nll(model, batch):
         import torch
 
-        device = next(model.parameters()).device
-        sums, counts = [], []
-        was_training = model.training
-        model.eval()
-        with torch.no_grad():
-            for start in range(0, len(examples), batch_size):
-                batch = {k: v.to(device) for k, v in collate(examples[start:start + batch_size], pad_id).items()}
-                logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, :-1]
-                labels = batch["labels"][:, 1:]
-                nll = torch.nn.functional.cross_entropy(logits.float().transpose(1, 2), labels.clamp(min=0),
-                                                        reduction="none") * (labels != -100)
-                sums += nll.sum(1).tolist()
-                counts += (labels != -100).sum(1).tolist()
-        model.train(was_training)
-        return {"heldout_loss": sum(sums) / max(sum(counts), 1),
-                "document_loss": [round(s / max(c, 1), 4) for s, c in zip(sums, counts)], "document_tokens": counts}
-    return evaluate
+        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, :-1]
+        labels = batch["labels"][:, 1:]
+        scored = labels != -100
+        per_token = torch.nn.functional.cross_entropy(logits.float().transpose(1, 2), labels.clamp(min=0),
+                                                      reduction="none") * scored
+        return per_token.sum(1), scored.sum(1)
+    return _response_loss(collate, nll, pad_id, batch_size)
 
 
 # ------------------------------------------------------------------------------------------------ a run

@@ -49,6 +49,7 @@ from ..layout import ModelLayout, clo_dir
 from ..registry import register_recipe
 from ..train import AdaptConfig, Stage, loop
 from ..train.loop import model_fingerprint
+from ..train.objectives import response_loss_evaluator
 from ..train.preference import (CloObjective, ExampleStream, collate_pairs, collate_sft, encode_pair, encode_sft,
                                 frozen_copy, sft_loss, token_logprobs)
 
@@ -99,23 +100,10 @@ def clo_config(cfg: Preset, kind: str, seed: int, **overrides) -> AdaptConfig:
 
 def heldout_evaluator(pad_id: int, batch_size: int) -> Callable[[Any, list], dict]:
     """``evaluate(model, examples)``: mean nats per response token of encoded SFT examples, and per example."""
-    def evaluate(model, examples) -> dict:
-        import torch
-
-        device = next(model.parameters()).device
-        sums, counts = [], []
-        was_training = model.training
-        model.eval()
-        with torch.no_grad():
-            for start in range(0, len(examples), batch_size):
-                batch = {k: v.to(device) for k, v in collate_sft(examples[start:start + batch_size], pad_id).items()}
-                logps, mask = token_logprobs(model, batch)
-                sums += (-logps.sum(dim=1)).tolist()
-                counts += mask.sum(dim=1).long().tolist()
-        model.train(was_training)
-        return {"heldout_target_nll": sum(sums) / max(sum(counts), 1),
-                "document_loss": [round(s / max(c, 1), 4) for s, c in zip(sums, counts)], "document_tokens": counts}
-    return evaluate
+    def nll(model, batch):
+        logps, mask = token_logprobs(model, batch)
+        return -logps.sum(dim=1), mask.sum(dim=1)
+    return response_loss_evaluator(collate_sft, nll, pad_id, batch_size, key="heldout_target_nll")
 
 
 def start_fingerprint(model, tokenizer, label: str, cfg: Preset, records: list[dict]) -> str:

@@ -47,6 +47,7 @@ from ..layout import ModelLayout
 from ..registry import register_recipe
 from ..surfaces import vocab_fingerprint
 from ..train import AdaptConfig, Stage, loop, read_log
+from ..train.objectives import response_loss_evaluator
 from ..train.streams import ExampleStream
 
 NOTEBOOK = "08_encoder_fusion"
@@ -124,23 +125,10 @@ def select_fusion(model, stage, config, new_ids):
 
 def heldout_evaluator(pad_id: int, batch_size: int) -> Callable[[Any, list], dict]:
     """``evaluate(model, examples)``: mean nats per response token (``heldout_loss``) and per pair."""
-    def evaluate(model, examples) -> dict:
-        import torch
-
-        device = model.projection.weight.device
-        sums, counts = [], []
-        was_training = model.training
-        model.eval()
-        with torch.no_grad():
-            for start in range(0, len(examples), batch_size):
-                batch = {k: v.to(device) for k, v in collate(examples[start:start + batch_size], pad_id).items()}
-                s, c = model.target_loglik(**batch)
-                sums += (-s).tolist()
-                counts += c.tolist()
-        model.train(was_training)
-        return {"heldout_loss": sum(sums) / max(sum(counts), 1),
-                "document_loss": [round(s / max(c, 1), 4) for s, c in zip(sums, counts)], "document_tokens": counts}
-    return evaluate
+    def nll(model, batch):
+        s, c = model.target_loglik(**batch)
+        return -s, c
+    return response_loss_evaluator(collate, nll, pad_id, batch_size, device_of=lambda m: m.projection.weight.device)
 
 
 # ------------------------------------------------------------------------------------------------ a run
