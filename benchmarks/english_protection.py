@@ -25,7 +25,8 @@ the Uzbek cut at or above 35 % on both target sources with the apostrophe words 
 ``--modes`` adds ``letters`` (``letter_tokens_only``, on by default) off/on, and ``whole_words`` (the whole-word
 mode, :mod:`paper_utils.vocab.whole_words`: no merges, so an English unit changes only if it is an added word), and
 ``letters_every_spelling`` (``guard_every_spelling``: the pairs English holds around ' and ’ refused in every
-apostrophe spelling, so o‘ g‘ written with ‘ or ʻ get no merges that ' and ’ are refused). Rows are appended to
+apostrophe spelling, so o‘ g‘ written with ‘ or ʻ get no merges that ' and ’ are refused), ``word_tokens``
+(``word_tokens_only``: every new token a piece of one word) and ``word_tokens_every_spelling`` (both). Rows are appended to
 ``curve.csv`` as they finish (a rerun skips rows already there); ``report.json`` keeps the worst changed units
 and the check that every full MMLU prompt keeps its ids; ``curve.png`` plots identical share vs cut.
 """
@@ -80,7 +81,8 @@ def main() -> None:
     ap.add_argument("--levels", nargs="+", default=["questions", "prompts", "top10000", "top30000", "all"])
     ap.add_argument("--modes", nargs="+", default=["letters"],
                     help="letters | letters_minN (min_start_letters=N) | all_tokens (letter_tokens_only off) | "
-                         "whole_words (method='whole_words') | letters_every_spelling (guard_every_spelling)")
+                         "whole_words (method='whole_words') | letters_every_spelling (guard_every_spelling) | "
+                         "word_tokens (word_tokens_only) | word_tokens_every_spelling (both)")
     ap.add_argument("--out", default=str(RESULTS_DIR / "benchmarks" / "english_protection"))
     args = ap.parse_args()
     cfg = load_preset(args.preset)
@@ -115,9 +117,10 @@ def main() -> None:
                     ext, rep = extend_tokenizer(
                         base, train, cfg.vocabulary.budget, fit, heldout_texts=django_test, target_weights=weights,
                         apostrophe_words=study.apostrophe_words(lang), apostrophe_marks=study.apostrophe_marks(lang),
-                        letter_tokens_only=mode.startswith("letters"), method=MODE_METHODS.get(mode, "continue_bpe"),
+                        letter_tokens_only=mode.startswith(("letters", "word_tokens")),
+                        method=MODE_METHODS.get(mode, "continue_bpe"), word_tokens_only=mode.startswith("word_tokens"),
                         min_start_letters=int(mode.split("_min")[1]) if "_min" in mode else 0,
-                        guard_every_spelling=mode.endswith("_every_spelling"))
+                        guard_every_spelling=mode.endswith("every_spelling"))
                     seconds = time.perf_counter() - t1
                     hr = heldout_identity(base, ext, english)
                     row = {"key": key, "language": lang, "model": model, "level": level, "mode": mode,

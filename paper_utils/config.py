@@ -88,6 +88,7 @@ class Vocabulary:
     letter_tokens_only: bool = True     # add only tokens whose text holds a letter (structural guarantee)
     guard_every_spelling: bool = False  # refuse for every apostrophe mark the pairs English holds with ' or ’
                                         # (the same cut in every spelling; README "English")
+    word_tokens_only: bool = False      # every new token a piece of one word: letters/apostrophes after a space
     method: str = "continue_bpe"        # or "whole_words": whole target words, no merges (byte-level BPE only)
 
 
@@ -438,7 +439,7 @@ def _english_options(v: dict) -> dict:
         if isinstance(floor, bool) or not isinstance(floor, (int, float)) or not 0 <= floor <= 1:
             raise ConfigError("vocabulary.english_floor", floor, "use a share between 0 and 1, e.g. 0.999 (0 = off)")
         out["english_floor"] = float(floor)
-    for flag in ("letter_tokens_only", "guard_every_spelling"):
+    for flag in ("letter_tokens_only", "guard_every_spelling", "word_tokens_only"):
         if flag in v:
             out[flag] = _get(v, flag, bool, "vocabulary", "true or false")
     if "method" in v:

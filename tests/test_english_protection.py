@@ -148,6 +148,21 @@ def test_guard_every_spelling_refuses_in_every_mark_the_pairs_english_holds_arou
     assert all(ext.decode(ext(t, add_special_tokens=False)["input_ids"]) == t for t in UZ)
 
 
+def test_word_tokens_only_adds_only_pieces_of_one_word_on_a_sentencepiece_vocabulary():
+    from paper_utils.fixtures import tiny_tokenizer
+    from paper_utils.vocab.candidates import is_word_token
+
+    target = ["Saqlash %(value)s kitoblar (value) o\u2018zbek-tili", "kitobxon (value) yozuvlar %(name)s"] * 20
+    base = tiny_tokenizer(target + ENGLISH, kind="gemma", vocab_size=60)
+    new_tokens = lambda ext: set(ext.get_vocab()) - set(base.get_vocab())           # noqa: E731
+    loose, _ = extend_tokenizer(base, target, 12, ENGLISH, letter_tokens_only=True)
+    assert not all(is_word_token(t, "sentencepiece") for t in new_tokens(loose))   # e.g. "(value" is learned
+    strict, rep = extend_tokenizer(base, target, 12, ENGLISH, letter_tokens_only=True, word_tokens_only=True)
+    assert rep["word_tokens_only"] is True and len(new_tokens(strict)) == 12
+    assert all(is_word_token(t, "sentencepiece") for t in new_tokens(strict))
+    assert all(strict.decode(strict(t, add_special_tokens=False)["input_ids"]) == t for t in target)
+
+
 @pytest.mark.assets
 def test_real_uzbek_extension_keeps_english_apostrophe_words_and_contractions():
     """The issue's cases, on the real extension of SmolLM2 (demo preset), which never saw them as such.

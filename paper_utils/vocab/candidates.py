@@ -123,7 +123,7 @@ def learn_candidates(base_tokenizer, target_texts: Sequence[str], max_new: int,
                      prefix_space: bool | str = True, target_weights: Sequence[int] | None = None,
                      letter_tokens_only: bool = False, protected_pairs: set[tuple[str, str]] | None = None,
                      protected_chars: set[str] = frozenset(), refused_out: set | None = None,
-                     min_start_letters: int = 0) -> list[Candidate]:
+                     min_start_letters: int = 0, word_tokens_only: bool = False) -> list[Candidate]:
     """Continue BPE from the base segmentation of ``target_texts``; candidates in rank order.
 
     Example::
@@ -149,6 +149,10 @@ def learn_candidates(base_tokenizer, target_texts: Sequence[str], max_new: int,
     ``refused_out`` (a set) receives the pairs it refused. ``min_start_letters`` (guarded learning only) refuses
     a merge of two base tokens whose joined text has fewer letters: a chain of new merges can only start on a
     longer, more specific piece of a word, which short English words and identifiers rarely hold.
+    ``word_tokens_only`` (stricter than ``letter_tokens_only``) keeps only candidates that are a piece of one word:
+    letters and apostrophe marks after at most a leading space (:func:`is_word_token`), so no new token joins a
+    letter to punctuation, a digit or a second word (SentencePiece vocabularies such as Gemma's read a whole
+    text as one unit, where ``(value`` or ``an-`` would otherwise be learned from placeholders in UI strings).
     """
     family = tokenizer_family(base_tokenizer)
     target_weights = check_weights(target_texts, target_weights)
@@ -181,7 +185,7 @@ def learn_candidates(base_tokenizer, target_texts: Sequence[str], max_new: int,
     if protected_pairs is not None:
         merges = _guarded(seqs, sym2pua, max_new, headroom, min_frequency, protected_pairs, protected_chars, vocab,
                           vocabulary_kind(base_tokenizer) if letter_tokens_only else None, refused_out,
-                          min_start_letters, vocabulary_kind(base_tokenizer))
+                          min_start_letters, vocabulary_kind(base_tokenizer), word_tokens_only)
     else:
         merges = _hf_trainer_merges(seqs, sym2pua, max_new, headroom, min_frequency)
     out: list[Candidate] = []
@@ -194,6 +198,8 @@ def learn_candidates(base_tokenizer, target_texts: Sequence[str], max_new: int,
         new_texts = [left + right] + [p for p in (left, right) if p not in have]
         if letter_tokens_only and not all(has_letter(t, kind) for t in new_texts):
             continue                            # the merge's token, and any piece it adds, must hold a letter
+        if word_tokens_only and not all(is_word_token(t, kind) for t in new_texts):
+            continue
         for piece in (left, right):  # characters the base covers only by byte fallback
             if piece not in have:
                 out.append(Candidate(piece))
@@ -221,7 +227,7 @@ def _hf_trainer_merges(seqs: Counter, sym2pua: dict, max_new: int, headroom: flo
 
 def _guarded(seqs: Counter, sym2pua: dict, max_new: int, headroom: float, min_frequency: int,
              protected_pairs: set, protected_chars: set, vocab: dict, letters_kind: str | None, refused_out,
-             min_start_letters: int = 0, kind: str = "byte_level"):
+             min_start_letters: int = 0, kind: str = "byte_level", word_tokens_only: bool = False):
     pua2sym = {v: k for k, v in sym2pua.items()}
     words = {tuple(pua2sym[c] for c in s): n for s, n in seqs.items()}
     letters = lambda t: letter_count(t, kind)  # noqa: E731
@@ -231,8 +237,10 @@ def _guarded(seqs: Counter, sym2pua: dict, max_new: int, headroom: float, min_fr
             return False                              # a new piece for a character English holds
         if min_start_letters and a in vocab and b in vocab and letters(a + b) < min_start_letters:
             return False                              # a chain starts only on a piece with enough letters
-        return letters_kind is None or all(has_letter(t, letters_kind) for t in (a + b, a, b)
-                                           if t == a + b or t not in vocab)
+        new = [t for t in (a + b, a, b) if t == a + b or t not in vocab]
+        if word_tokens_only and not all(is_word_token(t, kind) for t in new):
+            return False                              # a new token is a piece of one word
+        return letters_kind is None or all(has_letter(t, letters_kind) for t in new)
 
     return guarded_merges(words, int(max_new * (1 + headroom)) + 100, protected_pairs, set(vocab), min_frequency,
                           allowed, refused_out)
@@ -258,6 +266,24 @@ def has_letter(token: str, kind: str) -> bool:
     its base ids: a structural guarantee, whatever the English.
     """
     return any(ch.isalpha() for ch in surface_forms(None, [token], kind)[0])
+
+
+WORD_MARKS = frozenset("'\u2018\u2019\u02bb\u02bc`")     # apostrophes that write letters (Uzbek o‘ g‘, tutuq)
+
+
+def is_word_token(token: str, kind: str) -> bool:
+    """Whether a vocabulary token's text is a piece of one word: letters and apostrophe marks, at most a leading space.
+
+    Example::
+
+        >>> [is_word_token(t, "sentencepiece") for t in ("▁o‘zbek", "(value", "an-", "▁the▁cat")]
+        [True, False, False, False]
+        >>> is_word_token("Ġkitob", "byte_level"), is_word_token("âĢ", "byte_level")    # a byte of ‘ is not
+        (True, False)
+    """
+    text = surface_forms(None, [token], kind)[0]
+    text = text[1:] if text.startswith(" ") else text
+    return any(ch.isalpha() for ch in text) and all(ch.isalpha() or ch in WORD_MARKS for ch in text)
 
 
 def vocab_of(spec: dict) -> dict[str, int]:

@@ -148,7 +148,7 @@ def extend_tokenizer(base_tokenizer, target_texts: Sequence[str], budget: int,
                      target_weights: Sequence[int] | None = None, apostrophe_words: bool = False,
                      apostrophe_marks: Sequence[str] = (), letter_tokens_only: bool = False,
                      english_heldout: Mapping[str, Sequence[str]] | None = None, english_floor: float = 0.0,
-                     min_start_letters: int = 0, guard_every_spelling: bool = False):
+                     min_start_letters: int = 0, guard_every_spelling: bool = False, word_tokens_only: bool = False):
     """Extend ``base_tokenizer`` by ``budget`` target tokens; English ids stay identical.
 
     Example::
@@ -182,6 +182,8 @@ def extend_tokenizer(base_tokenizer, target_texts: Sequence[str], budget: int,
     letter are also written with every other mark, and the pairs those spellings hold are refused too, so a
     target word gets the same merges whichever mark it is written with (English writes ``don't``/``don’t``,
     never ``don‘t``, so without it ‘ and ʻ keep merges that ' and ’ are refused).
+    ``word_tokens_only=True``: every new token is a piece of one word (letters and apostrophe marks after at most
+    a leading space; :func:`paper_utils.vocab.candidates.is_word_token`).
 
     Errors: ``ConfigError`` for a budget <= 0 or above the candidates the target text yields,
     an unknown method or an unsupported tokenizer (the message lists the supported kinds);
@@ -230,7 +232,8 @@ def extend_tokenizer(base_tokenizer, target_texts: Sequence[str], budget: int,
     else:
         extended, kept, dropped, rounds, refused, cands, available, guard, t_learn, t_english = _continue(
             base_tokenizer, family, spec, vocab, learn_texts, learn_weights, budget, min_frequency, prefix_space,
-            letter_tokens_only, prepared, min_start_letters, method, unigram_margin, max_rounds, english_before, t0)
+            letter_tokens_only, prepared, min_start_letters, method, unigram_margin, max_rounds, english_before, t0,
+            word_tokens_only)
     ext_backend = backend_of(extended)
     same = [a.ids == b.ids for a, b in zip(english_before, ext_backend.encode_batch(english_texts,
                                                                                   add_special_tokens=False))]
@@ -266,7 +269,7 @@ def extend_tokenizer(base_tokenizer, target_texts: Sequence[str], budget: int,
         "roundtrip_failures_base": sorted(rt_base),
         "apostrophe_words": apostrophes, "apostrophe_marks": "".join(dict.fromkeys(apostrophe_marks)),
         "letter_tokens_only": letter_tokens_only, "min_start_letters": min_start_letters,
-        "guard_every_spelling": bool(guard_every_spelling and apostrophe_marks),
+        "guard_every_spelling": bool(guard_every_spelling and apostrophe_marks), "word_tokens_only": word_tokens_only,
         **({"english_heldout": heldout_report, "english_floor": english_floor} if heldout_report else {}),
         "seconds": {"learn": round(t_learn, 3), "english": round(t_english, 3),
                     "total": round(time.perf_counter() - t0, 3)},
@@ -288,7 +291,8 @@ def _guard_every_spelling(tokenizer, prepared: PreparedEnglish, marks: Sequence[
 
 
 def _continue(base_tokenizer, family, spec, vocab, learn_texts, learn_weights, budget, min_frequency, prefix_space,
-              letter_tokens_only, prepared, min_start_letters, method, unigram_margin, max_rounds, english_before, t0):
+              letter_tokens_only, prepared, min_start_letters, method, unigram_margin, max_rounds, english_before, t0,
+              word_tokens_only=False):
     """Continued BPE (or the added-tokens fallback): learn, then drop what still fires on English."""
     guard: dict = {}
     refused: set = set()
@@ -296,7 +300,8 @@ def _continue(base_tokenizer, family, spec, vocab, learn_texts, learn_weights, b
         guard = {"protected_pairs": prepared.pairs, "protected_chars": prepared.chars, "refused_out": refused,
                  "min_start_letters": min_start_letters}
     cands = learn_candidates(base_tokenizer, learn_texts, budget, min_frequency, prefix_space=prefix_space,
-                             target_weights=learn_weights, letter_tokens_only=letter_tokens_only, **guard)
+                             target_weights=learn_weights, letter_tokens_only=letter_tokens_only,
+                             word_tokens_only=word_tokens_only, **guard)
     available = len(select(cands, set(), vocab, len(cands)))
     n_new_avail = sum(1 for i in select(cands, set(), vocab, len(cands)) if cands[i].token not in vocab)
     if budget > n_new_avail:
