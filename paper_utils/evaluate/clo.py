@@ -199,7 +199,8 @@ def compare_clo_runs(a: dict, b: dict, measure: str):
     """A paired test between two runs' scores (:func:`read_scores`) on one measure, on the number the table reports.
 
     ``target_chrf`` / ``english_chrf``: corpus chrF++, approximate randomization over the sentence statistics
-    (delta = the difference of the two corpus scores); ``english_bpb``: corpus bits per byte (the ``corpus_bpb``
+    (delta = the difference of the two corpus scores; swaps that reproduce it exactly count, as items both runs
+    answered alike cannot change it); ``english_bpb``: corpus bits per byte (the ``corpus_bpb``
     row of :func:`paper_utils.stats.compare_bpb`); McNemar for the 0/1 measures (``target_language``,
     ``english_exact``, ``mmlu_correct``, ``mmlu_cloze_correct``); ``<side>_chrf_mean``: mean sentence chrF++, a
     paired permutation test (secondary). Delta is ``b - a``."""
@@ -216,6 +217,9 @@ def compare_clo_runs(a: dict, b: dict, measure: str):
     need = {"english_bpb": ("english_bpb_bits", "english_bpb_bytes")}.get(
         measure, (f"{measure}_stats",) if measure.endswith("_chrf") else (measure.removesuffix("_mean"),))
     missing = [k for k in need if not ia.get(k) or not ib.get(k)]
+    if measure == "target_language" and missing:
+        raise ConfigError("measure", measure, "no target-language flags: py3langid is not installed (pip install "
+                          "py3langid, or `make`), so the runs could not be scored for it")
     if missing:
         raise ConfigError("measure", measure, f"the runs' items lack {', '.join(missing)}: read them with "
                           "read_scores (chrF++ statistics) and score English retention ([clo] retention = true)")
@@ -223,7 +227,8 @@ def compare_clo_runs(a: dict, b: dict, measure: str):
         return compare_bpb(ia["english_bpb_bits"], ia["english_bpb_bytes"], ib["english_bpb_bits"],
                            ib["english_bpb_bytes"], secondary=None, label=measure, **names)[0]
     if measure.endswith("_chrf"):
-        return approximate_randomization(ia[need[0]], ib[need[0]], "chrf++", label=measure, **names)
+        return approximate_randomization(ia[need[0]], ib[need[0]], "chrf++", label=measure, count_ties=True,
+                                         **names)
     if measure.endswith("_mean"):
         return paired_permutation(ia[need[0]], ib[need[0]], label=measure, statistic="mean_sentence_chrf2++",
                                   **names)

@@ -30,7 +30,7 @@ def to_device(batch, device):
     return batch.to(device)
 
 
-__all__ = ["causal_lm_loss", "to_device"]
+__all__ = ["causal_lm_loss", "to_device", "response_loss_evaluator"]
 
 
 def response_loss_evaluator(collate: Callable[[list, int], dict], batch_nll: Callable[[Any, dict], tuple],

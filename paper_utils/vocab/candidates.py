@@ -33,7 +33,7 @@ from typing import Iterable, Sequence
 from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
 from ..errors import ConfigError, DataError
-from ..surfaces import surface_forms, tokenizer_family, vocabulary_kind
+from ..surfaces import _BYTE_DECODER, surface_forms, tokenizer_family, vocabulary_kind
 from .guarded_bpe import guarded_merges
 
 _PUA = 0xF0000  # supplementary private-use planes 15-16: 131,068 code points
@@ -278,10 +278,33 @@ def is_word_token(token: str, kind: str) -> bool:
 
         >>> [is_word_token(t, "sentencepiece") for t in ("▁o‘zbek", "(value", "an-", "▁the▁cat")]
         [True, False, False, False]
-        >>> is_word_token("Ġkitob", "byte_level"), is_word_token("âĢ", "byte_level")    # a byte of ‘ is not
-        (True, False)
+        >>> is_word_token("Ġkitob", "byte_level"), is_word_token("Ġ(", "byte_level"), is_word_token("ĠíķĻ", "byte_level")
+        (True, False, True)
+
+    A byte-level piece may begin or end inside a character (Hangul syllables are three bytes, most without a base
+    merge between them): those partial characters are left out of the check, so such a piece passes when its whole
+    characters do, and a piece made only of parts of one character passes too; the token that completes the
+    character is checked whole.
     """
-    text = surface_forms(None, [token], kind)[0]
+    if kind == "byte_level":
+        raw = bytes(_BYTE_DECODER.get(c, 32) for c in token)
+        start = 0
+        while start < len(raw) and 0x80 <= raw[start] < 0xC0:        # continuation bytes of a cut character
+            start += 1
+        end = len(raw)
+        for back in range(1, min(4, end - start) + 1):                # a lead byte whose character is cut off
+            b = raw[end - back]
+            if b >= 0xC0:
+                if back < (2 if b < 0xE0 else 3 if b < 0xF0 else 4):
+                    end -= back
+                break
+            if b < 0x80:
+                break
+        text = raw[start:end].decode("utf-8", errors="replace")
+        if not text:
+            return True                                               # only parts of one character
+    else:
+        text = surface_forms(None, [token], kind)[0]
     text = text[1:] if text.startswith(" ") else text
     return any(ch.isalpha() for ch in text) and all(ch.isalpha() or ch in WORD_MARKS for ch in text)
 

@@ -59,6 +59,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import re
 from dataclasses import dataclass
 import time
 import warnings
@@ -269,12 +270,19 @@ def extend_tokenizer(base_tokenizer, target_texts: Sequence[str], budget: int,
         "roundtrip_failures_base": sorted(rt_base),
         "apostrophe_words": apostrophes, "apostrophe_marks": "".join(dict.fromkeys(apostrophe_marks)),
         "letter_tokens_only": letter_tokens_only, "min_start_letters": min_start_letters,
-        "guard_every_spelling": bool(guard_every_spelling and apostrophe_marks), "word_tokens_only": word_tokens_only,
+        **_guard_options(method, family, guard_every_spelling, apostrophe_marks, word_tokens_only),
         **({"english_heldout": heldout_report, "english_floor": english_floor} if heldout_report else {}),
         "seconds": {"learn": round(t_learn, 3), "english": round(t_english, 3),
                     "total": round(time.perf_counter() - t0, 3)},
     }
     return extended, report
+
+
+def _guard_options(method, family, guard_every_spelling, apostrophe_marks, word_tokens_only) -> dict:
+    """The guard options as they took effect: both act on guarded continued BPE only."""
+    guarded = method == "continue_bpe" and family != "unigram"
+    return {"guard_every_spelling": bool(guarded and guard_every_spelling and len(set(apostrophe_marks)) > 1),
+            "word_tokens_only": bool(guarded and word_tokens_only)}
 
 
 def _guard_every_spelling(tokenizer, prepared: PreparedEnglish, marks: Sequence[str]) -> PreparedEnglish:
@@ -287,7 +295,21 @@ def _guard_every_spelling(tokenizer, prepared: PreparedEnglish, marks: Sequence[
     if not variants:
         return prepared
     extra = english_pairs(tokenizer, variants, backend_of(tokenizer).encode_batch(variants, add_special_tokens=False))
+    inside = [_byte_level(m) for m in marks]          # bytes of one mark: refusing them would keep it from a token
+    extra = {(a, b) for a, b in extra
+             if not any(a + b in m for m in inside) and not (_BYTE_PIECE.fullmatch(a) and _BYTE_PIECE.fullmatch(b))}
     return dataclasses.replace(prepared, pairs=prepared.pairs | extra)
+
+
+_BYTE_PIECE = re.compile(r"<0x[0-9A-F]{2}>")          # a SentencePiece byte-fallback piece
+
+
+def _byte_level(text: str) -> str:
+    """``text`` as byte-level BPE writes it (``'ʼ'`` -> ``'Ê¼'``)."""
+    from ..surfaces import _BYTE_DECODER
+
+    encoder = {b: c for c, b in _BYTE_DECODER.items()}
+    return "".join(encoder[b] for b in text.encode("utf-8"))
 
 
 def _continue(base_tokenizer, family, spec, vocab, learn_texts, learn_weights, budget, min_frequency, prefix_space,
