@@ -139,7 +139,7 @@ def main() -> None:
                     row["roundtrip_failures"] = len(rep["roundtrip_failures"])
                     done = pd.concat([done, pd.DataFrame([row])], ignore_index=True)
                     write_csv(csv, done)
-                    report[key] = {s: r["worst"] for s, r in hr.items()}
+                    report[key] = {s: shortened(r["worst"]) for s, r in hr.items()}
                     write_text(report_path, json.dumps(report, indent=1, ensure_ascii=False))
                     print(f"{key}: cut django {row['cut_django_test']:.3f} firefox {row['cut_firefox']:.3f}; English "
                           f"identical {row['english_identical']:.5f} of {row['english_texts']:,} "
@@ -148,22 +148,33 @@ def main() -> None:
     plot(done, out)
 
 
+def shortened(worst: list[dict], limit: int = 160) -> list[dict]:
+    """The worst changed units with long strings cut to ``limit`` characters (Gemma-3's unit is a whole text)."""
+    cut_str = lambda v: v if not isinstance(v, str) or len(v) <= limit else v[:limit] + "..."      # noqa: E731
+    cut_list = lambda v: v if not isinstance(v, list) or len(v) <= 40 else v[:40] + ["..."]     # noqa: E731
+    return [{k: cut_list(cut_str(v)) for k, v in row.items()} for row in worst]
+
+
 def plot(curve: pd.DataFrame, out: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 5.5), sharey=True)
     for ax, column, title in ((axes[0], "cut_django_test", "Django test"), (axes[1], "cut_firefox", "Firefox")):
-        for (lang, model, mode), g in curve.groupby(["language", "model", "mode"]):
-            ax.plot(100 * g[column], 100 * g["english_identical"], marker="o", label=f"{lang} {model} {mode}")
+        groups = list(curve.groupby(["language", "model", "mode"]))
+        colors = plt.cm.tab20(range(len(groups)))
+        for ((lang, model, mode), g), color in zip(groups, colors):
+            g = g.sort_values("protection_texts")
+            ax.plot(100 * g[column], 100 * g["english_identical"], marker="o" if "smollm2" in model else "s",
+                    color=color, label=f"{lang} {model} {mode}")
             for _, r in g.iterrows():
                 ax.annotate(r["level"], (100 * r[column], 100 * r["english_identical"]), fontsize=6)
         ax.axhline(99.9, color="grey", lw=0.8, ls="--")
         ax.set(xlabel=f"target token cut on {title} (%)", title=title)
     axes[0].set_ylabel("held-out English texts with identical ids (%)")
-    axes[1].legend(fontsize=7)
-    fig.tight_layout()
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=4, fontsize=7)
+    fig.tight_layout(rect=(0, 0.16, 1, 1))
     fig.savefig(out / "curve.png", dpi=150)
 
 
