@@ -62,7 +62,41 @@ def translator_of(cfg: Preset, language: str) -> Translator:
 def _records(cfg: Preset, language: str, split: str, n: int) -> list[dict]:
     if data_source(cfg).tiny_models:
         return fixture_records(language, split, cfg.clo.heldout_share)[:n]
-    return translated_sft(language, n, translator_of(cfg, language), split=split, preset=cfg.name)
+    return check_translated(translated_sft(language, n, translator_of(cfg, language), split=split, preset=cfg.name),
+                            language, split)
+
+
+MIN_TARGET_PROMPTS = 0.5        # the share of translated prompts the language identifier must call the target
+
+
+def check_translated(records: list[dict], language: str, split: str, floor: float = MIN_TARGET_PROMPTS) -> list[dict]:
+    """``records`` when at least ``floor`` of their translated prompts are identified as ``language``; else DataError.
+
+    Example::
+
+        >>> rows = [{"prompt_tgt": "¿Cuál es la capital de Francia y por qué es importante?", "translator": "t"}]
+        >>> len(check_translated(rows, "es", "train"))
+        1
+
+    A small instruction model asked to translate an instruction may carry it out instead (Qwen2.5-Coder-0.5B turned
+    an SQL task into the query and "find pattern number 9" into ``9.``: 6 % of 100 Korean prompts identified as
+    Korean), and CLO on such pairs would learn nothing of the language. Identification:
+    :func:`paper_utils.language_id.target_rate` (py3langid); the error names the translator, the share and examples.
+    """
+    from .errors import DataError
+    from .language_id import accepted_labels, identify, target_rate
+
+    if not records:
+        return records
+    share = target_rate([r["prompt_tgt"] for r in records], language)
+    if share < floor:
+        wanted = accepted_labels(language)
+        wrong = [r["prompt_tgt"][:60] for r in records if identify(r["prompt_tgt"]) not in wanted][:3]
+        raise DataError(f"{language} {split} records: only {share:.0%} of the translated prompts are identified as "
+                        f"{language} (floor {floor:.0%}) with translator {records[0].get('translator')!r}, e.g. "
+                        f"{wrong}: the translator answers or copies instead of translating; choose another in "
+                        "[clo] translator")
+    return records
 
 
 def training_records(cfg: Preset, language: str, multiple: int) -> list[dict]:
@@ -111,4 +145,4 @@ def load_clo_run(cfg: Preset, language: str, model: str, label: str, seed: int =
 
 
 __all__ = ["NOTEBOOK", "fixture_records", "translator_of", "training_records", "heldout_records", "preference_pairs",
-           "sft_examples", "load_instruction_model", "load_clo_run"]
+           "sft_examples", "load_instruction_model", "load_clo_run", "check_translated", "MIN_TARGET_PROMPTS"]

@@ -252,3 +252,17 @@ def test_clo_with_lora_on_the_attention_projections_exports_a_merged_model(tmp_p
     after = dict(result.model.named_parameters())
     changed = {n for n, p in start.named_parameters() if not torch.equal(p, after[n])}
     assert changed and all(n.split(".")[-2] in ("q_proj", "k_proj", "v_proj", "o_proj") for n in changed)
+
+
+def test_translated_records_whose_prompts_are_not_in_the_target_language_are_refused():
+    from paper_utils.clo_inputs import check_translated
+
+    spanish = [{"prompt_tgt": "Escribe una consulta que devuelva el país de la aerolínea indicada.", "translator": "t"},
+               {"prompt_tgt": "Encuentra el patrón que completa la secuencia y escríbelo igual.", "translator": "t"}]
+    assert check_translated(spanish, "es", "train") == spanish
+    answered = [{"prompt_tgt": "SELECT Country FROM airlines WHERE Airline = 'JetBlue'", "translator": "qwen"},
+                {"prompt_tgt": "Find the pattern number 9 that completes the sequence.", "translator": "qwen"}]
+    with pytest.raises(DataError, match="0% of the translated prompts.*'qwen'.*answers or copies"):
+        check_translated(answered, "ko", "heldout")
+    assert check_translated([], "ko", "train") == []
+
