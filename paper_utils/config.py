@@ -195,12 +195,21 @@ class Preset:
                         yield Run(lang, model, method, seed)
 
     def fusion_runs(self) -> Iterator[Run]:
-        """The fusion recipe's runs: language x model x fusion mode (label ``fusion_<mode>``) x seed."""
+        """The fusion recipe's evaluations: language x model x fusion mode (label ``fusion_<mode>``) x seed."""
         for lang in self.grid.languages:
             for model in self.grid.models:
                 for label in fusion_labels(self.fusion):
                     for seed in self.grid.seeds_for(lang, model):
                         yield Run(lang, model, label, seed, recipe="fusion")
+
+    def fusion_trainings(self) -> list[tuple[str, str, int]]:
+        """The fusion recipe's trainings ``(model, label, seed)``: English only, so one per model x mode x seed
+        serves the evaluation of every language (the seeds of a model: those of any of its languages)."""
+        out = []
+        for r in self.fusion_runs():
+            if (r.model, r.method, r.seed) not in out:
+                out.append((r.model, r.method, r.seed))
+        return sorted(out, key=lambda t: (self.grid.models.index(t[0]), t[2], fusion_labels(self.fusion).index(t[1])))
 
     def clo_runs(self) -> Iterator[Run]:
         """The CLO recipe's runs: language x model x variant (``clo``, ``sft_*``, ``base``) x seed (``[clo]``)."""

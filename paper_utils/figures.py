@@ -30,8 +30,8 @@ import pandas as pd
 
 from .config import Preset
 from .io import save_figure
-from .layout import ModelLayout, fertility_csv, figures_dir
-from .plots import budget_curve, fertility_heatmap, heldout_curves
+from .layout import ModelLayout, fertility_csv, figures_dir, fusion_dir, model_key
+from .plots import budget_curve, fertility_heatmap, fusion_layer_weights, fusion_token_heatmap, heldout_curves
 
 
 def _models(cfg: Preset) -> list[ModelLayout]:
@@ -111,7 +111,36 @@ def figure_convergence(cfg: Preset, band: str = "minmax", log: Callable[[str], N
     return made
 
 
-FIGURES = [figure_fertility, figure_budget_curves, figure_initialization, figure_adaptation, figure_convergence]
+def figure_fusion(cfg: Preset) -> dict[str, list[Path]]:
+    """The fusion recipe's trained layer weights (notebook 08): per model, the ``global_softmax`` runs' learned
+    softmax over the encoder states (``summary.json``), and per ``transformer_softmax`` run the per-token weights of
+    one held-out sentence per language (``token_weights.json``)."""
+    from .io import read_json
+
+    made = {}
+    trainings = cfg.fusion_trainings() if cfg.fusion.enabled else []
+    for model in dict.fromkeys(m for m, _, _ in trainings):
+        rows = {}
+        for m, label, seed in trainings:
+            summary = fusion_dir(cfg.name, m, label, seed) / "summary.json"
+            if m == model and summary.exists() and read_json(summary).get("layer_weights"):
+                rows[f"{label} seed {seed}"] = read_json(summary)["layer_weights"]
+        if rows:
+            name = f"fusion_layer_weights__{model_key(model)}"
+            made[name] = save_figure(fusion_layer_weights(rows, f"Learned layer weights: {model_key(model)}"),
+                                     figures_dir(cfg.name) / name)
+    for model, label, seed in trainings:
+        path = fusion_dir(cfg.name, model, label, seed) / "token_weights.json"
+        if label.endswith("transformer_softmax") and path.exists():
+            name = f"fusion_token_weights__{model_key(model)}__{label}__seed{seed}"
+            fig = fusion_token_heatmap(read_json(path)["examples"],
+                                       f"Per-token layer weights: {model_key(model)}, {label}, seed {seed}")
+            made[name] = save_figure(fig, figures_dir(cfg.name) / name)
+    return made
+
+
+FIGURES = [figure_fertility, figure_budget_curves, figure_initialization, figure_adaptation, figure_convergence,
+           figure_fusion]
 
 
 def all_figures(cfg: Preset) -> dict[str, list[Path]]:
@@ -126,4 +155,4 @@ def all_figures(cfg: Preset) -> dict[str, list[Path]]:
 
 
 __all__ = ["FIGURES", "all_figures", "figure_fertility", "figure_budget_curves", "figure_initialization",
-           "figure_adaptation", "figure_convergence"]
+           "figure_adaptation", "figure_convergence", "figure_fusion"]

@@ -33,7 +33,7 @@ from .errors import ConfigError
 from .fixtures import OPENAI_EVALS, evaluation_model, tiny_encoder
 from .fusion import FusedEncoderLM, encoder_max_tokens
 from .fusion_grid import fusion_labels, mode_of
-from .layout import ModelLayout
+from .layout import require_fusion_state, study_root
 from .study import data_source
 
 
@@ -54,11 +54,12 @@ class FusionParts:
         return max_prompt_tokens if limit is None else min(max_prompt_tokens, limit)
 
 
-def check_run(cfg: Preset, language: str, model: str, label: str, seed: int = 0) -> str:
-    """Validate a fusion run's parameters against the preset; returns its fusion mode."""
+def check_run(cfg: Preset, language: str | None, model: str, label: str, seed: int = 0) -> str:
+    """Validate a fusion run's parameters against the preset; returns its fusion mode. ``language`` None: the
+    training (English only, shared by every language); a language: the evaluation of the run on it."""
     if not cfg.fusion.enabled:
         raise ConfigError("preset", cfg.name, 'its grid.recipes lacks "fusion" (add it and a [fusion] table with modes)')
-    if language not in cfg.grid.languages:
+    if language is not None and language not in cfg.grid.languages:
         raise ConfigError("language", language, f"preset {cfg.name!r} has languages {list(cfg.grid.languages)}")
     if model not in cfg.grid.models:
         raise ConfigError("model", model, f"preset {cfg.name!r} has models {list(cfg.grid.models)}")
@@ -98,18 +99,18 @@ def build_fused(cfg: Preset, parts: FusionParts, label: str, seed: int = 0) -> F
     return FusedEncoderLM(parts.encoder, parts.llm, mode_of(label), fusion_heads=cfg.fusion.fusion_heads)
 
 
-def load_trained_fusion(cfg: Preset, language: str, model: str, label: str, seed: int = 0,
+def load_trained_fusion(cfg: Preset, model: str, label: str, seed: int = 0,
                         parts: FusionParts | None = None) -> tuple[FusedEncoderLM, FusionParts, str]:
     """``(fused model with the run's trained state, parts, state path relative to results/<preset>/)``;
-    :class:`~paper_utils.layout.MissingStageOutput` naming notebook 08 when the run has not finished."""
+    :class:`~paper_utils.layout.MissingStageOutput` naming notebook 08 when the run has not finished. One run
+    serves every language (its training is English only)."""
     import torch
 
-    layout = ModelLayout(cfg.name, language, model)
-    path = layout.require_fusion_state(label, seed)
+    path = require_fusion_state(cfg.name, model, label, seed)
     parts = parts or load_fusion_parts(cfg, model)
     fused = build_fused(cfg, parts, label, seed)
     fused.load_fusion_state(torch.load(path, map_location="cpu", weights_only=True))
-    return fused.eval(), parts, layout.relative(path)
+    return fused.eval(), parts, path.relative_to(study_root(cfg.name)).as_posix()
 
 
 __all__ = ["FusionParts", "check_run", "load_fusion_parts", "english_pairs", "build_fused", "load_trained_fusion"]

@@ -22,8 +22,9 @@ The tree under ``results/<preset>/`` (``PAPER_UTILS_RESULTS`` moves the root)::
         init/patches/<label>/                                        stage 03
         adapt/<label>__seed<k>/{summary.json, train_log.jsonl, model/}  stage 04
         adapt/summary.csv
-        fusion/fusion_<mode>__seed<k>/{summary.json, train_log.jsonl, fusion_state.pt}   notebook 08 (fusion recipe)
         eval/<label>[__seed<k>]/scores.json + per-item *.jsonl        stage 05
+    fusion/<model key>/fusion_<mode>__seed<k>/{summary.json, train_log.jsonl, fusion_state.pt}
+                                               notebook 08 (fusion recipe: English training, every language's)
 
 One rule names the model folder (:func:`model_key`): a model of the asset registry keeps its name; a
 local folder (``/ckpt/llama``) is keyed by its last path component, never joined as a path, so an
@@ -52,7 +53,7 @@ class MissingStageOutput(DataError):
 
     def __init__(self, stage: str, language: str, model: str, path: Path):
         self.stage, self.path = STAGES.get(stage, stage), Path(path)
-        where = f" for {language}/{model}" if language else ""
+        where = f" for {language}/{model}" if language else f" for {model}" if model else ""
         super().__init__(f"run {self.stage}{where} first: {shown(path)} does not exist")
 
 
@@ -179,19 +180,6 @@ class ModelLayout:
     def adapted_model_dir(self, label: str, seed: int = 0) -> Path:
         return self.adapt_dir(label, seed) / "model"
 
-    # the fusion recipe (notebook 08): a frozen encoder fused into the frozen LLM, trained on English pairs
-    @property
-    def fusion_root(self) -> Path:
-        return self.root / "fusion"
-
-    def fusion_dir(self, label: str, seed: int = 0) -> Path:
-        """``fusion/<label>__seed<k>/`` (``summary.json``, ``train_log.jsonl``, ``fusion_state.pt``)."""
-        return self.fusion_root / adapt_label(label, seed)
-
-    def fusion_state_file(self, label: str, seed: int = 0) -> Path:
-        """The trained fusion, projection and end-of-input vector of a run (:meth:`FusedEncoderLM.fusion_state`)."""
-        return self.fusion_dir(label, seed) / "fusion_state.pt"
-
     # stage 05
     @property
     def eval_root(self) -> Path:
@@ -212,10 +200,6 @@ class ModelLayout:
     def require_patch(self, label: str) -> Path:
         """Stage 03's patch folder of ``label``, or :class:`MissingStageOutput` naming stage 03."""
         return require(self.patch_dir(label) / "patch.json", "03", self.language, self.key).parent
-
-    def require_fusion_state(self, label: str, seed: int = 0) -> Path:
-        """A fusion run's ``fusion_state.pt``, or :class:`MissingStageOutput` naming notebook 08."""
-        return require(self.fusion_state_file(label, seed), "08", self.language, self.key)
 
     def require_adapted_model(self, label: str, seed: int = 0) -> Path:
         """Stage 04's exported model of ``label``/``seed``, or :class:`MissingStageOutput` naming stage 04."""
@@ -247,6 +231,26 @@ def translations_jsonl(preset: str, language: str, translator: str, split: str =
     if not _KEY_OK.match(translator) or not _KEY_OK.match(split):
         raise DataError(f"translator={translator!r}, split={split!r}: use letters, digits, '.', '_' or '-'")
     return study_root(preset) / language / "translations" / f"{translator}__{split}.jsonl"
+
+
+# ------------------------------------------------------------------------------------------------
+# the fusion recipe (notebook 08): a frozen encoder fused into the frozen LLM, trained on English pairs only, so one
+# run per (model, mode, seed) serves every target language (stage 05 evaluates it per language)
+
+def fusion_dir(preset: str, model: str, label: str, seed: int = 0) -> Path:
+    """``results/<preset>/fusion/<model key>/<label>__seed<k>/`` (``summary.json``, ``train_log.jsonl``,
+    ``fusion_state.pt``)."""
+    return study_root(preset) / "fusion" / model_key(model) / adapt_label(label, seed)
+
+
+def fusion_state_file(preset: str, model: str, label: str, seed: int = 0) -> Path:
+    """The trained fusion, projection and end-of-input vector of a run (:meth:`FusedEncoderLM.fusion_state`)."""
+    return fusion_dir(preset, model, label, seed) / "fusion_state.pt"
+
+
+def require_fusion_state(preset: str, model: str, label: str, seed: int = 0) -> Path:
+    """A fusion run's ``fusion_state.pt``, or :class:`MissingStageOutput` naming notebook 08."""
+    return require(fusion_state_file(preset, model, label, seed), "08", "", model_key(model))
 
 
 # ------------------------------------------------------------------------------------------------

@@ -98,3 +98,42 @@ def heldout_curves(curves, base_bpb: float | None = None, methods=None, band: st
               title_fontsize="small")
     fig.tight_layout()
     return fig
+
+
+def fusion_layer_weights(weights: dict[str, list[float]], title: str = ""):
+    """The learned softmax over the encoder's states (``global_softmax``), one line per run: ``{run: weights}``
+    with weight ``k`` for state ``k`` (0 = embedding output). The uniform start (1 / (L + 1)) is dotted."""
+    set_style()
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    for name, row in weights.items():
+        ax.plot(range(len(row)), row, marker="o", label=name)
+    if weights:
+        n = len(next(iter(weights.values())))
+        ax.axhline(1.0 / n, color="grey", lw=0.8, ls=":", label="uniform (start)")
+        ax.set_xticks(range(n))
+    ax.set_xlabel("encoder state (0 = embedding output)")
+    ax.set_ylabel("softmax weight")
+    ax.set_title(title or "Learned layer weights (global_softmax)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def fusion_token_heatmap(examples: dict[str, dict], title: str = ""):
+    """Per-token layer weights (``transformer_softmax``): one panel per language, encoder tokens as rows and
+    encoder states as columns; ``examples`` is ``token_weights.json``'s ``{language: {"tokens", "weights"}}``."""
+    set_style()
+    langs = list(examples)
+    heights = [max(1.5, 0.22 * len(examples[lang]["tokens"]) + 0.8) for lang in langs]
+    fig, axes = plt.subplots(1, max(1, len(langs)), figsize=(3.6 * max(1, len(langs)), max(heights or [2.0])),
+                             squeeze=False)
+    for ax, lang in zip(axes[0], langs):
+        ex = examples[lang]
+        sns.heatmap(ex["weights"], ax=ax, cmap="rocket_r", vmin=0.0, cbar=ax is axes[0][-1],
+                    yticklabels=ex["tokens"], xticklabels=range(len(ex["weights"][0])))
+        ax.set_title(lang)
+        ax.set_xlabel("encoder state")
+        ax.tick_params(axis="y", labelsize=7)
+    fig.suptitle(title or "Per-token layer weights (transformer_softmax)")
+    fig.tight_layout()
+    return fig

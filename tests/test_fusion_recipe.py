@@ -71,19 +71,36 @@ def test_fusion_table_without_the_recipe_is_refused():
         load_preset("smoke", fusion={"modes": ["last"]})
 
 
-def test_recipe_registers_training_and_evaluation_jobs():
-    cfg = _preset()
+def test_recipe_trains_once_per_model_mode_and_seed_and_evaluates_every_language():
+    cfg = load_preset("smoke", **{"grid.recipes": ["staged", "fusion"], "grid.languages": ["uz", "ms"],
+                                  "fusion": {"modes": ["last", "global_softmax"], "steps": 4, "batch_size": 2}})
     assert recipe("fusion").name == "fusion"
     assert [r.run_id for r in cfg.fusion_runs()] == ["uz__smollm2-135m__fusion_last__seed0",
-                                                     "uz__smollm2-135m__fusion_global_softmax__seed0"]
+                                                     "uz__smollm2-135m__fusion_global_softmax__seed0",
+                                                     "ms__smollm2-135m__fusion_last__seed0",
+                                                     "ms__smollm2-135m__fusion_global_softmax__seed0"]
+    assert cfg.fusion_trainings() == [("smollm2-135m", "fusion_last", 0), ("smollm2-135m", "fusion_global_softmax", 0)]
     jobs = {j.job_id: j for j in plan(cfg)}
-    train = jobs["08_encoder_fusion__uz__smollm2-135m__fusion_last__seed0"]
-    evaluation = jobs["05_evaluation__uz__smollm2-135m__fusion_last__seed0"]
-    assert evaluation.depends == (train.job_id,)
-    assert train.outputs == ("uz/smollm2-135m/fusion/fusion_last__seed0/summary.json",
-                             "uz/smollm2-135m/fusion/fusion_last__seed0/fusion_state.pt")
-    assert evaluation.job_id in jobs["06_significance"].depends
+    trainings = sorted(i for i in jobs if i.startswith("08_"))
+    assert trainings == ["08_encoder_fusion__smollm2-135m__fusion_global_softmax__seed0",
+                         "08_encoder_fusion__smollm2-135m__fusion_last__seed0"]      # English: no language axis
+    train = jobs["08_encoder_fusion__smollm2-135m__fusion_last__seed0"]
+    assert "language" not in train.parameters
+    assert train.outputs == ("fusion/smollm2-135m/fusion_last__seed0/summary.json",
+                             "fusion/smollm2-135m/fusion_last__seed0/fusion_state.pt")
+    for lang in ("uz", "ms"):
+        evaluation = jobs[f"05_evaluation__{lang}__smollm2-135m__fusion_last__seed0"]
+        assert evaluation.depends == (train.job_id,)
+        assert evaluation.job_id in jobs["06_significance"].depends
     assert not any(j.notebook == "08_encoder_fusion" for j in plan(load_preset("smoke")))   # smoke grid unchanged
+
+
+def test_a_missing_training_names_notebook_08():
+    from paper_utils.fusion_data import load_trained_fusion
+    from paper_utils.layout import MissingStageOutput
+
+    with pytest.raises(MissingStageOutput, match="run 08_encoder_fusion for smollm2-135m first"):
+        load_trained_fusion(_preset(), MODEL, "fusion_last", seed=7)
 
 
 # ------------------------------------------------------------------------------------------------ resume
@@ -109,7 +126,7 @@ def uninterrupted(tmp_path_factory):
 
     torch.set_num_threads(1)
     out = tmp_path_factory.mktemp("fusion") / "run"
-    return run_fusion(_preset(), "uz", MODEL, "fusion_global_softmax", 0, out_dir=out, checkpoint_every=1,
+    return run_fusion(_preset(), MODEL, "fusion_global_softmax", 0, out_dir=out, checkpoint_every=1,
                       learning_rate=1e-2, log=lambda line: None)
 
 
@@ -119,9 +136,9 @@ def test_interrupted_fusion_run_resumes_to_identical_weights(uninterrupted, tmp_
 
     run = dict(out_dir=tmp_path / "run", checkpoint_every=1, learning_rate=1e-2, log=lambda line: None)
     with pytest.raises(_Stop):
-        run_fusion(_preset(), "uz", MODEL, "fusion_global_softmax", 0, callback=_stop_at(stop), **run)
+        run_fusion(_preset(), MODEL, "fusion_global_softmax", 0, callback=_stop_at(stop), **run)
     assert not (tmp_path / "run" / "fusion_state.pt").exists()                 # nothing final half-written
-    resumed = run_fusion(_preset(), "uz", MODEL, "fusion_global_softmax", 0, **run)
+    resumed = run_fusion(_preset(), MODEL, "fusion_global_softmax", 0, **run)
     a, b = _state(resumed), _state(uninterrupted)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     start = build_fused(_preset(), load_fusion_parts(_preset(), MODEL), "fusion_global_softmax", 0).fusion_state()
@@ -138,7 +155,7 @@ def test_finished_run_is_loaded_and_its_summary_logs_heldout_english_loss(uninte
     assert len(s["layer_weights"]) == 3 and abs(sum(s["layer_weights"]) - 1) < 1e-5   # L + 1 = 3 states
     saved = json.loads((uninterrupted.out_dir / "summary.json").read_text())
     assert saved["final_heldout_loss"] == s["final_heldout_loss"]
-    again = run_fusion(_preset(), "uz", MODEL, "fusion_global_softmax", 0, out_dir=uninterrupted.out_dir,
+    again = run_fusion(_preset(), MODEL, "fusion_global_softmax", 0, out_dir=uninterrupted.out_dir,
                        checkpoint_every=1, learning_rate=1e-2, log=lambda line: None)
     assert all(torch.equal(v, _state(uninterrupted)[k]) for k, v in _state(again).items())
 
@@ -187,3 +204,59 @@ def test_english_pairs_of_the_real_evals_pack():
     assert sum(r["used"] for r in kept if r["split"] == "train") == 33_965
     assert sum(r["used"] for r in kept if r["split"] == "heldout") == 2_697
     assert not any(r["kept"] for r in rows if r["task"].startswith(("ukraine_gec/", "italian-exams-qa/")))
+
+
+# ------------------------------------------------------------------------------------------------ the weights shown
+
+def test_token_layer_weights_per_mode():
+    from paper_utils.recipes.fusion import token_layer_weights
+
+    cfg = _preset(modes=["last", "global_softmax", "transformer_softmax"])
+    parts = load_fusion_parts(cfg, MODEL)
+    text = heldout_parallel(cfg, "uz")[0][0]
+    for label in ("fusion_last", "fusion_global_softmax", "fusion_transformer_softmax"):
+        fused = build_fused(cfg, parts, label, 0)
+        out = token_layer_weights(fused, parts.encoder_tokenizer, text)
+        n_tokens = len(parts.encoder_tokenizer(text)["input_ids"])
+        assert len(out["tokens"]) == len(out["weights"]) == n_tokens
+        assert all(len(r) == fused.encoder_layers + 1 and abs(sum(r) - 1) < 1e-4 for r in out["weights"])
+        if label == "fusion_last":
+            assert all(r[-1] == 1.0 for r in out["weights"])
+        if label == "fusion_global_softmax":
+            assert all(r == out["weights"][0] for r in out["weights"])       # one softmax for every token
+
+
+@pytest.mark.notebooks
+def test_notebook_08_trains_once_and_notebook_05_evaluates_every_language(tmp_path, monkeypatch):
+    """The smoke preset with the recipe added (a preset file): the runner runs notebook 08 once per mode (English
+    training, no language), then notebook 05 for uz and ms on the same trained state; the figures read the runs."""
+    from paper_utils import runner
+    from paper_utils.figures import figure_fusion
+    from paper_utils.paths import PRESETS_DIR
+
+    text = (PRESETS_DIR / "smoke.toml").read_text(encoding="utf-8")
+    text = text.replace("seeds = [0]\n", 'seeds = [0]\nrecipes = ["staged", "fusion"]\n', 1)
+    text = text.replace('languages = ["uz"]', 'languages = ["uz", "ms"]', 1)
+    text += '\n[fusion]\nmodes = ["global_softmax", "transformer_softmax"]\nsteps = 2\nbatch_size = 2\nheldout_pairs = 4\n'
+    preset = tmp_path / "smoke_fusion.toml"
+    preset.write_text(text, encoding="utf-8")
+    monkeypatch.setenv("PAPER_UTILS_RESULTS", str(tmp_path / "results"))
+    cfg = load_preset(str(preset))
+    assert cfg.grid.languages == ("uz", "ms")
+    jobs = recipe("fusion").jobs(cfg)
+    assert [j.notebook for j in jobs].count("08_encoder_fusion") == 2 and len(jobs) == 6
+    for job in jobs:
+        runner.run_job(cfg, job)
+        for out in job.outputs:
+            assert (tmp_path / "results" / cfg.name / out).exists(), out
+    root = tmp_path / "results" / cfg.name
+    uz = json.loads((root / "uz/smollm2-135m/eval/fusion_transformer_softmax/scores.json").read_text())
+    ms = json.loads((root / "ms/smollm2-135m/eval/fusion_transformer_softmax/scores.json").read_text())
+    assert uz["language"] == "uz" and ms["language"] == "ms"
+    weights = json.loads((root / "fusion/smollm2-135m/fusion_transformer_softmax__seed0/token_weights.json").read_text())
+    assert set(weights["examples"]) == {"uz", "ms"}
+    made = figure_fusion(cfg)
+    assert set(made) == {"fusion_layer_weights__smollm2-135m",
+                         "fusion_token_weights__smollm2-135m__fusion_transformer_softmax__seed0"}
+    executed = (root / "executed" / "08_encoder_fusion__smollm2-135m__fusion_transformer_softmax__seed0.ipynb").read_text()
+    assert "\"ename\"" not in executed and "encoder tokens" in executed

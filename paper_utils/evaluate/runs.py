@@ -106,7 +106,7 @@ def load_eval_model(cfg: Preset, model: str, method: str = "base", model_dir: st
 
     if is_fusion_label(method):
         # the fusion recipe's run (notebook 08): its trained state on the frozen encoder and LLM
-        fused, parts, state = load_trained_fusion(cfg, language, model, method, seed)
+        fused, parts, state = load_trained_fusion(cfg, model, method, seed)
         return (FusedTextLM(fused, parts.encoder_tokenizer, parts.tokenizer, name=method,
                             max_prompt_tokens=cfg.fusion.max_prompt_tokens), state)
     if not model_dir and method in franken_labels(cfg.franken):

@@ -6,14 +6,14 @@ Example::
     >>> from paper_utils.config import load_preset
     >>> cfg = load_preset("smoke", **{"grid.recipes": ["staged", "fusion"],
     ...                               "fusion": {"modes": ["global_softmax"], "steps": 2, "batch_size": 2}})
-    >>> result = run_fusion(cfg, "uz", "smollm2-135m", "fusion_global_softmax", seed=0,
+    >>> result = run_fusion(cfg, "smollm2-135m", "fusion_global_softmax", seed=0,
     ...                     out_dir=tempfile.mkdtemp(), log=lambda line: None)          # seconds
     >>> [r["step"] for r in result.log if r["type"] == "eval"], result.summary["fusion_mode"]
     ([0, 1, 2], 'global_softmax')
     >>> result.summary["final_heldout_loss"] > 0, (result.out_dir / "fusion_state.pt").exists()
     (True, True)
 
-One run is (language, model, fusion mode, seed), labeled ``fusion_<mode>`` (:mod:`paper_utils.fusion_grid`):
+One run is (model, fusion mode, seed), labeled ``fusion_<mode>`` (:mod:`paper_utils.fusion_grid`):
 :func:`paper_utils.train.loop` trains the fusion, the projection and the end-of-input vector of a
 :class:`~paper_utils.fusion.FusedEncoderLM` (encoder and LLM frozen; stage kind ``fusion``) for ``[fusion] steps``
 on the English pairs of the train task files: the prompt through the encoder (truncated to ``max_prompt_tokens``
@@ -21,11 +21,12 @@ encoder tokens, at most the encoder's own limit), the response (``max_response_t
 EOS) scored by the LLM, loss on the response only. The stream (:class:`paper_utils.train.streams.ExampleStream`) is a pure function of the step,
 so checkpoints resume bit-identically. Every ``eval_every`` steps the held-out English loss (mean nats per
 response token over the held-out task files' first ``heldout_pairs`` pairs; per pair in ``document_loss``) is
-logged. Files in ``results/<preset>/<language>/<model key>/fusion/fusion_<mode>__seed<k>/``
-(:meth:`~paper_utils.layout.ModelLayout.fusion_dir`): ``train_log.jsonl``, ``summary.json`` and
+logged. Files in ``results/<preset>/fusion/<model key>/fusion_<mode>__seed<k>/``
+(:func:`~paper_utils.layout.fusion_dir`): ``train_log.jsonl``, ``summary.json`` and
 ``fusion_state.pt`` (:meth:`~paper_utils.fusion.FusedEncoderLM.fusion_state`, written atomically, before the
-summary; checkpoints are removed after it). The training is English only, so the runs of two languages train the
-same weights; the language axis is the evaluation's (stage 05 scores each run on its language).
+summary; checkpoints are removed after it). The training is English only, so it has no language: one training per
+(model, mode, seed) serves every language of the grid, and the language axis is the evaluation's (stage 05 scores
+the run on each language, each job depending on the one training job).
 """
 from __future__ import annotations
 
@@ -42,8 +43,8 @@ from typing import Any, Callable, Sequence
 from ..config import Preset
 from ..fusion_data import FusionParts, build_fused, check_run, english_pairs, load_fusion_parts
 from ..io import read_json, write_json
-from ..jobs import Job, stage_job_id
-from ..layout import ModelLayout
+from ..jobs import Job
+from ..layout import ModelLayout, fusion_dir, fusion_state_file, model_key, study_root
 from ..registry import register_recipe
 from ..surfaces import vocab_fingerprint
 from ..train import AdaptConfig, Stage, loop, read_log
@@ -56,22 +57,32 @@ NOTEBOOK = "08_encoder_fusion"
 @register_recipe("fusion", summary="a frozen multilingual encoder's fused layers projected into the frozen LLM; "
                                    "fusion + projection trained on English pairs")
 def fusion_jobs(p: Preset) -> list[Job]:
-    """Notebook 08 (training) and 05 (evaluation) for every fusion run: language x model x mode x seed."""
+    """Notebook 08 (training, English only) once per model x mode x seed, then 05 (evaluation) for every language."""
     jobs = []
-    for r in p.fusion_runs():
-        lay = ModelLayout(p.name, r.language, r.model)
-        params = {"preset": p.ref, "language": r.language, "model": r.model, "method": r.method, "seed": r.seed}
-        jobs.append(Job(NOTEBOOK, (r.language, lay.key, r.method, f"seed{r.seed}"), params,
-                        (lay.relative(lay.fusion_dir(r.method, r.seed) / "summary.json"),
-                         lay.relative(lay.fusion_state_file(r.method, r.seed))), timeout_s=7200))
+    for model, label, seed in p.fusion_trainings():
+        out = fusion_dir(p.name, model, label, seed)
+        jobs.append(Job(NOTEBOOK, training_key(model, label, seed),
+                        {"preset": p.ref, "model": model, "method": label, "seed": seed},
+                        tuple(_relative(p, path) for path in (out / "summary.json",
+                                                              fusion_state_file(p.name, model, label, seed))),
+                        timeout_s=7200))
     for r in p.fusion_runs():
         lay = ModelLayout(p.name, r.language, r.model)
         jobs.append(Job("05_evaluation", (r.language, lay.key, r.method, f"seed{r.seed}"),
                         {"preset": p.ref, "language": r.language, "model": r.model, "method": r.method, "seed": r.seed},
                         (lay.relative(lay.eval_dir(r.method, r.seed) / "scores.json"),),
-                        depends=(stage_job_id(NOTEBOOK, r.language, r.model, r.method, f"seed{r.seed}"),),
+                        depends=("__".join((NOTEBOOK,) + training_key(r.model, r.method, r.seed)),),
                         timeout_s=7200))
     return jobs
+
+
+def training_key(model: str, label: str, seed: int) -> tuple[str, str, str]:
+    """The job key of a fusion training: ``(model key, label, seed<k>)``; no language (it is English only)."""
+    return (model_key(model), label, f"seed{seed}")
+
+
+def _relative(p: Preset, path: Path) -> str:
+    return Path(path).relative_to(study_root(p.name)).as_posix()
 
 
 # ------------------------------------------------------------------------------------------------ data
@@ -186,15 +197,64 @@ def layer_weights(model) -> list[float] | None:
     return [round(float(w), 6) for w in model.fusion.weights()] if model.mode == "global_softmax" else None
 
 
-def run_fusion(cfg: Preset, language: str, model: str, label: str, seed: int = 0, *,
+def token_layer_weights(fused, encoder_tokenizer, text: str) -> dict:
+    """How much each encoder state (0 = the embedding output, ``L`` = the last layer) makes up each token's fused
+    vector when ``fused`` reads ``text``: ``{"text", "tokens", "weights"}`` with one row of ``L + 1`` weights per
+    encoder token (``global_softmax``: the same row for every token; ``last``: all weight on the last layer)."""
+    import torch
+
+    enc = encoder_tokenizer([text], return_tensors="pt", truncation=True,
+                            max_length=fused.encoder_limit or 512)
+    with torch.no_grad():
+        states = fused.encoder_states(enc["input_ids"], enc["attention_mask"])
+        _, weights = fused.fusion(states)
+    n_tokens, n_states = int(enc["input_ids"].shape[1]), int(states.shape[0])
+    if weights is None:                                         # last: the last state only
+        rows = torch.zeros(n_tokens, n_states)
+        rows[:, -1] = 1.0
+    elif weights.dim() == 1:                                    # global_softmax: one row for every token
+        rows = weights.unsqueeze(0).expand(n_tokens, -1)
+    else:                                                       # transformer_softmax: per token
+        rows = weights[0]
+    tokens = encoder_tokenizer.convert_ids_to_tokens(enc["input_ids"][0].tolist())
+    return {"text": text, "tokens": tokens, "weights": [[round(float(w), 6) for w in r] for r in rows]}
+
+
+def example_texts(cfg: Preset, max_encoder_tokens: int = 24, parts: FusionParts | None = None) -> dict[str, str]:
+    """One held-out target sentence per grid language for the token heat map: the first held-out parallel text of
+    at least three words that the encoder reads in at most ``max_encoder_tokens`` tokens (else the first text)."""
+    from ..study import heldout_parallel
+
+    out = {}
+    for lang in cfg.grid.languages:
+        targets, _ = heldout_parallel(cfg, lang)
+        short = [t for t in targets if len(t.split()) >= 3 and (parts is None or len(
+            parts.encoder_tokenizer(t)["input_ids"]) <= max_encoder_tokens)]
+        if short or targets:
+            out[lang] = (short or targets)[0]
+    return out
+
+
+def write_token_weights(cfg: Preset, model: str, label: str, seed: int, fused, parts: FusionParts,
+                        texts: dict[str, str] | None = None) -> Path:
+    """:func:`token_layer_weights` of one held-out sentence per language (:func:`example_texts`) to the run's
+    ``token_weights.json`` (atomic); the figures read it (:func:`paper_utils.figures.figure_fusion`)."""
+    texts = texts if texts is not None else example_texts(cfg, parts=parts)
+    records = {lang: token_layer_weights(fused, parts.encoder_tokenizer, text) for lang, text in texts.items()}
+    path = fusion_dir(cfg.name, model, label, seed) / "token_weights.json"
+    write_json(path, {"method": label, "seed": seed, "fusion_mode": fused.mode, "examples": records})
+    return path
+
+
+def run_fusion(cfg: Preset, model: str, label: str, seed: int = 0, *,
                out_dir: str | Path | None = None, resume: bool = True, parts: FusionParts | None = None,
                callback: Callable[[int, dict], None] | None = None, log: Callable[[str], None] = print,
                **overrides) -> FusionResult:
     """Train one fusion run (module doc); a finished run with the same start and settings is loaded, not retrained."""
     import torch
 
-    mode = check_run(cfg, language, model, label, seed)
-    out = Path(out_dir) if out_dir else ModelLayout(cfg.name, language, model).fusion_dir(label, seed)
+    mode = check_run(cfg, None, model, label, seed)
+    out = Path(out_dir) if out_dir else fusion_dir(cfg.name, model, label, seed)
     state_path = out / "fusion_state.pt"
     parts = parts or load_fusion_parts(cfg, model)
     fused = build_fused(cfg, parts, label, seed)
@@ -213,7 +273,7 @@ def run_fusion(cfg: Preset, language: str, model: str, label: str, seed: int = 0
                                           f.max_response_tokens)
     log(f"{label}: {len(train)} English training pairs, {min(len(heldout), f.heldout_pairs)} held-out pairs; "
         f"{fused.count_parameters():,} trained parameters, {fused.count_parameters(trainable=False):,} frozen")
-    extra = {"preset": cfg.name, "language": language, "model": model, "method": label, "seed": seed,
+    extra = {"preset": cfg.name, "languages": list(cfg.grid.languages), "model": model, "method": label, "seed": seed,
              "recipe": "fusion", "fusion_mode": mode, "encoder": parts.encoder_name, "llm": parts.llm_name,
              "trained_parameters": fused.count_parameters(), "frozen_parameters": fused.count_parameters(False),
              "train_pairs": train_counts, "heldout_pairs": held_counts}
@@ -234,5 +294,6 @@ def run_fusion(cfg: Preset, language: str, model: str, label: str, seed: int = 0
 
 
 __all__ = ["NOTEBOOK", "fusion_jobs", "run_fusion", "tokenize_pairs", "collate", "fused_loss",
-           "select_fusion", "heldout_evaluator", "fusion_config", "start_fingerprint", "save_state", "layer_weights",
+           "select_fusion", "heldout_evaluator", "training_key",
+           "token_layer_weights", "example_texts", "write_token_weights", "fusion_config", "start_fingerprint", "save_state", "layer_weights",
            "FusionResult"]
