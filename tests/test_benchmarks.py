@@ -38,3 +38,36 @@ def test_flops_per_token_counts_every_matmul_once_plus_attention(throughput, tie
                                         ("NVIDIA L40", None), ("Tesla T4", None)])
 def test_peak_flops_matches_the_most_specific_gpu_name(throughput, name, peak):
     assert throughput.peak_flops(name) == peak
+
+
+def test_fusion_eval_scores_base_and_fusion_on_the_same_items_and_resumes(tmp_path, monkeypatch):
+    """benchmarks/fusion_eval.py on the smoke preset with the recipe added: base and one trained mode, uz and ms,
+    every task, McNemar / chrF++ randomization rows with Holm; a rerun scores nothing again."""
+    import json
+
+    from paper_utils.config import load_preset
+    from paper_utils.paths import PRESETS_DIR
+    from paper_utils.recipes.fusion import run_fusion
+
+    text = (PRESETS_DIR / "smoke.toml").read_text(encoding="utf-8")
+    text = text.replace("seeds = [0]\n", 'seeds = [0]\nrecipes = ["staged", "fusion"]\n', 1)
+    text = text.replace('languages = ["uz"]', 'languages = ["uz", "ms"]', 1)
+    text += '\n[fusion]\nmodes = ["last", "global_softmax"]\nsteps = 1\nbatch_size = 2\nheldout_pairs = 2\n'
+    preset = tmp_path / "smoke_fusion.toml"
+    preset.write_text(text, encoding="utf-8")
+    monkeypatch.setenv("PAPER_UTILS_RESULTS", str(tmp_path / "results"))
+    run_fusion(load_preset(str(preset)), "smollm2-135m", "fusion_last", 0, log=lambda line: None)
+    bench, out = _load("fusion_eval"), tmp_path / "bench"
+    argv = ["--preset", str(preset), "--matching", "4", "--translation", "2", "--sentiment", "4", "--out", str(out)]
+    report = bench.main(argv)
+    assert report["systems"] == ["base", "fusion_last"] and report["not_trained"] == ["fusion_global_softmax"]
+    scores = __import__("pandas").read_csv(out / "scores.csv")
+    assert set(scores["language"]) == {"uz", "ms"} and set(scores["system"]) == {"base", "fusion_last"}
+    assert {"matching", "translation"} <= set(scores["task"])
+    sig = __import__("pandas").read_csv(out / "significance.csv")
+    assert len(sig) == report["holm_family"] > 0 and (sig["p_holm"] >= sig["p_value"] - 1e-12).all()
+    assert set(sig["test"]) >= {"mcnemar_exact", "approximate_randomization"}
+    assert all(0 <= v <= 1 for v in sig["p_holm"])
+    again = bench.main(argv)
+    assert again["seconds"] == {}                                          # everything read back, nothing rescored
+    assert json.loads((out / "report.json").read_text())["holm_family"] == report["holm_family"]

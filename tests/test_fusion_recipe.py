@@ -260,3 +260,51 @@ def test_notebook_08_trains_once_and_notebook_05_evaluates_every_language(tmp_pa
                          "fusion_token_weights__smollm2-135m__fusion_transformer_softmax__seed0"}
     executed = (root / "executed" / "08_encoder_fusion__smollm2-135m__fusion_transformer_softmax__seed0.ipynb").read_text()
     assert "\"ename\"" not in executed and "encoder tokens" in executed
+
+
+# ------------------------------------------------------------------------------------------------ other encoders
+
+def _mt5_folder(path):
+    """A tiny random MT5 checkpoint (encoder + decoder, safetensors) with the fixtures' tokenizer, as a Hub
+    folder of google/mt5-* looks: the recipe must load only its encoder stack."""
+    from transformers import MT5Config, MT5ForConditionalGeneration
+
+    from paper_utils.fixtures import evaluation_tokenizer
+
+    tok = evaluation_tokenizer()
+    torch.manual_seed(0)
+    model = MT5ForConditionalGeneration(MT5Config(vocab_size=len(tok), d_model=32, d_kv=16, d_ff=64, num_layers=2,
+                                                  num_heads=2, pad_token_id=tok.pad_token_id,
+                                                  decoder_start_token_id=tok.pad_token_id))
+    model.save_pretrained(path)
+    tok.save_pretrained(path)
+    return path
+
+
+def test_a_local_mt5_folder_serves_as_the_encoder_through_training_and_scoring(tmp_path):
+    from paper_utils.recipes.fusion import run_fusion
+
+    folder = _mt5_folder(tmp_path / "mt5")
+    cfg = _preset(encoder=str(folder), modes=["transformer_softmax"], steps=2)
+    parts = load_fusion_parts(cfg, MODEL)
+    assert type(parts.encoder).__name__ == "MT5EncoderModel" and "MT5EncoderModel" in parts.encoder_name
+    fused = build_fused(cfg, parts, "fusion_transformer_softmax")
+    assert (fused.encoder_layers, fused.encoder_hidden, fused.encoder_limit) == (2, 32, None)   # relative positions
+    result = run_fusion(cfg, MODEL, "fusion_transformer_softmax", 0, out_dir=tmp_path / "run", log=lambda line: None)
+    assert result.summary["encoder"] == parts.encoder_name and result.summary["final_heldout_loss"] > 0
+    lm = FusedTextLM(result.model, parts.encoder_tokenizer, parts.tokenizer, max_prompt_tokens=8)
+    with pytest.warns(UserWarning, match="limit of 8"):
+        ll = lm.loglik([("Uzbek: Faylni saqlash va yopish kerak\nEnglish:", " Save")])
+    assert ll[0] < 0 and lm.truncated_contexts == 1
+
+
+def test_encoder_names_a_hub_encoder_a_local_folder_or_fails_naming_the_key(tmp_path, monkeypatch):
+    from paper_utils.errors import AssetError
+
+    assert _preset(encoder="mt5-xl").fusion.encoder == "mt5-xl"
+    with pytest.raises(ConfigError) as err:
+        _preset(encoder=str(tmp_path / "nothing"))
+    assert err.value.parameter == "fusion.encoder" and "local encoder folder" in err.value.fix
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(AssetError, match="google/mt5-xl"):
+        load_fusion_parts(_preset(encoder="mt5-xl"), MODEL)

@@ -21,7 +21,7 @@ read by the *encoder* (its tokenizer, with its special tokens); the continuation
 (its tokenizer, no special tokens), after ``[BOS] fused context, end-of-input`` (:meth:`FusedEncoderLM.build_inputs`).
 So ``loglik`` is ``log p(continuation | context)`` with no lm-eval split of context + continuation: they are two
 sequences. **Long contexts** are truncated from the left to the encoder's limit (``max_prompt_tokens`` and the
-encoder's positions; its first special token kept), with one warning naming the limit per :class:`FusedTextLM`,
+encoder's positions; a leading special token kept), with one warning naming the limit per :class:`FusedTextLM`,
 and counted in ``truncated_contexts`` (the few-shot classification prompts exceed e5's 512 tokens; their end, the
 item itself, is kept, as lm-eval keeps the end). ``groups`` and ``share_prefix`` change nothing: every request is
 one row (the encoder reads the whole context anyway). **Generation**: greedy, KV cache, one prompt at a time, cut
@@ -53,13 +53,15 @@ class FusedTextLM:
         self.context_limit = min(x for x in (limit, max_prompt_tokens, 10 ** 9) if x is not None)
         self.truncated_contexts = 0
         self._warned = False
+        self._special = set(encoder_tokenizer.all_special_ids)
 
     # ---------------------------------------------------------------------------------------- encoding
     def _context_ids(self, contexts: Sequence[str]) -> list[list[int]]:
         out = []
         for ids in self.encoder_tokenizer(list(contexts))["input_ids"]:
             if len(ids) > self.context_limit:
-                ids = ids[:1] + ids[len(ids) - self.context_limit + 1:]
+                keep = 1 if ids[0] in self._special else 0       # XLM-R's <s> stays first; T5 has no BOS
+                ids = ids[:keep] + ids[len(ids) - self.context_limit + keep:]
                 self.truncated_contexts += 1
                 if not self._warned:
                     warnings.warn(f"FusedTextLM: a context longer than the encoder's limit of {self.context_limit} "

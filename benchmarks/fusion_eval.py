@@ -1,0 +1,185 @@
+"""The fusion recipe against its base LLM on every language: translation matching, X->English translation, sentiment.
+
+Run (after notebook 08 trained the preset's fusion modes; the trainings are English only, one per mode)::
+
+    PYTHONPATH=. HF_HUB_OFFLINE=1 nohup .venv/bin/python benchmarks/fusion_eval.py --preset demo-full \\
+        --model smollm2-135m --languages uz ms ko es --matching 100 --translation 30 --sentiment 100 &
+
+**What it is.** Stage 05 (``05_evaluation``) scores a fused run with the preset's full ``[evaluation]`` sizes
+(``demo-full``: 1,000 MMLU questions twice, 200 translations per direction, every held-out matching pair), about
+half an hour per language and system on a 2-core CPU; this benchmark scores the tasks where a multilingual encoder
+reading the prompt can matter, on fewer items, for the base LLM and every trained fusion mode on the **same items**:
+
+* ``matching``: translation matching (:func:`paper_utils.evaluate.matching.matching_items`, the stage-05 task:
+  a held-out sentence and four candidates, both directions, per-byte log-likelihood, chance 0.25) on ``--matching``
+  pairs per direction, the same hashed selection as stage 05 with that ``n``;
+* ``translation``: ``<lang>->en`` 5-shot greedy translation of ``--translation`` held-out sentences
+  (:func:`paper_utils.evaluate.translation.evaluate_translation`; the encoder reads the prompt in the target
+  language, the LLM writes English), corpus chrF++;
+* ``sentiment``: the Indonesian sentiment set where the preset has one (Malay offline), ``--sentiment`` items.
+
+Bits per byte and English bits per byte are not scored: a fused run's are its frozen LLM's by construction
+(:mod:`paper_utils.evaluate.fused`). **Tests**: exact McNemar on per-item correctness (matching per direction,
+sentiment), approximate randomization on corpus chrF++ (the number the table reports), each fusion mode against
+the base LLM and the modes against ``fusion_last`` (LangBridge); Holm over every row of the run.
+
+**Resumable.** Each (language, system, task) writes its per-item records to ``<out>/records/`` when done; a rerun
+scores only what is missing. Output: ``<out>/scores.csv`` (one row per language x system x task x direction),
+``<out>/significance.csv`` and ``<out>/report.json`` (settings, commit, seconds), all written atomically.
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from paper_utils.config import load_preset
+from paper_utils.evaluate.classification import classify
+from paper_utils.evaluate.items import classification_data, translation_data
+from paper_utils.evaluate.matching import MATCHING_SEED, matching_items, score_matching
+from paper_utils.evaluate.runs import load_eval_model
+from paper_utils.evaluate.translation import evaluate_translation
+from paper_utils.fusion_grid import fusion_labels
+from paper_utils.io import read_jsonl, write_csv, write_json, write_jsonl
+from paper_utils.layout import fusion_state_file
+from paper_utils.stats import correct, mcnemar_exact
+from paper_utils.stats.translation import compare_translations
+from paper_utils.study import data_source, heldout_parallel
+
+OUT = Path("results/benchmarks/fusion_eval")
+
+
+def commit() -> str:
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "paper_utils", "benchmarks"],
+                               capture_output=True, text=True).stdout.strip()
+        return head + ("+modified" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def score(cfg, lm, language: str, task: str, args) -> list[dict]:
+    """Per-item records of one task (the system's ``lm`` on ``language``)."""
+    if task == "matching":
+        targets, english = heldout_parallel(cfg, language)
+        items = matching_items(targets, english, language, args.matching, seed=MATCHING_SEED)
+        records, _ = score_matching(lm, items, language, batch_size=args.batch_size)
+        return records
+    if task == "translation":
+        test, demos = translation_data(cfg, language, args.translation, seed=0)
+        records, _ = evaluate_translation(lm, test, demos, language, f"{language}-en", batch_size=args.batch_size,
+                                          max_new_tokens=data_source(cfg).translation_max_new_tokens)
+        return records
+    data = classification_data(cfg, language, args.sentiment, seed=0)
+    task_name, labels, test, demos = data
+    records, _ = classify(lm, test, demos, labels, task_name, batch_size=args.batch_size)
+    return records
+
+
+def table_rows(language: str, system: str, task: str, records: list[dict]) -> list[dict]:
+    from paper_utils.evaluate.translation import translation_scores
+
+    if task == "translation":
+        s = translation_scores([r["hypothesis"] for r in records], [r["reference"] for r in records])
+        return [{"language": language, "system": system, "task": task, "direction": f"{language}-en",
+                 "metric": "chrF++", "score": s["chrf++"], "n": len(records)}]
+    rows = []
+    for direction in dict.fromkeys(r.get("direction", "") for r in records):
+        rs = [r for r in records if r.get("direction", "") == direction]
+        rows.append({"language": language, "system": system, "task": task, "direction": direction,
+                     "metric": "accuracy", "score": sum(bool(r["correct"]) for r in rs) / len(rs), "n": len(rs)})
+    return rows
+
+
+def compare(language: str, task: str, a: str, b: str, ra: list[dict], rb: list[dict], seed: int) -> list:
+    out = []
+    if task == "translation":
+        assert [r["reference"] for r in ra] == [r["reference"] for r in rb]
+        r = compare_translations([x["hypothesis"] for x in ra], [x["hypothesis"] for x in rb],
+                                 [x["reference"] for x in ra], "chrf++", test="approximate_randomization",
+                                 n_samples=10000, ci_samples=1000, seed=seed, method_a=a, method_b=b)
+        out.append((f"{language}-en", r))
+        return out
+    for direction in dict.fromkeys(x.get("direction", "") for x in ra):
+        xa = [x for x in ra if x.get("direction", "") == direction]
+        xb = [x for x in rb if x.get("direction", "") == direction]
+        assert [x["id"] for x in xa] == [x["id"] for x in xb], "the systems must score the same items"
+        out.append((direction, mcnemar_exact([x["correct"] for x in xa], [x["correct"] for x in xb],
+                                             method_a=a, method_b=b, label=f"{task} accuracy", seed=seed)))
+    return out
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--preset", default="demo-full")
+    ap.add_argument("--model", default="smollm2-135m")
+    ap.add_argument("--languages", nargs="+", default=None, help="default: the preset's grid languages")
+    ap.add_argument("--seed", type=int, default=0, help="the fusion trainings' seed")
+    ap.add_argument("--matching", type=int, default=100, help="matching pairs per direction (0 = all)")
+    ap.add_argument("--translation", type=int, default=30, help="<lang>->en sentences (0: skip the task)")
+    ap.add_argument("--sentiment", type=int, default=100, help="sentiment items where a set exists (0: skip)")
+    ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--out", type=Path, default=OUT)
+    args = ap.parse_args(argv)
+    cfg = load_preset(args.preset)
+    languages = args.languages or list(cfg.grid.languages)
+    labels = [lab for lab in fusion_labels(cfg.fusion) if fusion_state_file(cfg.name, args.model, lab, args.seed).exists()]
+    missing = [lab for lab in fusion_labels(cfg.fusion) if lab not in labels]
+    if missing:
+        print(f"not trained yet (notebook 08), left out: {', '.join(missing)}")
+    systems = ["base"] + labels
+    records_dir = args.out / "records"
+    seconds: dict[str, float] = {}
+    results: dict[tuple[str, str, str], list[dict]] = {}
+    for system in systems:
+        lm = None
+        for language in languages:
+            tasks = ["matching"] + (["translation"] if args.translation else [])
+            if args.sentiment and classification_data(cfg, language, args.sentiment, seed=0) is not None:
+                tasks.append("sentiment")
+            for task in tasks:
+                path = records_dir / f"{language}__{args.model}__{system}__seed{args.seed}__{task}.jsonl"
+                if not path.exists():
+                    if lm is None:
+                        lm, _ = load_eval_model(cfg, args.model, system, seed=args.seed, language=language)
+                    start = time.perf_counter()
+                    write_jsonl(path, score(cfg, lm, language, task, args))
+                    seconds[path.name] = round(time.perf_counter() - start, 1)
+                    print(f"{language} {system} {task}: {seconds[path.name]} s", flush=True)
+                results[(language, system, task)] = read_jsonl(path)
+    rows = [row for (lang, system, task), recs in results.items() for row in table_rows(lang, system, task, recs)]
+    comparisons = []
+    pairs = [("base", lab) for lab in labels] + [("fusion_last", lab) for lab in labels if lab != "fusion_last"
+                                                 and "fusion_last" in labels]
+    for language in languages:
+        for task in ("matching", "translation", "sentiment"):
+            for a, b in pairs:
+                if (language, a, task) in results and (language, b, task) in results:
+                    for direction, r in compare(language, task, a, b, results[(language, a, task)],
+                                                results[(language, b, task)], args.seed):
+                        comparisons.append((language, task, direction, r))
+    corrected = correct([r for _, _, _, r in comparisons])
+    sig = [{"language": lang, "task": task, "direction": direction, "metric": r.metric, "method_a": r.method_a,
+            "method_b": r.method_b, "delta": r.delta, "ci_low": r.ci_low, "ci_high": r.ci_high, "p_value": r.p_value,
+            "p_holm": r.p_adjusted, "test": r.test, "statistic": r.statistic, "n": r.n}
+           for (lang, task, direction, _), r in zip(comparisons, corrected)]
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_csv(args.out / "scores.csv", pd.DataFrame(rows))
+    write_csv(args.out / "significance.csv", pd.DataFrame(sig))
+    report = {"preset": cfg.name, "model": args.model, "seed": args.seed, "languages": languages, "systems": systems,
+              "not_trained": missing, "matching_pairs_per_direction": args.matching,
+              "translation_sentences": args.translation, "sentiment_items": args.sentiment,
+              "fusion": {k: v for k, v in vars(cfg.fusion).items()}, "commit": commit(), "seconds": seconds,
+              "holm_family": len(sig)}
+    write_json(args.out / "report.json", report)
+    print(pd.DataFrame(rows).pivot_table(index=["language", "task", "direction"], columns="system",
+                                         values="score").round(3).to_string())
+    return report
+
+
+if __name__ == "__main__":
+    main()
