@@ -30,10 +30,11 @@ Every other key has the default of :class:`CloSettings`. This module sits below 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields
-from typing import Any, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from .errors import ConfigError
+from .recipe_tables import names, number, open_table, share
 
 STAGES = ("attention", "attention_lora", "full")            # paper_utils.train stage kinds a CLO/SFT run may train
 SFT_MODES = ("target", "english_target")                    # target: x_l -> y_l; english_target: both languages
@@ -87,42 +88,15 @@ def variant_of(label: str) -> tuple[str, str, int]:
     return "sft", m.group(1), int(m.group(2))
 
 
-def _number(table: Mapping[str, Any], key: str, kind: type, minimum: float, fix: str, strict: bool = False):
-    value = table[key]
-    ok = isinstance(value, (int, float) if kind is float else int) and not isinstance(value, bool)
-    if not ok or value < minimum or (strict and value == minimum):
-        raise ConfigError(f"clo.{key}", value, fix)
-    return kind(value)
-
-
-def _names(table: Mapping[str, Any], key: str) -> tuple[str, ...]:
-    values = table[key]
-    if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values):
-        raise ConfigError(f"clo.{key}", values, "use a list of names")
-    if len(set(values)) != len(values):
-        raise ConfigError(f"clo.{key}", values, "remove the duplicates")
-    return tuple(values)
-
-
 def check_clo(table: Any, recipes: tuple[str, ...]) -> CloSettings:
     """``[clo]`` (``table``, ``{}`` when absent) checked against ``grid.recipes``; ConfigError names the key."""
+    table = open_table("clo", table, recipes, CloSettings, "variants = [...], pairs = N")
     if table is None:
-        table = {}
-    if not isinstance(table, Mapping):
-        raise ConfigError("clo", table, "use a table [clo] with variants = [...], pairs = N and optional settings")
-    if "clo" not in recipes:
-        if table:
-            raise ConfigError("clo", sorted(table), 'the preset has a [clo] table but grid.recipes lacks "clo"; add '
-                              'it (grid.recipes = ["staged", "clo"]) or remove the table')
         return CloSettings()
-    known = {f.name for f in fields(CloSettings)}
-    for key in table:
-        if key not in known:
-            raise ConfigError(f"clo.{key}", table[key], f"unknown key; [clo] takes: {', '.join(sorted(known))}")
     if not isinstance(table.get("variants"), list) or not table["variants"]:
         raise ConfigError("clo.variants", table.get("variants"), 'grid.recipes has "clo": list its variants, e.g. '
                           'variants = ["clo", "sft_target_1x", "sft_target_2x", "sft_english_target_1x", "base"]')
-    variants = _names(table, "variants")
+    variants = names(table, "clo", "variants")
     for v in variants:
         variant_of(v)
     if "pairs" not in table:
@@ -130,7 +104,7 @@ def check_clo(table: Any, recipes: tuple[str, ...]) -> CloSettings:
     values: dict[str, Any] = {"variants": variants}
     for key in ("languages", "models"):
         if key in table:
-            values[key] = _names(table, key)
+            values[key] = names(table, "clo", key)
     if "seeds" in table:
         seeds = table["seeds"]
         if (not isinstance(seeds, list) or not seeds or len(set(seeds)) != len(seeds)
@@ -141,15 +115,13 @@ def check_clo(table: Any, recipes: tuple[str, ...]) -> CloSettings:
                          ("max_response_tokens", 1), ("heldout_pairs", 1), ("eval_prompts", 1), ("max_new_tokens", 1),
                          ("eval_every", 0), ("mmlu_questions", 0)):
         if key in table:
-            values[key] = _number(table, key, int, minimum, f"use an integer >= {minimum}")
+            values[key] = number(table, "clo", key, int, minimum, f"use an integer >= {minimum}")
     for key, strict in (("beta", True), ("learning_rate", True), ("nll_weight", False)):
         if key in table:
-            values[key] = _number(table, key, float, 0, "use a number > 0" if strict else "use a number >= 0", strict)
+            values[key] = number(table, "clo", key, float, 0, "use a number > 0" if strict else "use a number >= 0",
+                                 strict)
     if "heldout_share" in table:
-        share = _number(table, "heldout_share", float, 0, "use a share in (0, 1), e.g. 0.1", strict=True)
-        if share >= 1:
-            raise ConfigError("clo.heldout_share", share, "use a share in (0, 1), e.g. 0.1")
-        values["heldout_share"] = share
+        values["heldout_share"] = share(table, "clo", "heldout_share")
     for key in ("stage", "sft_stage"):
         if key in table:
             if table[key] not in STAGES:
@@ -160,12 +132,12 @@ def check_clo(table: Any, recipes: tuple[str, ...]) -> CloSettings:
             raise ConfigError("clo.retention", table["retention"], "use true or false")
         values["retention"] = table["retention"]
     if "translator" in table:
-        names = table["translator"]
-        names = [names] if isinstance(names, str) else names
-        if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+        chosen = table["translator"]
+        chosen = [chosen] if isinstance(chosen, str) else chosen
+        if not isinstance(chosen, list) or not all(isinstance(n, str) and n for n in chosen):
             raise ConfigError("clo.translator", table["translator"], "use a translator's name or a list of names "
                               "in priority order, e.g. [\"apertium_eng_spa\", \"qwen25_coder_05b_gguf\"]")
-        values["translator"] = tuple(names)
+        values["translator"] = tuple(chosen)
     return CloSettings(**values)
 
 

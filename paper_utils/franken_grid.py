@@ -26,9 +26,10 @@ embeddings, no instruction tuning).
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any, Mapping
+from typing import Any
 
 from .errors import ConfigError
+from .recipe_tables import names, open_table
 
 KINDS = ("sibling_ext", "franken", "base_tuned")
 SIBLING_LABEL = "sibling"
@@ -104,18 +105,10 @@ def is_franken_label(label: str, settings: FrankenSettings) -> bool:
 
 def check_franken(table: Any, recipes: tuple[str, ...]) -> FrankenSettings:
     """``[franken]`` (``table``, ``{}`` when absent) checked against ``grid.recipes``; ConfigError names the key."""
-    table = {} if table is None else table
-    if not isinstance(table, Mapping):
-        raise ConfigError("franken", table, "use a table [franken] with initializers = [...] and optional settings")
-    if "franken" not in recipes:
-        if table:
-            raise ConfigError("franken", sorted(table), 'the preset has a [franken] table but grid.recipes lacks '
-                              '"franken"; add it (grid.recipes = ["staged", "franken"]) or remove the table')
+    table = open_table("franken", table, recipes, FrankenSettings, "initializers = [...]")
+    if table is None:
         return FrankenSettings()
     known = {f.name: f for f in fields(FrankenSettings)}
-    for key in table:
-        if key not in known:
-            raise ConfigError(f"franken.{key}", table[key], f"unknown key; [franken] takes: {', '.join(sorted(known))}")
     inits = table.get("initializers")
     if not isinstance(inits, list) or not inits or not all(isinstance(i, str) and i for i in inits):
         raise ConfigError("franken.initializers", inits, 'grid.recipes has "franken": list the stage-03 labels whose '
@@ -125,10 +118,7 @@ def check_franken(table: Any, recipes: tuple[str, ...]) -> FrankenSettings:
     values: dict[str, Any] = {"initializers": tuple(inits)}
     for key in ("languages", "models"):
         if key in table:
-            v = table[key]
-            if not isinstance(v, list) or not all(isinstance(x, str) and x for x in v):
-                raise ConfigError(f"franken.{key}", v, f"list the grid {key} the recipe runs on ([] = all of them)")
-            values[key] = tuple(v)
+            values[key] = names(table, "franken", key, f"list the grid {key} the recipe runs on ([] = all of them)")
     for key, value in table.items():
         if key in ("initializers", "languages", "models"):
             continue

@@ -27,10 +27,11 @@ This module sits below :mod:`paper_utils.config` (which calls :func:`check_fusio
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields
-from typing import Any, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from .errors import ConfigError
+from .recipe_tables import number, open_table, share
 
 FUSION_MODES = ("last", "global_softmax", "transformer_softmax")
 FUSION_ENCODERS = ("e5-small",)          # multilingual-e5-small as a torch model (paper_utils.e5_torch), offline
@@ -83,28 +84,11 @@ def mode_of(label: str) -> str:
     return label[len(LABEL_PREFIX):]
 
 
-def _int(table: Mapping[str, Any], key: str, minimum: int, fix: str) -> int:
-    value = table[key]
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"fusion.{key}", value, fix)
-    return value
-
-
 def check_fusion(table: Any, recipes: tuple[str, ...]) -> FusionSettings:
     """``[fusion]`` (``table``, ``{}`` when absent) checked against ``grid.recipes``; ConfigError names the key."""
+    table = open_table("fusion", table, recipes, FusionSettings, "modes = [...]")
     if table is None:
-        table = {}
-    if not isinstance(table, Mapping):
-        raise ConfigError("fusion", table, "use a table [fusion] with modes = [...] and optional settings")
-    if "fusion" not in recipes:
-        if table:
-            raise ConfigError("fusion", sorted(table), 'the preset has a [fusion] table but grid.recipes lacks '
-                              '"fusion"; add it (grid.recipes = ["staged", "fusion"]) or remove the table')
         return FusionSettings()
-    known = {f.name for f in fields(FusionSettings)}
-    for key in table:
-        if key not in known:
-            raise ConfigError(f"fusion.{key}", table[key], f"unknown key; [fusion] takes: {', '.join(sorted(known))}")
     modes = table.get("modes")
     if not isinstance(modes, list) or not modes:
         raise ConfigError("fusion.modes", modes, f'grid.recipes has "fusion": list its modes, e.g. modes = '
@@ -125,17 +109,12 @@ def check_fusion(table: Any, recipes: tuple[str, ...]) -> FusionSettings:
     for key, minimum in (("steps", 1), ("batch_size", 1), ("max_prompt_tokens", 1), ("max_response_tokens", 1),
                          ("pairs_per_task", 0), ("heldout_pairs", 1), ("eval_every", 0), ("fusion_heads", 1)):
         if key in table:
-            values[key] = _int(table, key, minimum, f"use an integer >= {minimum}")
+            values[key] = number(table, "fusion", key, int, minimum, f"use an integer >= {minimum}")
     if "learning_rate" in table:
-        lr = table["learning_rate"]
-        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
-            raise ConfigError("fusion.learning_rate", lr, "use a learning rate > 0, e.g. 1e-4")
-        values["learning_rate"] = float(lr)
+        values["learning_rate"] = number(table, "fusion", "learning_rate", float, 0, "use a learning rate > 0, e.g. 1e-4",
+                                         strict=True)
     if "heldout_share" in table:
-        share = table["heldout_share"]
-        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share < 1:
-            raise ConfigError("fusion.heldout_share", share, "use a share in (0, 1), e.g. 0.1")
-        values["heldout_share"] = float(share)
+        values["heldout_share"] = share(table, "fusion", "heldout_share")
     return FusionSettings(**values)
 
 
