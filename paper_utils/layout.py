@@ -23,7 +23,7 @@ The tree under ``results/<preset>/`` (``PAPER_UTILS_RESULTS`` moves the root)::
         adapt/<label>__seed<k>/{summary.json, train_log.jsonl, model/}  stage 04
         adapt/summary.csv
         eval/<label>[__seed<k>]/scores.json + per-item *.jsonl        stage 05
-    fusion/<model key>/fusion_<mode>__seed<k>/{summary.json, train_log.jsonl, fusion_state.pt}
+    fusion/<model key>/fusion_<mode>__seed<k>/{summary.json, train_log.jsonl, fusion_state.pt, token_weights.json}
                                                notebook 08 (fusion recipe: English training, every language's)
 
 One rule names the model folder (:func:`model_key`): a model of the asset registry keeps its name; a
@@ -246,6 +246,11 @@ def fusion_dir(preset: str, model: str, label: str, seed: int = 0) -> Path:
 def fusion_state_file(preset: str, model: str, label: str, seed: int = 0) -> Path:
     """The trained fusion, projection and end-of-input vector of a run (:meth:`FusedEncoderLM.fusion_state`)."""
     return fusion_dir(preset, model, label, seed) / "fusion_state.pt"
+
+
+def fusion_token_weights_file(preset: str, model: str, label: str, seed: int = 0) -> Path:
+    """Per-token layer weights of one held-out sentence per language (notebook 08; the fusion figures read it)."""
+    return fusion_dir(preset, model, label, seed) / "token_weights.json"
 
 
 def require_fusion_state(preset: str, model: str, label: str, seed: int = 0) -> Path:

@@ -57,7 +57,7 @@ def number(table: Mapping[str, Any], recipe: str, key: str, kind: type, minimum:
     """``table[key]`` as ``kind`` (int or float; never a bool), at least ``minimum`` (above it when ``strict``)."""
     value = table[key]
     ok = isinstance(value, (int, float) if kind is float else int) and not isinstance(value, bool)
-    if not ok or value < minimum or (strict and value == minimum):
+    if not ok or not (value > minimum if strict else value >= minimum):          # NaN fails both
         raise ConfigError(f"{recipe}.{key}", value, fix)
     return kind(value)
 

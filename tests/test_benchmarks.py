@@ -69,5 +69,6 @@ def test_fusion_eval_scores_base_and_fusion_on_the_same_items_and_resumes(tmp_pa
     assert set(sig["test"]) >= {"mcnemar_exact", "approximate_randomization"}
     assert all(0 <= v <= 1 for v in sig["p_holm"])
     again = bench.main(argv)
-    assert again["seconds"] == {}                                          # everything read back, nothing rescored
+    assert again["scored_now"] == [] and again["records"] == report["records"]   # read back, nothing rescored
+    assert all(m["truncated_contexts"] >= 0 and m["items"] > 0 for m in report["records"].values())
     assert json.loads((out / "report.json").read_text())["holm_family"] == report["holm_family"]

@@ -59,6 +59,8 @@ def test_english_pairs_cap_per_task_and_refuse_a_bad_split():
     ({"fusion": {"modes": ["last"], "steps": 0}}, "fusion.steps"),
     ({"fusion": {"modes": ["last"], "heldout_share": 1.5}}, "fusion.heldout_share"),
     ({"fusion": {"modes": ["last"], "encoder": "bert"}}, "fusion.encoder"),
+    ({"fusion": {"modes": ["last"], "encoder": ["e5-small"]}}, "fusion.encoder"),       # not a name
+    ({"fusion": {"modes": ["last"], "learning_rate": float("nan")}}, "fusion.learning_rate"),
 ])
 def test_fusion_table_errors_name_the_key(change, key):
     with pytest.raises(ConfigError) as err:

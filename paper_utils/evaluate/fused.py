@@ -53,14 +53,14 @@ class FusedTextLM:
         self.context_limit = min(x for x in (limit, max_prompt_tokens, 10 ** 9) if x is not None)
         self.truncated_contexts = 0
         self._warned = False
-        self._special = set(encoder_tokenizer.all_special_ids)
+        self._leading = {i for i in (encoder_tokenizer.bos_token_id, encoder_tokenizer.cls_token_id) if i is not None}
 
     # ---------------------------------------------------------------------------------------- encoding
     def _context_ids(self, contexts: Sequence[str]) -> list[list[int]]:
         out = []
         for ids in self.encoder_tokenizer(list(contexts))["input_ids"]:
             if len(ids) > self.context_limit:
-                keep = 1 if ids[0] in self._special else 0       # XLM-R's <s> stays first; T5 has no BOS
+                keep = 1 if ids[0] in self._leading else 0       # XLM-R's <s> stays first; T5 has no BOS
                 ids = ids[:keep] + ids[len(ids) - self.context_limit + keep:]
                 self.truncated_contexts += 1
                 if not self._warned:

@@ -44,7 +44,7 @@ from ..config import Preset
 from ..fusion_data import FusionParts, build_fused, check_run, english_pairs, load_fusion_parts
 from ..io import read_json, write_json
 from ..jobs import Job
-from ..layout import ModelLayout, fusion_dir, fusion_state_file, model_key, study_root
+from ..layout import ModelLayout, fusion_dir, fusion_state_file, fusion_token_weights_file, model_key, study_root
 from ..registry import register_recipe
 from ..surfaces import vocab_fingerprint
 from ..train import AdaptConfig, Stage, loop, read_log
@@ -58,20 +58,21 @@ NOTEBOOK = "08_encoder_fusion"
                                    "fusion + projection trained on English pairs")
 def fusion_jobs(p: Preset) -> list[Job]:
     """Notebook 08 (training, English only) once per model x mode x seed, then 05 (evaluation) for every language."""
-    jobs = []
+    jobs, trained = [], {}
     for model, label, seed in p.fusion_trainings():
         out = fusion_dir(p.name, model, label, seed)
-        jobs.append(Job(NOTEBOOK, training_key(model, label, seed),
-                        {"preset": p.ref, "model": model, "method": label, "seed": seed},
-                        tuple(_relative(p, path) for path in (out / "summary.json",
-                                                              fusion_state_file(p.name, model, label, seed))),
-                        timeout_s=7200))
+        job = Job(NOTEBOOK, training_key(model, label, seed), {"preset": p.ref, "model": model, "method": label,
+                                                               "seed": seed},
+                  tuple(_relative(p, path) for path in (out / "summary.json", fusion_state_file(p.name, model, label, seed))),
+                  timeout_s=7200)
+        jobs.append(job)
+        trained[(model, label, seed)] = job.job_id
     for r in p.fusion_runs():
         lay = ModelLayout(p.name, r.language, r.model)
         jobs.append(Job("05_evaluation", (r.language, lay.key, r.method, f"seed{r.seed}"),
                         {"preset": p.ref, "language": r.language, "model": r.model, "method": r.method, "seed": r.seed},
                         (lay.relative(lay.eval_dir(r.method, r.seed) / "scores.json"),),
-                        depends=("__".join((NOTEBOOK,) + training_key(r.model, r.method, r.seed)),),
+                        depends=(trained[(r.model, r.method, r.seed)],),
                         timeout_s=7200))
     return jobs
 
@@ -150,6 +151,7 @@ class FusionResult:
     log: list[dict]
     summary: dict
     model: Any = field(default=None, repr=False)
+    parts: FusionParts | None = field(default=None, repr=False)     # the frozen encoder, LLM and tokenizers
 
 
 def fusion_config(cfg: Preset, seed: int, **overrides) -> AdaptConfig:
@@ -241,7 +243,7 @@ def write_token_weights(cfg: Preset, model: str, label: str, seed: int, fused, p
     ``token_weights.json`` (atomic); the figures read it (:func:`paper_utils.figures.figure_fusion`)."""
     texts = texts if texts is not None else example_texts(cfg, parts=parts)
     records = {lang: token_layer_weights(fused, parts.encoder_tokenizer, text) for lang, text in texts.items()}
-    path = fusion_dir(cfg.name, model, label, seed) / "token_weights.json"
+    path = fusion_token_weights_file(cfg.name, model, label, seed)
     write_json(path, {"method": label, "seed": seed, "fusion_mode": fused.mode, "examples": records})
     return path
 
@@ -265,7 +267,7 @@ def run_fusion(cfg: Preset, model: str, label: str, seed: int = 0, *,
         if done.get("model_fingerprint") == fingerprint and done.get("weights_key") == wkey:
             log(f"{out.name} is complete (same start and settings): loading it; pass resume=False to train again")
             fused.load_fusion_state(torch.load(state_path, map_location="cpu", weights_only=True))
-            return FusionResult(out, read_log(out / "train_log.jsonl"), done, fused.eval())
+            return FusionResult(out, read_log(out / "train_log.jsonl"), done, fused.eval(), parts)
     f = cfg.fusion
     pad = parts.encoder_tokenizer.pad_token_id or 0
     train, train_counts = tokenize_pairs(english_pairs(cfg, "train"), parts, f.max_prompt_tokens, f.max_response_tokens)
@@ -290,7 +292,7 @@ def run_fusion(cfg: Preset, model: str, label: str, seed: int = 0, *,
     save_state(trained, state_path, {"label": label, "seed": seed})
     write_json(out / "summary.json", summary)
     shutil.rmtree(out / "checkpoints", ignore_errors=True)
-    return FusionResult(out, result.log, summary, trained.to("cpu").eval())
+    return FusionResult(out, result.log, summary, trained.to("cpu").eval(), parts)
 
 
 __all__ = ["NOTEBOOK", "fusion_jobs", "run_fusion", "tokenize_pairs", "collate", "fused_loss",
