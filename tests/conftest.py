@@ -77,3 +77,20 @@ def smoke_batch(tmp_path_factory):
     failures = {p.name: p.read_text()[-2000:] for p in (root / "smoke" / "failures").glob("*.txt")}
     assert not failed, failures
     return root
+
+
+@pytest.fixture
+def smoke_fusion_preset(tmp_path, monkeypatch):
+    """``make(fusion_table)``: a copy of the smoke preset with the fusion recipe on uz and ms and the ``[fusion]``
+    table ``fusion_table`` (TOML lines), results under ``tmp_path``; returns the preset file's path."""
+    from paper_utils.paths import PRESETS_DIR
+
+    def make(fusion_table: str):
+        text = (PRESETS_DIR / "smoke.toml").read_text(encoding="utf-8")
+        text = text.replace("seeds = [0]\n", 'seeds = [0]\nrecipes = ["staged", "fusion"]\n', 1)
+        text = text.replace('languages = ["uz"]', 'languages = ["uz", "ms"]', 1)
+        preset = tmp_path / "smoke_fusion.toml"
+        preset.write_text(text + "\n[fusion]\n" + fusion_table, encoding="utf-8")
+        monkeypatch.setenv("PAPER_UTILS_RESULTS", str(tmp_path / "results"))
+        return preset
+    return make

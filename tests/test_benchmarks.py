@@ -40,22 +40,15 @@ def test_peak_flops_matches_the_most_specific_gpu_name(throughput, name, peak):
     assert throughput.peak_flops(name) == peak
 
 
-def test_fusion_eval_scores_base_and_fusion_on_the_same_items_and_resumes(tmp_path, monkeypatch):
+def test_fusion_eval_scores_base_and_fusion_on_the_same_items_and_resumes(tmp_path, smoke_fusion_preset):
     """benchmarks/fusion_eval.py on the smoke preset with the recipe added: base and one trained mode, uz and ms,
     every task, McNemar / chrF++ randomization rows with Holm; a rerun scores nothing again."""
     import json
 
     from paper_utils.config import load_preset
-    from paper_utils.paths import PRESETS_DIR
     from paper_utils.recipes.fusion import run_fusion
 
-    text = (PRESETS_DIR / "smoke.toml").read_text(encoding="utf-8")
-    text = text.replace("seeds = [0]\n", 'seeds = [0]\nrecipes = ["staged", "fusion"]\n', 1)
-    text = text.replace('languages = ["uz"]', 'languages = ["uz", "ms"]', 1)
-    text += '\n[fusion]\nmodes = ["last", "global_softmax"]\nsteps = 1\nbatch_size = 2\nheldout_pairs = 2\n'
-    preset = tmp_path / "smoke_fusion.toml"
-    preset.write_text(text, encoding="utf-8")
-    monkeypatch.setenv("PAPER_UTILS_RESULTS", str(tmp_path / "results"))
+    preset = smoke_fusion_preset('modes = ["last", "global_softmax"]\nsteps = 1\nbatch_size = 2\nheldout_pairs = 2\n')
     run_fusion(load_preset(str(preset)), "smollm2-135m", "fusion_last", 0, log=lambda line: None)
     bench, out = _load("fusion_eval"), tmp_path / "bench"
     argv = ["--preset", str(preset), "--matching", "4", "--translation", "2", "--sentiment", "4", "--out", str(out)]

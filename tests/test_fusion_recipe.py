@@ -229,20 +229,14 @@ def test_token_layer_weights_per_mode():
 
 
 @pytest.mark.notebooks
-def test_notebook_08_trains_once_and_notebook_05_evaluates_every_language(tmp_path, monkeypatch):
+def test_notebook_08_trains_once_and_notebook_05_evaluates_every_language(tmp_path, smoke_fusion_preset):
     """The smoke preset with the recipe added (a preset file): the runner runs notebook 08 once per mode (English
     training, no language), then notebook 05 for uz and ms on the same trained state; the figures read the runs."""
     from paper_utils import runner
     from paper_utils.figures import figure_fusion
-    from paper_utils.paths import PRESETS_DIR
 
-    text = (PRESETS_DIR / "smoke.toml").read_text(encoding="utf-8")
-    text = text.replace("seeds = [0]\n", 'seeds = [0]\nrecipes = ["staged", "fusion"]\n', 1)
-    text = text.replace('languages = ["uz"]', 'languages = ["uz", "ms"]', 1)
-    text += '\n[fusion]\nmodes = ["global_softmax", "transformer_softmax"]\nsteps = 2\nbatch_size = 2\nheldout_pairs = 4\n'
-    preset = tmp_path / "smoke_fusion.toml"
-    preset.write_text(text, encoding="utf-8")
-    monkeypatch.setenv("PAPER_UTILS_RESULTS", str(tmp_path / "results"))
+    preset = smoke_fusion_preset('modes = ["global_softmax", "transformer_softmax"]\nsteps = 2\nbatch_size = 2\n'
+                                 'heldout_pairs = 4\n')
     cfg = load_preset(str(preset))
     assert cfg.grid.languages == ("uz", "ms")
     jobs = recipe("fusion").jobs(cfg)
