@@ -153,13 +153,13 @@ def main(argv=None) -> dict:
     metas: dict[str, dict] = {}
     scored_now: list[str] = []
     results: dict[tuple[str, str, str], list[dict]] = {}
+    tasks_of = {language: ["matching"] + (["translation"] if args.translation else [])
+                + (["sentiment"] if args.sentiment and classification_data(cfg, language, args.sentiment, seed=0)
+                   is not None else []) for language in languages}
     for system in systems:
         lm = None
         for language in languages:
-            tasks = ["matching"] + (["translation"] if args.translation else [])
-            if args.sentiment and classification_data(cfg, language, args.sentiment, seed=0) is not None:
-                tasks.append("sentiment")
-            for task in tasks:
+            for task in tasks_of[language]:
                 stem = "__".join([cfg.name, language, model_key(args.model), system, f"seed{args.seed}", task,
                                   f"n{sizes[task]}"] + ([digests[system]] if system in digests else []))
                 path = records_dir / f"{stem}.jsonl"

@@ -34,7 +34,7 @@ from typing import Any
 from .clo_data import clo_pairs, read_sft_jsonl, sft_examples, translated_sft
 from .config import Preset
 from .corpora.english_instructions import split_of_task
-from .errors import ConfigError
+from .errors import ConfigError, DataError
 from .fixtures import clo_translated, evaluation_model
 from .layout import MissingStageOutput, clo_dir, require
 from .study import data_source
@@ -83,7 +83,6 @@ def check_translated(records: list[dict], language: str, split: str, floor: floa
     Korean), and CLO on such pairs would learn nothing of the language. Identification:
     :func:`paper_utils.language_id.target_rate` (py3langid); the error names the translator, the share and examples.
     """
-    from .errors import DataError
     from .language_id import accepted_labels, identify, target_rate
 
     if not records:

@@ -123,8 +123,9 @@ def figure_fusion(cfg: Preset) -> dict[str, list[Path]]:
         rows = {}
         for m, label, seed in trainings:
             summary = fusion_dir(cfg.name, m, label, seed) / "summary.json"
-            if m == model and summary.exists() and read_json(summary).get("layer_weights"):
-                rows[f"{label} seed {seed}"] = read_json(summary)["layer_weights"]
+            weights = read_json(summary).get("layer_weights") if m == model and summary.exists() else None
+            if weights:
+                rows[f"{label} seed {seed}"] = weights
         if rows:
             name = f"fusion_layer_weights__{model_key(model)}"
             made[name] = save_figure(fusion_layer_weights(rows, f"Learned layer weights: {model_key(model)}"),

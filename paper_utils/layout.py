@@ -190,7 +190,7 @@ class ModelLayout:
 
     def relative(self, path: Path) -> str:
         """``path`` relative to ``results/<preset>/`` (the runner's output lists)."""
-        return Path(path).relative_to(study_root(self.preset)).as_posix()
+        return relative(self.preset, path)
 
     # upstream checks
     def require_tokenizer(self) -> Path:
@@ -206,6 +206,11 @@ class ModelLayout:
         return require(self.adapted_model_dir(label, seed) / "config.json", "04", self.language, self.key).parent
 
 
+def relative(preset: str, path: Path) -> str:
+    """``path`` relative to ``results/<preset>/``, with ``/`` separators (job outputs, paths recorded in results)."""
+    return Path(path).relative_to(study_root(preset)).as_posix()
+
+
 def require(path: Path, stage: str, language: str = "", model: str = "") -> Path:
     """``path`` if it exists, else :class:`MissingStageOutput` ("run 02_vocabulary_expansion for uz/m first")."""
     if not Path(path).exists():
@@ -213,7 +218,7 @@ def require(path: Path, stage: str, language: str = "", model: str = "") -> Path
     return Path(path)
 
 
-__all__ = ["ModelLayout", "MissingStageOutput", "model_key", "require", "study_root", "fertility_csv",
+__all__ = ["ModelLayout", "MissingStageOutput", "model_key", "relative", "require", "study_root", "fertility_csv",
            "significance_csv", "run_info_json", "figures_dir", "executed_dir", "failures_dir", "adapt_label",
            "eval_label", "STAGES"]
 

@@ -30,7 +30,7 @@ from .errors import ConfigError
 from .io import atomic_path, read_json, write_json
 from .jobs import Job, stage_job_id
 from .layout import (ModelLayout, executed_dir, failures_dir, fertility_csv, figures_dir, run_info_json,
-                     significance_csv, study_root)
+                     relative, significance_csv, study_root)
 from .paths import NOTEBOOKS_DIR, PACKAGE_DIR, shown
 from .registry import PROVIDERS, recipe
 
@@ -40,7 +40,7 @@ def _fertility_jobs(p: Preset) -> list[Job]:
 
 
 def _rel(p: Preset, path: Path) -> str:
-    return path.relative_to(study_root(p.name)).as_posix()
+    return relative(p.name, path)
 
 
 def _vocabulary_jobs(p: Preset) -> list[Job]:

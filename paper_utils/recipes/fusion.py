@@ -44,7 +44,7 @@ from ..config import Preset
 from ..fusion_data import FusionParts, build_fused, check_run, english_pairs, load_fusion_parts
 from ..io import read_json, write_json
 from ..jobs import Job
-from ..layout import ModelLayout, fusion_dir, fusion_state_file, fusion_token_weights_file, model_key, study_root
+from ..layout import ModelLayout, fusion_dir, fusion_state_file, fusion_token_weights_file, model_key, relative
 from ..registry import register_recipe
 from ..surfaces import vocab_fingerprint
 from ..train import AdaptConfig, Stage, loop, read_log
@@ -63,7 +63,8 @@ def fusion_jobs(p: Preset) -> list[Job]:
         out = fusion_dir(p.name, model, label, seed)
         job = Job(NOTEBOOK, training_key(model, label, seed), {"preset": p.ref, "model": model, "method": label,
                                                                "seed": seed},
-                  tuple(_relative(p, path) for path in (out / "summary.json", fusion_state_file(p.name, model, label, seed))),
+                  tuple(relative(p.name, path) for path in (out / "summary.json",
+                                                            fusion_state_file(p.name, model, label, seed))),
                   timeout_s=7200)
         jobs.append(job)
         trained[(model, label, seed)] = job.job_id
@@ -80,10 +81,6 @@ def fusion_jobs(p: Preset) -> list[Job]:
 def training_key(model: str, label: str, seed: int) -> tuple[str, str, str]:
     """The job key of a fusion training: ``(model key, label, seed<k>)``; no language (it is English only)."""
     return (model_key(model), label, f"seed{seed}")
-
-
-def _relative(p: Preset, path: Path) -> str:
-    return Path(path).relative_to(study_root(p.name)).as_posix()
 
 
 # ------------------------------------------------------------------------------------------------ data
