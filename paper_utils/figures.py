@@ -111,12 +111,29 @@ def figure_convergence(cfg: Preset, band: str = "minmax", log: Callable[[str], N
     return made
 
 
+FONT_PACKAGES = {"fonts-nanum": "usr/share/fonts/truetype/nanum/NanumGothic.ttf"}   # data/debian.toml key: file
+
+
+def register_fonts() -> list[str]:
+    """Make the pinned fonts that ``assets fetch`` unpacked (:data:`FONT_PACKAGES`: Nanum Gothic for Hangul)
+    matplotlib's fallbacks (:func:`paper_utils.plots.add_fallback_fonts`); a font not in the cache is skipped (its
+    glyphs then show as boxes, with matplotlib's "Glyph missing" warning). Returns the font files used."""
+    from .debian_packs import get_package
+    from .plots import add_fallback_fonts
+
+    files = [get_package(key).unpacked_path / name for key, name in FONT_PACKAGES.items()
+             if get_package(key).is_cached()]
+    add_fallback_fonts(files)
+    return files
+
+
 def figure_fusion(cfg: Preset) -> dict[str, list[Path]]:
     """The fusion recipe's trained layer weights (notebook 08): per model, the ``global_softmax`` runs' learned
     softmax over the encoder states (``summary.json``), and per ``transformer_softmax`` run the per-token weights of
     one held-out sentence per language (``token_weights.json``)."""
     from .io import read_json
 
+    register_fonts()                            # Korean tokens in the heat maps
     made = {}
     trainings = cfg.fusion_trainings() if cfg.fusion.enabled else []
     for model in dict.fromkeys(m for m, _, _ in trainings):
@@ -155,5 +172,5 @@ def all_figures(cfg: Preset) -> dict[str, list[Path]]:
     return made
 
 
-__all__ = ["FIGURES", "all_figures", "figure_fertility", "figure_budget_curves", "figure_initialization",
+__all__ = ["FIGURES", "FONT_PACKAGES", "register_fonts", "all_figures", "figure_fertility", "figure_budget_curves", "figure_initialization",
            "figure_adaptation", "figure_convergence", "figure_fusion"]

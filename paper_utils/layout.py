@@ -230,6 +230,14 @@ def clo_dir(preset: str, language: str, model: str, label: str, seed: int = 0) -
     return ModelLayout(preset, language, model).root / "clo" / adapt_label(label, seed)
 
 
+def clo_report_csv(preset: str, language: str, model: str, name: str) -> Path:
+    """``results/<preset>/<language>/<model key>/clo/<name>.csv``: the CLO comparison tables over seeds
+    (:func:`paper_utils.clo_report.write_report`; ``name``: runs, seed_spread, tests or seed_summary)."""
+    if name not in ("runs", "seed_spread", "tests", "seed_summary"):
+        raise DataError(f"name={name!r}: use runs, seed_spread, tests or seed_summary")
+    return ModelLayout(preset, language, model).root / "clo" / f"{name}.csv"
+
+
 def translations_jsonl(preset: str, language: str, translator: str, split: str = "train") -> Path:
     """``results/<preset>/<language>/translations/<translator>__<split>.jsonl``: the CLO recipe's translated
     English SFT items (:func:`paper_utils.clo_data.translated_sft`), one JSON record a line, resumable."""

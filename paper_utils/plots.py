@@ -21,12 +21,38 @@ import seaborn as sns  # noqa: E402
 from .errors import ConfigError  # noqa: E402
 
 PALETTE = "colorblind"
+FALLBACK_FONTS: list[str] = []          # families added by add_fallback_fonts, tried after the theme's font
+
+
+def add_fallback_fonts(paths) -> list[str]:
+    """Register font files (``.ttf``/``.otf``) with matplotlib as fallbacks for glyphs the theme's font lacks
+    (Hangul, say); :func:`set_style` puts their families after the theme's. Returns the families added.
+
+    Example::
+
+        >>> add_fallback_fonts([])
+        []
+    """
+    from matplotlib import font_manager
+
+    added = []
+    for path in paths:
+        font_manager.fontManager.addfont(str(path))
+        family = font_manager.FontProperties(fname=str(path)).get_name()
+        if family not in FALLBACK_FONTS:
+            FALLBACK_FONTS.append(family)
+            added.append(family)
+    return added
 
 
 def set_style() -> None:
-    """The study's single style: seaborn ``whitegrid``, colour-blind palette, readable sizes."""
+    """The study's single style: seaborn ``whitegrid``, colour-blind palette, readable sizes, and the fallback
+    fonts of :func:`add_fallback_fonts` after the theme's font (matplotlib takes each glyph from the first that has
+    it)."""
     sns.set_theme(style="whitegrid", palette=PALETTE, context="notebook", font_scale=1.0)
     plt.rcParams.update({"figure.dpi": 110, "savefig.dpi": 150, "axes.titleweight": "bold", "svg.hashsalt": "paper-utils"})
+    if FALLBACK_FONTS:
+        plt.rcParams["font.family"] = list(dict.fromkeys([*plt.rcParams["font.family"], *FALLBACK_FONTS]))
 
 
 def fertility_heatmap(table, value: str = "fertility", languages=None, tokenizers=None):

@@ -147,3 +147,43 @@ def test_assets_fetch_of_demo_full_fetches_the_debian_packages(fake_debian, monk
     assert "demo" in done and any("Debian package demo (demo=1:1.0-1)" in m for m in messages)
     assert debian_packs.get_package("demo").is_cached()
     assert "demo" not in cli.fetch_preset_assets("demo", progress=messages.append)
+
+
+# ------------------------------------------------------------------------------------------------ fonts for figures
+
+def test_fallback_fonts_come_after_the_theme_font(monkeypatch):
+    """A registered font file's family follows the theme's in font.family (matplotlib's per-glyph fallback)."""
+    from pathlib import Path
+
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    from paper_utils import plots
+
+    monkeypatch.setattr(plots, "FALLBACK_FONTS", [])
+    mono = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSansMono.ttf"   # ships with matplotlib
+    assert plots.add_fallback_fonts([mono]) == ["DejaVu Sans Mono"]
+    assert plots.add_fallback_fonts([mono]) == []                     # once
+    plots.set_style()
+    assert list(plt.rcParams["font.family"]) == ["sans-serif", "DejaVu Sans Mono"]
+
+
+@pytest.mark.assets
+def test_pinned_korean_font_draws_hangul_without_missing_glyphs(monkeypatch):
+    """The fetched Nanum Gothic (data/debian.toml) gives the figures Hangul: no "Glyph missing" warning."""
+    import warnings
+
+    import matplotlib.pyplot as plt
+
+    from paper_utils import figures, plots
+
+    if not debian_packs.get_package("fonts-nanum").is_cached():
+        pytest.skip("fonts-nanum not fetched: python -m paper_utils assets fetch --preset demo-full")
+    monkeypatch.setattr(plots, "FALLBACK_FONTS", [])
+    files = figures.register_fonts()
+    assert [f.name for f in files] == ["NanumGothic.ttf"]
+    fig = plots.fusion_token_heatmap({"ko": {"tokens": ["▁한국어", "입니다"], "weights": [[0.5, 0.5], [0.2, 0.8]]}})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                  # matplotlib warns "Glyph ... missing from font(s)"
+        fig.canvas.draw()
+    plt.close(fig)

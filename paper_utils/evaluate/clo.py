@@ -195,7 +195,20 @@ CORPUS_MEASURES = ("target_chrf", "english_chrf", "english_bpb")
 SECONDARY_MEASURES = ("target_chrf_mean", "english_chrf_mean")
 
 
-def compare_clo_runs(a: dict, b: dict, measure: str):
+def measure_items(measure: str) -> tuple[str, ...]:
+    """The per-item lists of ``scores["items"]`` that a test of ``measure`` reads (:func:`compare_clo_runs`)."""
+    if measure == "english_bpb":
+        return "english_bpb_bits", "english_bpb_bytes"
+    return (f"{measure}_stats",) if measure.endswith("_chrf") else (measure.removesuffix("_mean"),)
+
+
+def has_items(scores: dict, measure: str) -> bool:
+    """Whether ``scores`` holds every per-item list a test of ``measure`` needs (retention and the target-language
+    flags are optional: ``[clo] retention``, py3langid)."""
+    return all(scores["items"].get(k) for k in measure_items(measure))
+
+
+def compare_clo_runs(a: dict, b: dict, measure: str, *, n_samples: int = 10000, ci_samples: int = 1000):
     """A paired test between two runs' scores (:func:`read_scores`) on one measure, on the number the table reports.
 
     ``target_chrf`` / ``english_chrf``: corpus chrF++, approximate randomization over the sentence statistics
@@ -203,7 +216,8 @@ def compare_clo_runs(a: dict, b: dict, measure: str):
     answered alike cannot change it); ``english_bpb``: corpus bits per byte (the ``corpus_bpb``
     row of :func:`paper_utils.stats.compare_bpb`); McNemar for the 0/1 measures (``target_language``,
     ``english_exact``, ``mmlu_correct``, ``mmlu_cloze_correct``); ``<side>_chrf_mean``: mean sentence chrF++, a
-    paired permutation test (secondary). Delta is ``b - a``."""
+    paired permutation test (secondary). Delta is ``b - a``. ``n_samples``: resamples of the randomization tests;
+    ``ci_samples``: bootstrap resamples of the 95 % interval (0: none)."""
     from ..stats import approximate_randomization, compare_bpb, mcnemar_exact, paired_permutation
 
     if a.get("record_ids") != b.get("record_ids"):
@@ -214,8 +228,7 @@ def compare_clo_runs(a: dict, b: dict, measure: str):
     if measure not in known:
         raise ConfigError("measure", measure, f"use one of: {', '.join(known)}")
     ia, ib = a["items"], b["items"]
-    need = {"english_bpb": ("english_bpb_bits", "english_bpb_bytes")}.get(
-        measure, (f"{measure}_stats",) if measure.endswith("_chrf") else (measure.removesuffix("_mean"),))
+    need = measure_items(measure)
     missing = [k for k in need if not ia.get(k) or not ib.get(k)]
     if measure == "target_language" and missing:
         raise ConfigError("measure", measure, "no target-language flags: py3langid is not installed (pip install "
@@ -225,15 +238,16 @@ def compare_clo_runs(a: dict, b: dict, measure: str):
                           "read_scores (chrF++ statistics) and score English retention ([clo] retention = true)")
     if measure == "english_bpb":
         return compare_bpb(ia["english_bpb_bits"], ia["english_bpb_bytes"], ib["english_bpb_bits"],
-                           ib["english_bpb_bytes"], secondary=None, label=measure, **names)[0]
+                           ib["english_bpb_bytes"], secondary=None, label=measure, n_samples=n_samples,
+                           ci_samples=ci_samples, **names)[0]
     if measure.endswith("_chrf"):
         return approximate_randomization(ia[need[0]], ib[need[0]], "chrf++", label=measure, count_ties=True,
-                                         **names)
+                                         n_samples=n_samples, ci_samples=ci_samples, **names)
     if measure.endswith("_mean"):
         return paired_permutation(ia[need[0]], ib[need[0]], label=measure, statistic="mean_sentence_chrf2++",
-                                  **names)
-    return mcnemar_exact(ia[measure], ib[measure], label=measure, **names)
+                                  n_samples=n_samples, ci_samples=ci_samples, **names)
+    return mcnemar_exact(ia[measure], ib[measure], label=measure, ci_samples=ci_samples, **names)
 
 
 __all__ = ["chat_text", "target_flags", "sentence_chrf", "chrf_stats", "evaluate_clo_run", "english_retention",
-           "read_scores", "with_chrf_stats", "compare_clo_runs"]
+           "read_scores", "with_chrf_stats", "measure_items", "has_items", "compare_clo_runs"]
