@@ -21,7 +21,9 @@ finish. :data:`MEASURES` are the columns of the README table. Four tables:
   over seeds of the mean delta (``p_over_seeds``; with n seeds its smallest value is 2 / 2^n, so 2 seeds can never
   reach 0.05: the per-seed tests carry the evidence, the spread says whether it repeats).
 
-:func:`write_report` writes the four tables as CSV (:func:`paper_utils.layout.clo_report_csv`), atomically.
+:func:`write_report` writes the four tables as CSV (:func:`paper_utils.layout.clo_report_csv`), all or none.
+A number :func:`runs_table` shows that cannot be tested (no reference run at its seed, no per-item lists) gets a
+``tests`` row saying so (``test`` = ``"not tested: ..."``), outside the Holm family.
 """
 from __future__ import annotations
 
@@ -32,8 +34,7 @@ from typing import Any, Callable
 from .clo_grid import variant_of
 from .config import Preset
 from .errors import ConfigError
-from .io import write_csv
-from .layout import clo_dir, clo_report_csv
+from .layout import CLO_REPORTS as REPORTS, clo_dir, clo_report_csv
 
 # (column, compare_clo_runs measure, value in scores.json, lower is better)
 MEASURES: tuple[tuple[str, str, Callable[[dict], Any], bool], ...] = (
@@ -46,7 +47,6 @@ MEASURES: tuple[tuple[str, str, Callable[[dict], Any], bool], ...] = (
     ("English bpb", "english_bpb", lambda s: s["retention"]["english_bpb"]["bpb"], True),
 )
 COLUMNS = tuple(m[0] for m in MEASURES)
-REPORTS = ("runs", "seed_spread", "tests", "seed_summary")
 
 
 def better(column: str, delta: float) -> bool:
@@ -91,7 +91,7 @@ def runs_table(runs: dict[tuple[str, int], dict]):
 
 
 def spread_table(runs: dict[tuple[str, int], dict]):
-    """Per variant and measure: the seeds that finished, n, mean, sd (ddof 1; NaN with one seed), min, max."""
+    """Per variant and measure: the seeds that scored it, n, mean, sd (ddof 1; NaN with one seed), min, max."""
     import pandas as pd
 
     from .stats.convergence import seed_spread
@@ -100,8 +100,10 @@ def spread_table(runs: dict[tuple[str, int], dict]):
     for variant in dict.fromkeys(v for v, _ in sorted(runs)):
         seeds = sorted(s for v, s in runs if v == variant)
         for col, _, get, _ in MEASURES:
-            spread = seed_spread([_value(runs[variant, s], get) for s in seeds])
-            rows.append({"variant": variant, "measure": col, "seeds": " ".join(map(str, seeds)), **spread})
+            values = {s: _value(runs[variant, s], get) for s in seeds}
+            scored = [s for s in seeds if not math.isnan(values[s])]
+            rows.append({"variant": variant, "measure": col, "seeds": " ".join(map(str, scored)),
+                         **seed_spread([values[s] for s in scored])})
     return pd.DataFrame(rows, columns=["variant", "measure", "seeds", "n", "mean", "sd", "min", "max"])
 
 
@@ -117,12 +119,20 @@ def _partner(runs: dict[tuple[str, int], dict], variant: str, seed: int) -> tupl
     return None
 
 
+TEST_COLUMNS = ("measure", "reference", "variant", "seed", "row_seed", "delta", "ci_low", "ci_high", "p", "p_holm",
+                "test", "statistic", "n")
+NOT_TESTED = "not tested: "             # the start of ``test`` in a row that could not be tested (the reason follows)
+
+
 def paired_tests(runs: dict[tuple[str, int], dict], reference: str = "clo", *, ci_samples: int = 1000,
                  n_samples: int = 10000):
     """Each variant against ``reference`` at every seed the reference has, every measure both runs scored per item;
-    Holm over the table.
+    Holm over the tests.
 
-    ``delta`` is row minus reference (the README's sign), on the number :func:`runs_table` shows."""
+    ``delta`` is row minus reference (the README's sign), on the number :func:`runs_table` shows. A run or a measure
+    that cannot be tested gets a row all the same, with NaN numbers and ``test`` = ``"not tested: <why>"`` (no
+    reference run at its seed; no per-item lists: retention off, no language identifier), outside the Holm family,
+    so no number of :func:`runs_table` goes untested without a word."""
     import pandas as pd
 
     from .evaluate.clo import compare_clo_runs, has_items
@@ -132,7 +142,7 @@ def paired_tests(runs: dict[tuple[str, int], dict], reference: str = "clo", *, c
     if not ref_seeds:
         raise ConfigError("reference", reference, f"no scored run of it: finish one, or use one of "
                           f"{', '.join(sorted({v for v, _ in runs})) or 'the scored variants (none yet)'}")
-    results, where = [], []
+    results, where, untested = [], [], []
     for seed in ref_seeds:
         for variant in dict.fromkeys(v for v, _ in sorted(runs)):
             found = _partner(runs, variant, seed) if variant != reference else None
@@ -141,31 +151,39 @@ def paired_tests(runs: dict[tuple[str, int], dict], reference: str = "clo", *, c
             row, row_seed = found
             for col, measure, _, _ in MEASURES:
                 if not (has_items(runs[reference, seed], measure) and has_items(row, measure)):
-                    continue                 # not scored (retention off, no language identifier): no test
+                    untested.append((col, variant, seed, row_seed, "no per-item lists in one of the two runs"))
+                    continue
                 result = compare_clo_runs(runs[reference, seed], row, measure, n_samples=n_samples,
                                           ci_samples=ci_samples)
                 results.append(result)
                 where.append((col, variant, seed, row_seed))
-    if not results:
-        return pd.DataFrame(columns=["measure", "reference", "variant", "seed", "row_seed", "delta", "ci_low",
-                                     "ci_high", "p", "p_holm", "test", "statistic", "n"])
-    results = correct(results, "holm")
-    return pd.DataFrame([{"measure": col, "reference": reference, "variant": variant, "seed": seed,
-                          "row_seed": row_seed, "delta": r.delta, "ci_low": r.ci_low, "ci_high": r.ci_high,
-                          "p": r.p_value, "p_holm": r.p_adjusted, "test": r.test, "statistic": r.statistic, "n": r.n}
-                         for (col, variant, seed, row_seed), r in zip(where, results)])
+    for variant, seed in sorted(runs):
+        if variant != reference and seed not in ref_seeds and variant_of(variant)[0] != "base":
+            untested += [(col, variant, seed, seed, f"no {reference} run at seed {seed}") for col in COLUMNS]
+    results = correct(results, "holm") if results else []
+    rows = [{"measure": col, "reference": reference, "variant": variant, "seed": seed, "row_seed": row_seed,
+             "delta": r.delta, "ci_low": r.ci_low, "ci_high": r.ci_high, "p": r.p_value, "p_holm": r.p_adjusted,
+             "test": r.test, "statistic": r.statistic, "n": r.n}
+            for (col, variant, seed, row_seed), r in zip(where, results)]
+    rows += [{"measure": col, "reference": reference, "variant": variant, "seed": seed, "row_seed": row_seed,
+              "delta": math.nan, "ci_low": math.nan, "ci_high": math.nan, "p": math.nan, "p_holm": math.nan,
+              "test": NOT_TESTED + why, "statistic": "", "n": 0} for col, variant, seed, row_seed, why in untested]
+    return pd.DataFrame(rows, columns=list(TEST_COLUMNS))
 
 
 def seed_summary(tests, alpha: float = 0.05):
-    """Per variant and measure over the seeds of :func:`paired_tests`: deltas, their mean / sd, significant seeds
-    each way, the sign agreement and an exact sign-flip test of the mean delta over seeds."""
+    """Per variant and measure over the seeds of :func:`paired_tests` (tested rows only): deltas, their mean / sd,
+    significant seeds each way, the sign agreement (NaN with one seed) and an exact sign-flip test of the mean delta
+    over seeds. ``row_runs`` counts the row's distinct runs: ``base`` has one, paired with every reference seed, so
+    its spread over seeds is the reference's alone."""
     import numpy as np
     import pandas as pd
 
     from .stats import paired_permutation
 
     rows = []
-    for (variant, col), group in tests.groupby(["variant", "measure"], sort=False):
+    tested = tests[~tests["test"].astype(str).str.startswith(NOT_TESTED)]
+    for (variant, col), group in tested.groupby(["variant", "measure"], sort=False):
         deltas = group["delta"].to_numpy(dtype=float)
         wins = int(sum(better(col, d) and p < alpha for d, p in zip(deltas, group["p_holm"])))
         losses = int(sum(not better(col, d) and d != 0 and p < alpha for d, p in zip(deltas, group["p_holm"])))
@@ -174,29 +192,35 @@ def seed_summary(tests, alpha: float = 0.05):
         rows.append({"variant": variant, "measure": col, "seeds": " ".join(map(str, group["seed"])),
                      "deltas": " ".join(f"{d:+.4g}" for d in deltas), "mean_delta": float(deltas.mean()),
                      "sd_delta": float(deltas.std(ddof=1)) if len(deltas) > 1 else math.nan,
-                     "same_sign": bool(np.all(deltas > 0) or np.all(deltas < 0)),
+                     "same_sign": bool(np.all(deltas > 0) or np.all(deltas < 0)) if len(deltas) > 1 else math.nan,
+                     "row_runs": int(group["row_seed"].nunique()),
                      "seeds_significant_for_row": wins, "seeds_significant_against_row": losses,
                      "p_over_seeds": p_seeds})
     return pd.DataFrame(rows, columns=["variant", "measure", "seeds", "deltas", "mean_delta", "sd_delta", "same_sign",
-                                       "seeds_significant_for_row", "seeds_significant_against_row",
+                                       "row_runs", "seeds_significant_for_row", "seeds_significant_against_row",
                                        "p_over_seeds"])
 
 
-def write_report(cfg: Preset, language: str, model: str, reference: str = "clo", *,
-                 n_samples: int = 10000) -> dict[str, Path]:
+def write_report(cfg: Preset, language: str, model: str, reference: str = "clo", *, n_samples: int = 10000,
+                 ci_samples: int = 1000) -> dict[str, Path]:
     """Compute the four tables from the scored runs and write them (``clo/<name>.csv``); ``{name: path}``.
 
-    Every table is computed before any file is written, so a refusal leaves the previous files as they were."""
+    Every table is computed before any file is written, so a refusal leaves the previous files as they were; the
+    four are written to temporary files and renamed into place together at the end."""
+    from contextlib import ExitStack
+
+    from .io import atomic_path
+
     runs = find_runs(cfg, language, model)
-    tests = paired_tests(runs, reference, n_samples=n_samples)
+    tests = paired_tests(runs, reference, n_samples=n_samples, ci_samples=ci_samples)
     frames = {"runs": runs_table(runs), "seed_spread": spread_table(runs), "tests": tests,
               "seed_summary": seed_summary(tests)}
-    paths = {}
-    for name, frame in frames.items():
-        paths[name] = clo_report_csv(cfg.name, language, model, name)
-        write_csv(paths[name], frame)
+    paths = {name: clo_report_csv(cfg.name, language, model, name) for name in frames}
+    with ExitStack() as stack:
+        for name, frame in frames.items():
+            frame.to_csv(stack.enter_context(atomic_path(paths[name])), index=False)
     return paths
 
 
-__all__ = ["MEASURES", "COLUMNS", "REPORTS", "better", "find_runs", "runs_table", "spread_table", "paired_tests",
+__all__ = ["MEASURES", "COLUMNS", "REPORTS", "TEST_COLUMNS", "NOT_TESTED", "better", "find_runs", "runs_table", "spread_table", "paired_tests",
            "seed_summary", "write_report"]

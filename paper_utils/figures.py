@@ -111,18 +111,20 @@ def figure_convergence(cfg: Preset, band: str = "minmax", log: Callable[[str], N
     return made
 
 
-FONT_PACKAGES = {"fonts-nanum": "usr/share/fonts/truetype/nanum/NanumGothic.ttf"}   # data/debian.toml key: file
+# data/debian.toml key: its font files (regular and bold: titles are bold)
+FONT_PACKAGES = {"fonts-nanum": ("usr/share/fonts/truetype/nanum/NanumGothic.ttf",
+                                 "usr/share/fonts/truetype/nanum/NanumGothicBold.ttf")}
 
 
-def register_fonts() -> list[str]:
+def register_fonts() -> list[Path]:
     """Make the pinned fonts that ``assets fetch`` unpacked (:data:`FONT_PACKAGES`: Nanum Gothic for Hangul)
     matplotlib's fallbacks (:func:`paper_utils.plots.add_fallback_fonts`); a font not in the cache is skipped (its
     glyphs then show as boxes, with matplotlib's "Glyph missing" warning). Returns the font files used."""
     from .debian_packs import get_package
     from .plots import add_fallback_fonts
 
-    files = [get_package(key).unpacked_path / name for key, name in FONT_PACKAGES.items()
-             if get_package(key).is_cached()]
+    files = [get_package(key).unpacked_path / name for key, names in FONT_PACKAGES.items()
+             if get_package(key).is_cached() for name in names]
     add_fallback_fonts(files)
     return files
 

@@ -230,11 +230,14 @@ def clo_dir(preset: str, language: str, model: str, label: str, seed: int = 0) -
     return ModelLayout(preset, language, model).root / "clo" / adapt_label(label, seed)
 
 
+CLO_REPORTS = ("runs", "seed_spread", "tests", "seed_summary")     # the CLO tables over seeds (clo_report)
+
+
 def clo_report_csv(preset: str, language: str, model: str, name: str) -> Path:
     """``results/<preset>/<language>/<model key>/clo/<name>.csv``: the CLO comparison tables over seeds
-    (:func:`paper_utils.clo_report.write_report`; ``name``: runs, seed_spread, tests or seed_summary)."""
-    if name not in ("runs", "seed_spread", "tests", "seed_summary"):
-        raise DataError(f"name={name!r}: use runs, seed_spread, tests or seed_summary")
+    (:func:`paper_utils.clo_report.write_report`; ``name``: one of :data:`CLO_REPORTS`)."""
+    if name not in CLO_REPORTS:
+        raise DataError(f"name={name!r}: use one of {', '.join(CLO_REPORTS)}")
     return ModelLayout(preset, language, model).root / "clo" / f"{name}.csv"
 
 

@@ -26,7 +26,8 @@ FALLBACK_FONTS: list[str] = []          # families added by add_fallback_fonts, 
 
 def add_fallback_fonts(paths) -> list[str]:
     """Register font files (``.ttf``/``.otf``) with matplotlib as fallbacks for glyphs the theme's font lacks
-    (Hangul, say); :func:`set_style` puts their families after the theme's. Returns the families added.
+    (Hangul, say); :func:`set_style` puts their families after the theme's. A file registered before is not added
+    again. Returns the families new to the fallback list.
 
     Example::
 
@@ -35,14 +36,21 @@ def add_fallback_fonts(paths) -> list[str]:
     """
     from matplotlib import font_manager
 
+    known = {entry.fname for entry in font_manager.fontManager.ttflist}
     added = []
     for path in paths:
-        font_manager.fontManager.addfont(str(path))
+        if str(path) not in known:
+            font_manager.fontManager.addfont(str(path))
         family = font_manager.FontProperties(fname=str(path)).get_name()
         if family not in FALLBACK_FONTS:
             FALLBACK_FONTS.append(family)
             added.append(family)
     return added
+
+
+def reset_fallback_fonts() -> None:
+    """Forget the fallback families (the next :func:`set_style` uses the theme's font alone)."""
+    FALLBACK_FONTS.clear()
 
 
 def set_style() -> None:

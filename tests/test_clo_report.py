@@ -77,6 +77,7 @@ def test_seed_summary_counts_what_the_per_seed_tests_say():
         {"measure": "target chrF++", "variant": "sft", "seed": 2, "delta": -1.0, "p_holm": 0.01},
         {"measure": "English bpb", "variant": "sft", "seed": 0, "delta": -0.02, "p_holm": 0.001},
         {"measure": "English bpb", "variant": "sft", "seed": 1, "delta": -0.01, "p_holm": 0.01}])
+    tests["row_seed"], tests["test"] = tests["seed"], "mcnemar_exact"
     summary = seed_summary(tests).set_index("measure")
     chrf, bpb = summary.loc["target chrF++"], summary.loc["English bpb"]
     assert chrf.mean_delta == pytest.approx(14.0 / 3) and not chrf.same_sign
@@ -123,3 +124,29 @@ def test_write_report_writes_four_tables_or_nothing(tmp_path, monkeypatch):
     assert sorted(paths) == sorted(REPORTS) and all(p.exists() for p in paths.values())
     with pytest.raises(ConfigError, match="language"):
         write_report(cfg, "xx", model)
+
+
+def test_untested_numbers_are_listed_and_the_spread_counts_only_scored_seeds():
+    """A run without a reference at its seed, and a measure without per-item lists, get "not tested" rows outside
+    Holm; the spread of a measure lists only the seeds that scored it; one seed has no sign agreement."""
+    from paper_utils.clo_report import NOT_TESTED, paired_tests, seed_summary, spread_table
+
+    runs = _runs()
+    runs["sft_target_1x", 2] = _scores("sft_target_1x", 2, 0.9, 22)          # no clo run at seed 2
+    del runs["sft_target_1x", 1]["items"]["mmlu_correct"]                    # MMLU letter not scored per item
+    runs["sft_target_1x", 1]["retention"]["mmlu"]["accuracy"] = None
+    tests = paired_tests(runs, "clo", n_samples=200, ci_samples=0)
+    untested = tests[tests.test.str.startswith(NOT_TESTED)]
+    seed2 = untested[untested.seed == 2]
+    assert len(seed2) == 7 and set(seed2.test) == {NOT_TESTED + "no clo run at seed 2"}
+    mmlu = untested[(untested.seed == 1) & (untested.measure == "MMLU letter")]
+    assert list(mmlu.variant) == ["sft_target_1x"] and mmlu.p_holm.isna().all()
+    tested = tests[~tests.test.str.startswith(NOT_TESTED)]
+    assert tested.p_holm.notna().all() and len(tested) == 2 * 2 * 7 - 1
+    spread = spread_table(runs).set_index(["variant", "measure"])
+    assert spread.loc[("sft_target_1x", "MMLU letter")].seeds == "0 2"
+    assert spread.loc[("sft_target_1x", "target rate")].seeds == "0 1 2"
+    summary = seed_summary(tests).set_index(["variant", "measure"])
+    assert summary.loc[("sft_target_1x", "MMLU letter")].seeds == "0"
+    assert math.isnan(summary.loc[("sft_target_1x", "MMLU letter")].same_sign)
+    assert summary.loc[("base", "target rate")].row_runs == 1 and summary.loc[("base", "target rate")].seeds == "0 1"

@@ -161,11 +161,15 @@ def test_fallback_fonts_come_after_the_theme_font(monkeypatch):
     from paper_utils import plots
 
     monkeypatch.setattr(plots, "FALLBACK_FONTS", [])
+    monkeypatch.setitem(plt.rcParams, "font.family", plt.rcParams["font.family"])     # restored after the test
     mono = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSansMono.ttf"   # ships with matplotlib
     assert plots.add_fallback_fonts([mono]) == ["DejaVu Sans Mono"]
     assert plots.add_fallback_fonts([mono]) == []                     # once
     plots.set_style()
     assert list(plt.rcParams["font.family"]) == ["sans-serif", "DejaVu Sans Mono"]
+    plots.reset_fallback_fonts()
+    plots.set_style()
+    assert list(plt.rcParams["font.family"]) == ["sans-serif"]
 
 
 @pytest.mark.assets
@@ -180,8 +184,9 @@ def test_pinned_korean_font_draws_hangul_without_missing_glyphs(monkeypatch):
     if not debian_packs.get_package("fonts-nanum").is_cached():
         pytest.skip("fonts-nanum not fetched: python -m paper_utils assets fetch --preset demo-full")
     monkeypatch.setattr(plots, "FALLBACK_FONTS", [])
+    monkeypatch.setitem(plt.rcParams, "font.family", plt.rcParams["font.family"])
     files = figures.register_fonts()
-    assert [f.name for f in files] == ["NanumGothic.ttf"]
+    assert [f.name for f in files] == ["NanumGothic.ttf", "NanumGothicBold.ttf"]
     fig = plots.fusion_token_heatmap({"ko": {"tokens": ["▁한국어", "입니다"], "weights": [[0.5, 0.5], [0.2, 0.8]]}})
     with warnings.catch_warnings():
         warnings.simplefilter("error")                  # matplotlib warns "Glyph ... missing from font(s)"
