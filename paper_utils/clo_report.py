@@ -47,14 +47,14 @@ MEASURES: tuple[tuple[str, str, Callable[[dict], Any], bool], ...] = (
     ("English bpb", "english_bpb", lambda s: s["retention"]["english_bpb"]["bpb"], True),
 )
 COLUMNS = tuple(m[0] for m in MEASURES)
+LOWER_IS_BETTER = {m[0]: m[3] for m in MEASURES}
 
 
 def better(column: str, delta: float) -> bool:
     """Whether ``delta`` (row minus reference) of ``column`` is in the row's favour."""
-    lower = {m[0]: m[3] for m in MEASURES}
-    if column not in lower:
+    if column not in LOWER_IS_BETTER:
         raise ConfigError("column", column, f"use one of: {', '.join(COLUMNS)}")
-    return delta < 0 if lower[column] else delta > 0
+    return delta < 0 if LOWER_IS_BETTER[column] else delta > 0
 
 
 def _value(scores: dict, getter: Callable[[dict], Any]) -> float:
@@ -222,5 +222,5 @@ def write_report(cfg: Preset, language: str, model: str, reference: str = "clo",
     return paths
 
 
-__all__ = ["MEASURES", "COLUMNS", "REPORTS", "TEST_COLUMNS", "NOT_TESTED", "better", "find_runs", "runs_table", "spread_table", "paired_tests",
-           "seed_summary", "write_report"]
+__all__ = ["MEASURES", "COLUMNS", "LOWER_IS_BETTER", "REPORTS", "TEST_COLUMNS", "NOT_TESTED", "better", "find_runs",
+           "runs_table", "spread_table", "paired_tests", "seed_summary", "write_report"]

@@ -111,9 +111,8 @@ def figure_convergence(cfg: Preset, band: str = "minmax", log: Callable[[str], N
     return made
 
 
-# data/debian.toml key: its font files (regular and bold: titles are bold)
-FONT_PACKAGES = {"fonts-nanum": ("usr/share/fonts/truetype/nanum/NanumGothic.ttf",
-                                 "usr/share/fonts/truetype/nanum/NanumGothicBold.ttf")}
+# data/debian.toml keys of font packages: the font files are their `extract` paths (Nanum Gothic regular and bold)
+FONT_PACKAGES = ("fonts-nanum",)
 
 
 def register_fonts() -> list[Path]:
@@ -123,8 +122,8 @@ def register_fonts() -> list[Path]:
     from .debian_packs import get_package
     from .plots import add_fallback_fonts
 
-    files = [get_package(key).unpacked_path / name for key, names in FONT_PACKAGES.items()
-             if get_package(key).is_cached() for name in names]
+    packages = [get_package(key) for key in FONT_PACKAGES]
+    files = [p.unpacked_path / name for p in packages if p.is_cached() for name in p.extract]
     add_fallback_fonts(files)
     return files
 
@@ -174,5 +173,5 @@ def all_figures(cfg: Preset) -> dict[str, list[Path]]:
     return made
 
 
-__all__ = ["FIGURES", "FONT_PACKAGES", "register_fonts", "all_figures", "figure_fertility", "figure_budget_curves", "figure_initialization",
-           "figure_adaptation", "figure_convergence", "figure_fusion"]
+__all__ = ["FIGURES", "FONT_PACKAGES", "register_fonts", "all_figures", "figure_fertility", "figure_budget_curves",
+           "figure_initialization", "figure_adaptation", "figure_convergence", "figure_fusion"]
