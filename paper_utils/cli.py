@@ -61,9 +61,12 @@ def fetch_preset_assets(preset_name: str, progress=print) -> list[str]:
     if "fusion" in preset.grid.recipes and not data_source(preset).tiny_models:
         # English instruction pairs; multilingual-e5-small and its tokenizer.json (the e5 encoder only)
         wanted += list(FUSION_PACKS) if preset.fusion.encoder == "e5-small" else ["openai-evals"]
-    english_pairs = {"clo", "franken"} & set(preset.grid.recipes)
-    if english_pairs and not data_source(preset).tiny_models:
-        wanted.append("openai-evals")    # the English SFT pairs CLO translates and the Franken sibling is tuned on
+    if "franken" in preset.grid.recipes and not data_source(preset).tiny_models:
+        wanted.append("openai-evals")    # the English SFT pairs the Franken sibling is tuned on
+    if "clo" in preset.grid.recipes and not data_source(preset).tiny_models:
+        from .clo_grid import SOURCE_PACKS   # the English SFT pairs CLO translates, and the word list that selects them
+
+        wanted += [SOURCE_PACKS[source] for source in preset.clo.english_sources] + ["wordfreq"]
     model_names = [m for m in preset.grid.models if m in assets.MODELS and assets.MODELS[m].offline]
     for tok in preset.fertility.tokenizers:
         if tok in ("smollm2", "gemma3"):

@@ -5,8 +5,10 @@ Example::
     >>> import tempfile, pathlib
     >>> from paper_utils.translate import get_translator
     >>> english = [{"task": "t.jsonl", "prompt": f"Question {i}?", "response": f"The answer is {i}."} for i in range(6)]
+    >>> common = frozenset({"question", "the", "answer", "is"})     # common English words (default: wordfreq's)
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "fixture_tag__train.jsonl"
-    >>> records = translated_sft("ko", 2, get_translator("fixture_tag"), path=path, english=english)
+    >>> records = translated_sft("ko", 2, get_translator("fixture_tag"), path=path, english=english,
+    ...                          vocabulary=common)
     >>> r = records[0]
     >>> r["prompt_en"], r["prompt_tgt"], r["translator"]
     ('Question 0?', '[ko] Question 0?', 'fixture_tag')
@@ -18,18 +20,33 @@ Example::
     >>> [e["prompt"] for e in sft_examples(records, "english+target")][:2]
     ['Question 0?', '[ko] Question 0?']
     >>> [r["id"] for r in records] == [r["id"] for r in translated_sft("ko", 4, "fixture_tag", path=path,
-    ...                                                                english=english)][:2]   # N within 2N
+    ...                                                                english=english, vocabulary=common)][:2]
     True
+    >>> len({r["task"] for r in english_selection(3, english=[dict(e, task=f"t{i % 3}") for i, e in enumerate(english)],
+    ...                                           vocabulary=common)})           # balanced: one item per task first
+    3
 
-**Selection** (:func:`english_selection`): the English pairs of ``english_instructions(split)`` (OpenAI evals,
-split by task file) whose prompt and response are each at most ``max_chars`` characters and whose response has
-at least ``min_response_words`` words of letters (:data:`MIN_RESPONSE_WORDS`; most evals answers are one word, a
-number, a letter or a code such as ``NO`` or ``rh3``: the same in both languages, such an item gives no preference
-pair, and the language of a one-word answer cannot be identified; of 100 items selected without this rule, 56
-Spanish translations by Apertium equalled their English response), ordered by
-``hash_unit(seed, id)``; the first ``n`` are the ``n``-selection, so the 2N selection (the SFT-2N baseline)
-holds every item of the N selection (CLO at N). An item's ``id`` is ``en-`` + 12 hex digits of the sha256
-of its task, prompt and response (duplicates inside a task kept once).
+**Pool** (:func:`english_pool`): the English pairs of the ``sources`` in :data:`SOURCE_PACKS`: OpenAI evals'
+task files (:mod:`paper_utils.corpora.english_instructions`) and BIG-bench's tasks
+(:mod:`paper_utils.corpora.bigbench_instructions`), each task named ``<source>/<task>``. **Split by source**
+(:func:`clo_split`): a task's *group* is its source and first folder (``bigbench/gem`` holds ``gem/turk`` and
+``gem/asset``, which share their source sentences; ``evals/raven-matrices``), and a whole group is ``heldout`` when
+``hash_unit(SPLIT_SEED, group) < heldout_share``, so no source text is on both sides.
+
+**Selection** (:func:`english_selection`): pairs whose prompt and response are each at most ``max_chars``
+characters and that read as English language, not as codes (:func:`is_language_pair`): the response is prose
+(:func:`is_prose`: at least :data:`MIN_RESPONSE_WORDS` words of two or more letters, at least one common English
+function word written in lower case, and words of letters make up at least :data:`MIN_WORD_TOKENS` of its
+whitespace tokens; this drops ``ANSWER: 9. [(D, H, D, E,)]``, SQL, names and one-word answers, whose translation
+equals the English and whose language cannot be identified) and at least :data:`MIN_ENGLISH_VOCABULARY` of the words
+of letters of the prompt and of the response are among the :data:`ENGLISH_VOCABULARY` most frequent English words
+(wordfreq 3.1.1, a pinned pack; drops cipher tasks, whose prompts are ciphertext). Before these rules, 66 of the
+first 100 held-out evals items were one puzzle task's ``ANSWER: 9. [...]`` codes and 26 SQL queries (5 tasks in
+all). Items are then **balanced over tasks**: each task's items in the seeded order ``hash_unit(seed, id)``, and
+the pool ordered by (rank inside its task, hash), so the first ``n`` take one item from every task before a second
+from any. The first ``n`` are the ``n``-selection, so the 2N selection (the SFT-2N baseline) holds every item of
+the N selection (CLO at N). An item's ``id`` is ``en-`` + 12 hex digits of the sha256 of its task, prompt and
+response (duplicates inside a task kept once).
 
 **Cache** (:func:`translated_sft`): one JSONL file per (preset, language, translator, split) from
 :func:`paper_utils.layout.translations_jsonl`, records ``{"id", "task", "prompt_en", "response_en",
@@ -52,10 +69,13 @@ from __future__ import annotations
 import json
 import os
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
-from .corpora.english_instructions import english_instructions
+from .clo_grid import SOURCE_PACKS
+from .corpora.bigbench_instructions import bigbench_instructions
+from .corpora.english_instructions import ENGLISH_WORDS, english_instructions
 from .corpora.splits import hash_unit
 from .errors import ConfigError, DataError
 from .io import write_jsonl
@@ -68,8 +88,15 @@ RECORD_FIELDS = ("id", "task", "prompt_en", "response_en", "prompt_tgt", "respon
 SFT_MODES = ("target", "english", "english+target")
 SELECTION_SEED = 17
 MAX_CHARS = 600
-MIN_RESPONSE_WORDS = 3          # words of letters in an English response (see english_selection)
+MIN_RESPONSE_WORDS = 3          # words of two or more letters in an English response (is_prose)
+MIN_WORD_TOKENS = 0.6           # share of a response's whitespace tokens that are words of letters (is_prose)
+ENGLISH_VOCABULARY = 30_000     # the most frequent English words (wordfreq) a pair's words are checked against
+MIN_ENGLISH_VOCABULARY = 0.6    # share of a prompt's and of a response's words that must be among them
+HELDOUT_SHARE = 0.1
+SPLIT_SEED = 0
 CHUNK = 16
+_EDGE = re.compile(r"^[^\w]+|[^\w]+$")
+_LETTERS = re.compile(r"[^\W\d_]+")
 
 
 def item_id(task: str, prompt: str, response: str) -> str:
@@ -81,28 +108,107 @@ def response_words(text: str) -> int:
     return len(re.findall(r"(?<![\w])[^\W\d_]+(?![\w])", text))
 
 
-def english_selection(n: int, split: str = "train", *, seed: int = SELECTION_SEED, max_chars: int = MAX_CHARS,
-                      min_response_words: int = MIN_RESPONSE_WORDS, english: Sequence[Mapping] | None = None,
-                      roots: Mapping[str, str | os.PathLike] | None = None) -> list[dict]:
-    """The first ``n`` English items ``{"id", "task", "prompt", "response"}`` in the seeded order (module doc).
+def _words(text: str) -> list[str]:
+    return [_EDGE.sub("", token) for token in text.split()]
 
-    ``english``: rows ``{"task", "prompt", "response"}`` to select from instead of ``english_instructions(split)``.
+
+def is_prose(text: str) -> bool:
+    """Whether a response reads as language (module doc).
+
+    Example::
+
+        >>> [is_prose(t) for t in ("The lightness is 31%.", "ANSWER: 9. [(D, H, D, E,)]", "Millie Bobby Brown",
+        ...                        "SELECT count(*) FROM pets WHERE weight > 10")]
+        [True, False, False, False]
+    """
+    words = _words(text)
+    letters = [w for w in words if len(w) >= 2 and _LETTERS.fullmatch(w)]
+    return (len(letters) >= MIN_RESPONSE_WORDS and any(w in ENGLISH_WORDS for w in words)
+            and len(letters) >= MIN_WORD_TOKENS * len(words))
+
+
+def english_vocabulary_share(text: str, vocabulary: frozenset[str]) -> float:
+    """Share of ``text``'s words of letters (lower-cased) that are in ``vocabulary`` (1.0 when it has none)."""
+    words = [w.lower() for w in _words(text) if _LETTERS.fullmatch(w)]
+    return sum(w in vocabulary for w in words) / len(words) if words else 1.0
+
+
+def is_language_pair(prompt: str, response: str, vocabulary: frozenset[str]) -> bool:
+    """The selection rule of a pair (module doc): a prose response, prompt and response in common English words."""
+    return (is_prose(response) and english_vocabulary_share(prompt, vocabulary) >= MIN_ENGLISH_VOCABULARY
+            and english_vocabulary_share(response, vocabulary) >= MIN_ENGLISH_VOCABULARY)
+
+
+@lru_cache(maxsize=2)
+def english_vocabulary(wordfreq_root: str | None = None) -> frozenset[str]:
+    """The :data:`ENGLISH_VOCABULARY` most frequent English words (wordfreq 3.1.1 ``small_en``; ``wordfreq_root``:
+    another copy of the pack)."""
+    from .corpora.wordfreq import word_frequencies
+
+    roots = {"wordfreq": wordfreq_root} if wordfreq_root else None
+    return frozenset(word_frequencies("en", top=ENGLISH_VOCABULARY, roots=roots)["word"])
+
+
+def task_group(task: str) -> str:
+    """The group a task is split by: its source and first folder (``bigbench/gem/turk`` -> ``bigbench/gem``)."""
+    return "/".join(task.split("/")[:2])
+
+
+def clo_split(task: str, heldout_share: float = HELDOUT_SHARE, seed: int = SPLIT_SEED) -> str:
+    """``heldout`` or ``train`` for a pooled task (by its group: module doc)."""
+    return "heldout" if hash_unit(seed, task_group(task)) < heldout_share else "train"
+
+
+def english_pool(sources: Sequence[str] = ("evals",),
+                 roots: Mapping[str, str | os.PathLike] | None = None) -> list[dict]:
+    """Rows ``{"task": "<source>/<task>", "prompt", "response"}`` of every English task of ``sources``."""
+    if isinstance(sources, str) or not sources or any(s not in SOURCE_PACKS for s in sources):
+        raise ConfigError("sources", sources, f"use a list of English sources out of: {', '.join(SOURCE_PACKS)}")
+    readers = {"evals": lambda: english_instructions("all", roots=roots),
+               "bigbench": lambda: bigbench_instructions(roots=roots)}
+    return [{**row, "task": f"{source}/{row['task']}"} for source in dict.fromkeys(sources)
+            for row in readers[source]()]
+
+
+def english_selection(n: int, split: str = "train", *, seed: int = SELECTION_SEED, max_chars: int = MAX_CHARS,
+                      english: Sequence[Mapping] | None = None, sources: Sequence[str] = ("evals",),
+                      heldout_share: float = HELDOUT_SHARE, vocabulary: frozenset[str] | None = None,
+                      roots: Mapping[str, str | os.PathLike] | None = None) -> list[dict]:
+    """The first ``n`` English items ``{"id", "task", "prompt", "response"}`` of ``split`` in the task-balanced
+    seeded order (module doc).
+
+    ``english``: rows ``{"task", "prompt", "response"}`` of the split to select from instead of the pool of
+    ``sources`` (no split is applied to them). ``vocabulary``: the common English words of the language rule
+    (default :func:`english_vocabulary`, from the wordfreq pack).
     """
     if not isinstance(n, int) or n < 1:
         raise ConfigError("n", n, "use a positive number of items")
-    rows = english if english is not None else english_instructions(split, roots=roots)
+    if split not in ("train", "heldout"):
+        raise ConfigError("split", split, "use train or heldout")
+    if not 0 < heldout_share < 1:
+        raise ConfigError("heldout_share", heldout_share, "use a share strictly between 0 and 1")
+    if english is None:
+        rows = [r for r in english_pool(sources, roots) if clo_split(r["task"], heldout_share) == split]
+    else:
+        rows = list(english)
+    if vocabulary is None:
+        vocabulary = english_vocabulary(str(roots["wordfreq"]) if roots and "wordfreq" in roots else None)
     items: dict[str, dict] = {}
     for row in rows:
         if (len(row["prompt"]) <= max_chars and len(row["response"]) <= max_chars
-                and response_words(row["response"]) >= min_response_words):
+                and is_language_pair(row["prompt"], row["response"], vocabulary)):
             key = item_id(row["task"], row["prompt"], row["response"])
             items.setdefault(key, {"id": key, "task": row["task"], "prompt": row["prompt"],
                                    "response": row["response"]})
     if len(items) < n:
-        raise ConfigError("n", n, f"only {len(items)} English items of split {split!r} have prompt and response "
-                                  f"of at most {max_chars} characters and a response of at least {min_response_words} "
-                                  "words; use a smaller n, a larger max_chars or a smaller min_response_words")
-    return sorted(items.values(), key=lambda item: (hash_unit(seed, item["id"]), item["id"]))[:n]
+        raise ConfigError("n", n, f"only {len(items)} English items of split {split!r} have prompt and response of "
+                                  f"at most {max_chars} characters and pass the language rule (is_language_pair); "
+                                  "use a smaller n, a larger max_chars or more sources")
+    ranked, seen = [], {}
+    for item in sorted(items.values(), key=lambda item: (hash_unit(seed, item["id"]), item["id"])):
+        seen[item["task"]] = seen.get(item["task"], -1) + 1
+        ranked.append((seen[item["task"]], hash_unit(seed, item["id"]), item["id"], item))
+    return [row[3] for row in sorted(ranked, key=lambda row: row[:3])][:n]
 
 
 def read_sft_jsonl(path: str | os.PathLike, fields: Sequence[str] = RECORD_FIELDS) -> list[dict]:
@@ -132,7 +238,8 @@ def read_sft_jsonl(path: str | os.PathLike, fields: Sequence[str] = RECORD_FIELD
 def translated_sft(language: str, n: int, translator: Translator | str, *, split: str = "train",
                    preset: str | None = None, path: str | os.PathLike | None = None, seed: int = SELECTION_SEED,
                    max_chars: int = MAX_CHARS, chunk: int = CHUNK, english: Sequence[Mapping] | None = None,
-                   roots: Mapping[str, str | os.PathLike] | None = None,
+                   sources: Sequence[str] = ("evals",), heldout_share: float = HELDOUT_SHARE,
+                   vocabulary: frozenset[str] | None = None, roots: Mapping[str, str | os.PathLike] | None = None,
                    progress: Callable[[str], None] | None = None) -> list[dict]:
     """The first ``n`` selected English items with their ``language`` translations, cached (module doc).
 
@@ -148,7 +255,8 @@ def translated_sft(language: str, n: int, translator: Translator | str, *, split
             raise ConfigError("preset", None, "give preset= (the cache goes under results/<preset>/) or path=")
         path = translations_jsonl(preset, language, translator.name, split)
     path = Path(path)
-    selection = english_selection(n, split, seed=seed, max_chars=max_chars, english=english, roots=roots)
+    selection = english_selection(n, split, seed=seed, max_chars=max_chars, english=english, sources=sources,
+                                  heldout_share=heldout_share, vocabulary=vocabulary, roots=roots)
     version = translator.version
     cached = {r["id"]: r for r in read_sft_jsonl(path)} if path.exists() else {}
     missing = [item for item in selection if not (item["id"] in cached
@@ -199,5 +307,7 @@ def sft_examples(records: Sequence[Mapping], mode: str = "target") -> list[dict]
     return out
 
 
-__all__ = ["RECORD_FIELDS", "SFT_MODES", "SELECTION_SEED", "MAX_CHARS", "item_id", "english_selection",
+__all__ = ["RECORD_FIELDS", "SFT_MODES", "SELECTION_SEED", "MAX_CHARS", "SOURCE_PACKS", "item_id", "is_prose",
+           "english_vocabulary_share", "is_language_pair", "english_vocabulary", "task_group", "clo_split",
+           "english_pool", "english_selection",
            "read_sft_jsonl", "translated_sft", "clo_pairs", "sft_examples"]

@@ -37,6 +37,7 @@ from .errors import ConfigError
 from .recipe_tables import names, number, open_table, share
 
 STAGES = ("attention", "attention_lora", "full")            # paper_utils.train stage kinds a CLO/SFT run may train
+SOURCE_PACKS = {"evals": "openai-evals", "bigbench": "bigbench"}    # CLO's English sources and the pack each reads
 SFT_MODES = ("target", "english_target")                    # target: x_l -> y_l; english_target: both languages
 _SFT = re.compile(r"^sft_(target|english_target)_([1-9][0-9]*)x$")
 VARIANT_FIX = ("use clo, base or sft_<mode>_<k>x with mode target or english_target (e.g. sft_target_2x)")
@@ -60,7 +61,8 @@ class CloSettings:
     learning_rate: float = 5e-5
     max_prompt_tokens: int = 128        # last tokens of the chat-formatted prompt
     max_response_tokens: int = 64       # first tokens of a response (then EOS)
-    heldout_share: float = 0.1          # share of English task files held out (english_instructions' split)
+    heldout_share: float = 0.1          # share of English task groups held out (paper_utils.clo_data.clo_split)
+    english_sources: tuple[str, ...] = ("evals",)   # English pair sources (clo_data.SOURCE_PACKS: evals, bigbench)
     heldout_pairs: int = 32             # held-out target pairs whose response NLL is logged during training
     eval_prompts: int = 100             # held-out prompts generated per language (target and English each)
     max_new_tokens: int = 48            # greedy generation bound at evaluation
@@ -122,6 +124,13 @@ def check_clo(table: Any, recipes: tuple[str, ...]) -> CloSettings:
                                  strict)
     if "heldout_share" in table:
         values["heldout_share"] = share(table, "clo", "heldout_share")
+    if "english_sources" in table:
+        sources = table["english_sources"]
+        if (not isinstance(sources, list) or not sources or len(set(sources)) != len(sources)
+                or any(s not in SOURCE_PACKS for s in sources)):
+            raise ConfigError("clo.english_sources", sources, "use a list of distinct sources out of: "
+                              f"{', '.join(SOURCE_PACKS)} (e.g. english_sources = [\"evals\", \"bigbench\"])")
+        values["english_sources"] = tuple(sources)
     for key in ("stage", "sft_stage"):
         if key in table:
             if table[key] not in STAGES:
@@ -141,4 +150,4 @@ def check_clo(table: Any, recipes: tuple[str, ...]) -> CloSettings:
     return CloSettings(**values)
 
 
-__all__ = ["CloSettings", "STAGES", "SFT_MODES", "check_clo", "variant_of"]
+__all__ = ["CloSettings", "STAGES", "SFT_MODES", "SOURCE_PACKS", "check_clo", "variant_of"]

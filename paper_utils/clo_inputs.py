@@ -62,7 +62,8 @@ def translator_of(cfg: Preset, language: str) -> Translator:
 def _records(cfg: Preset, language: str, split: str, n: int) -> list[dict]:
     if data_source(cfg).tiny_models:
         return fixture_records(language, split, cfg.clo.heldout_share)[:n]
-    return check_translated(translated_sft(language, n, translator_of(cfg, language), split=split, preset=cfg.name),
+    return check_translated(translated_sft(language, n, translator_of(cfg, language), split=split, preset=cfg.name,
+                                           sources=cfg.clo.english_sources, heldout_share=cfg.clo.heldout_share),
                             language, split)
 
 

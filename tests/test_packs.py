@@ -73,4 +73,56 @@ def test_download_with_wrong_sha_writes_nothing(isolated_cache, monkeypatch, tmp
 def test_pins_are_complete():
     for key, pack in packs.registry().items():
         assert len(pack.sha256) == 64 and "==" in pack.requirement, key
-        assert pack.file.endswith(".whl"), key
+        assert pack.file.endswith(".whl") or (pack.is_sdist and pack.extract), key
+
+
+@pytest.fixture
+def fake_index(isolated_cache, tmp_path, monkeypatch):
+    """A local simple index (file://) with one sdist holding a wanted and an unwanted member."""
+    import io
+    import tarfile
+
+    sdist = tmp_path / "index" / "files" / "demo-sdist-1.0.tar.gz"
+    sdist.parent.mkdir(parents=True)
+    with tarfile.open(sdist, "w:gz") as tf:
+        for name, text in (("demo-sdist-1.0/tasks/a/task.json", b"{}"), ("demo-sdist-1.0/setup.py", b"boom")):
+            info = tarfile.TarInfo(name)
+            info.size = len(text)
+            tf.addfile(info, io.BytesIO(text))
+    page = tmp_path / "index" / "demo-sdist"
+    page.mkdir()
+    (page / "index.html").write_text('<a href="../files/demo-sdist-1.0.tar.gz#sha256=x">demo-sdist-1.0.tar.gz</a>')
+    monkeypatch.setenv("PIP_INDEX_URL", (tmp_path / "index").as_uri())
+    sha = hashlib.sha256(sdist.read_bytes()).hexdigest()
+    pack = packs.Pack("demo-sdist", "demo_sdist==1.0", sdist.name, sha, "MIT", "test", ("*/tasks/*task.json",))
+    monkeypatch.setattr(packs, "registry", lambda: {"demo-sdist": pack})
+    return pack
+
+
+def test_an_sdist_comes_from_the_simple_index_and_only_the_wanted_members_are_unpacked(fake_index, monkeypatch):
+    import urllib.request
+
+    real_open = urllib.request.urlopen
+
+    def urlopen(request, timeout=None):              # file:// has no index.html fallback: serve the page's file
+        url = request.full_url if hasattr(request, "full_url") else request
+        return real_open(url + "index.html" if url.endswith("/") else url, timeout=timeout)
+
+    monkeypatch.setattr(packs.urllib.request, "urlopen", urlopen)
+    root = packs.fetch("demo-sdist")
+    assert (root / "demo-sdist-1.0" / "tasks" / "a" / "task.json").read_text() == "{}"
+    assert not (root / "demo-sdist-1.0" / "setup.py").exists()
+    assert packs.sha256_file(fake_index.wheel_path) == fake_index.sha256
+
+
+def test_an_sdist_the_index_does_not_list_is_refused_naming_the_file(fake_index, monkeypatch):
+    import dataclasses
+    import urllib.request
+
+    real_open = urllib.request.urlopen
+    monkeypatch.setattr(packs.urllib.request, "urlopen",
+                        lambda request, timeout=None: real_open(request.full_url + "index.html", timeout=timeout))
+    other = dataclasses.replace(fake_index, file="demo-sdist-2.0.tar.gz")
+    with pytest.raises(AssetError, match="lists no file demo-sdist-2.0.tar.gz"):
+        packs._download(other)
+    assert not other.wheel_path.exists()
