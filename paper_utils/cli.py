@@ -66,7 +66,7 @@ def fetch_preset_assets(preset_name: str, progress=print) -> list[str]:
     if "clo" in preset.grid.recipes and not data_source(preset).tiny_models:
         from .clo_grid import SOURCE_PACKS   # the English SFT pairs CLO translates, and the word list that selects them
 
-        wanted += [SOURCE_PACKS[source] for source in preset.clo.english_sources] + ["wordfreq"]
+        wanted += [SOURCE_PACKS[s] for s in preset.clo.english_sources if SOURCE_PACKS[s]] + ["wordfreq"]
     model_names = [m for m in preset.grid.models if m in assets.MODELS and assets.MODELS[m].offline]
     for tok in preset.fertility.tokenizers:
         if tok in ("smollm2", "gemma3"):

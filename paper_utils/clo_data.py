@@ -28,7 +28,9 @@ Example::
 
 **Pool** (:func:`english_pool`): the English pairs of the ``sources`` in :data:`SOURCE_PACKS`: OpenAI evals'
 task files (:mod:`paper_utils.corpora.english_instructions`) and BIG-bench's tasks
-(:mod:`paper_utils.corpora.bigbench_instructions`), each task named ``<source>/<task>``. **Split by source**
+(:mod:`paper_utils.corpora.bigbench_instructions`), offline packs; for the ``paper`` preset also Alpaca-cleaned from
+the Hub (:mod:`paper_utils.corpora.alpaca_instructions`, hash buckets as its tasks); each task named
+``<source>/<task>``. **Split by source**
 (:func:`clo_split`): a task's *group* is its source and first folder (``bigbench/gem`` holds ``gem/turk`` and
 ``gem/asset``, which share their source sentences; ``evals/raven-matrices``), and a whole group is ``heldout`` when
 ``hash_unit(SPLIT_SEED, group) < heldout_share``, so no source text is on both sides.
@@ -74,6 +76,7 @@ from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 from .clo_grid import SOURCE_PACKS
+from .corpora.alpaca_instructions import HUB_ID as ALPACA_HUB_ID, alpaca_instructions
 from .corpora.bigbench_instructions import bigbench_instructions
 from .corpora.english_instructions import ENGLISH_WORDS, english_instructions
 from .corpora.splits import hash_unit
@@ -161,11 +164,13 @@ def clo_split(task: str, heldout_share: float = HELDOUT_SHARE, seed: int = SPLIT
 
 def english_pool(sources: Sequence[str] = ("evals",),
                  roots: Mapping[str, str | os.PathLike] | None = None) -> list[dict]:
-    """Rows ``{"task": "<source>/<task>", "prompt", "response"}`` of every English task of ``sources``."""
+    """Rows ``{"task": "<source>/<task>", "prompt", "response"}`` of every English task of ``sources``
+    (``roots["alpaca"]``: a local folder instead of the Hub set)."""
     if isinstance(sources, str) or not sources or any(s not in SOURCE_PACKS for s in sources):
         raise ConfigError("sources", sources, f"use a list of English sources out of: {', '.join(SOURCE_PACKS)}")
     readers = {"evals": lambda: english_instructions("all", roots=roots),
-               "bigbench": lambda: bigbench_instructions(roots=roots)}
+               "bigbench": lambda: bigbench_instructions(roots=roots),
+               "alpaca": lambda: alpaca_instructions(str((roots or {}).get("alpaca", ALPACA_HUB_ID)))}
     return [{**row, "task": f"{source}/{row['task']}"} for source in dict.fromkeys(sources)
             for row in readers[source]()]
 

@@ -37,7 +37,8 @@ from .errors import ConfigError
 from .recipe_tables import names, number, open_table, share
 
 STAGES = ("attention", "attention_lora", "full")            # paper_utils.train stage kinds a CLO/SFT run may train
-SOURCE_PACKS = {"evals": "openai-evals", "bigbench": "bigbench"}    # CLO's English sources and the pack each reads
+# CLO's English sources and the pack each reads (alpaca: yahma/alpaca-cleaned from the Hub, the paper preset's; no pack)
+SOURCE_PACKS = {"evals": "openai-evals", "bigbench": "bigbench", "alpaca": None}
 SFT_MODES = ("target", "english_target")                    # target: x_l -> y_l; english_target: both languages
 _SFT = re.compile(r"^sft_(target|english_target)_([1-9][0-9]*)x$")
 VARIANT_FIX = ("use clo, base or sft_<mode>_<k>x with mode target or english_target (e.g. sft_target_2x)")

@@ -15,12 +15,13 @@ Example::
 
 **Records** ``{"id", "task", "prompt_en", "response_en", "prompt_tgt", "response_tgt", "translator",
 "translator_version"}`` come from the CLO data step, :func:`paper_utils.clo_data.translated_sft`: the English pairs
-of OpenAI evals (split by task file: :mod:`paper_utils.corpora.english_instructions`), translated once by the first
+of ``[clo] english_sources`` (OpenAI evals and/or BIG-bench, split by task group with ``[clo] heldout_share``, only
+pairs that read as language, balanced over tasks: :mod:`paper_utils.clo_data`), translated once by the first
 translator of ``[clo] translator`` (else the preset's list, :data:`paper_utils.translate.PRESET_TRANSLATORS`) that
 covers English -> the language, cached per translator and split and resumable; a run asks for what it needs and
 only missing items are translated. **Training records**: the first k x N items of the train selection (so CLO's N
 are the first N of SFT's 2N; the seed only changes the batch order). **Held-out records**: the first
-``max(eval_prompts, heldout_pairs)`` items of the held-out task files. A ``data_source.tiny_models`` preset
+``max(eval_prompts, heldout_pairs)`` items of the held-out task groups. A ``data_source.tiny_models`` preset
 (``smoke``) reads :func:`paper_utils.fixtures.clo_translated` instead (the fixture English pairs with a
 word-for-word toy "translation"), split by task with ``[clo] heldout_share``. **Pairs**
 (:func:`preference_pairs`): :func:`paper_utils.clo_data.clo_pairs` (both directions per record), ``nll`` on the

@@ -151,8 +151,8 @@ def test_the_split_is_by_group_so_subtasks_of_one_source_stay_together():
     groups = [f"bigbench/task{i}" for i in range(400)]
     held = sum(clo_data.clo_split(g, 0.25) == "heldout" for g in groups)
     assert 70 < held < 130                                                          # about a quarter of the groups
-    with pytest.raises(ConfigError, match="sources=.*evals, bigbench"):
-        clo_data.english_pool(["alpaca"])
+    with pytest.raises(ConfigError, match="sources=.*evals, bigbench, alpaca"):
+        clo_data.english_pool(["dolly"])
     with pytest.raises(ConfigError, match="heldout_share=1"):
         english_selection(3, heldout_share=1, english=ENGLISH)
     with pytest.raises(ConfigError, match="split='test'.*train or heldout"):
@@ -166,6 +166,22 @@ def test_the_selection_takes_one_item_of_every_task_before_a_second_of_any():
     picked = english_selection(5, english=rows)
     assert sorted(r["task"] for r in picked) == ["big", "small0", "small1", "small2", "small3"]
     assert sum(r["task"] == "big" for r in english_selection(20, english=rows)) == 16
+
+
+def test_the_paper_presets_alpaca_source_reads_a_local_copy_and_refuses_the_hub_offline(tmp_path, monkeypatch):
+    rows = [{"instruction": f"What is {i} plus one?", "input": "" if i % 2 else "Write it in a sentence.",
+             "output": f"It is {i + 1} exactly."} for i in range(300)]
+    (tmp_path / "alpaca_data_cleaned.json").write_text(json.dumps(rows), encoding="utf-8")
+    pool = clo_data.english_pool(["alpaca"], roots={"alpaca": tmp_path})
+    assert len(pool) == 300 and all(r["task"].startswith("alpaca/b") for r in pool)
+    assert pool[0]["prompt"] == "What is 0 plus one?\nWrite it in a sentence."
+    train = english_selection(150, "train", sources=["alpaca"], heldout_share=0.25, roots={"alpaca": tmp_path})
+    held = english_selection(40, "heldout", sources=["alpaca"], heldout_share=0.25, roots={"alpaca": tmp_path})
+    assert not {r["prompt"] for r in train} & {r["prompt"] for r in held}
+    assert not {clo_data.task_group(r["task"]) for r in train} & {clo_data.task_group(r["task"]) for r in held}
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    with pytest.raises(AssetError, match="yahma/alpaca-cleaned.*offline.*english_sources"):
+        clo_data.english_pool(["alpaca"])
 
 
 @pytest.mark.assets

@@ -35,7 +35,7 @@ def _preset(**clo):
     ({"variants": ["clo"], "pairs": 4, "stage": "mlp"}, "clo.stage"),
     ({"variants": ["clo"], "pairs": 4, "languages": ["xx"]}, "clo.languages"),
     ({"variants": ["clo"], "pairs": 4, "nll_wieght": 1.0}, "clo.nll_wieght"),
-    ({"variants": ["clo"], "pairs": 4, "english_sources": ["alpaca"]}, "clo.english_sources"),
+    ({"variants": ["clo"], "pairs": 4, "english_sources": ["dolly"]}, "clo.english_sources"),
     ({"variants": ["clo"], "pairs": 4, "english_sources": "bigbench"}, "clo.english_sources"),
     ({"variants": ["clo"], "pairs": 4, "english_sources": ["evals", "evals"]}, "clo.english_sources"),
 ])
