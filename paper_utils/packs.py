@@ -100,14 +100,24 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def _open(address: str, timeout: int):
+    """``urlopen`` with pip's certificate bundle when one is set (``PIP_CERT``), else the system's."""
+    import ssl
+
+    request = urllib.request.Request(address, headers={"Accept": "text/html"})
+    cafile = os.environ.get("PIP_CERT")
+    if address.startswith("https:") and cafile and os.path.exists(cafile):
+        return urllib.request.urlopen(request, timeout=timeout, context=ssl.create_default_context(cafile=cafile))
+    return urllib.request.urlopen(request, timeout=timeout)
+
+
 def sdist_url(pack: Pack, index_url: str | None = None) -> str:
     """The download address of ``pack``'s sdist on its simple-index page (exact file name), else AssetError."""
     index = (index_url or os.environ.get("PIP_INDEX_URL") or INDEX_URL).rstrip("/")
     project = re.sub(r"[-_.]+", "-", pack.requirement.split("==")[0]).lower()
     page = f"{index}/{project}/"
     try:
-        request = urllib.request.Request(page, headers={"Accept": "text/html"})
-        with urllib.request.urlopen(request, timeout=60) as response:
+        with _open(page, 60) as response:
             html = response.read().decode("utf-8", "replace")
     except OSError as exc:
         raise AssetError(f"could not read {page} for pack {pack.key!r} ({pack.requirement}): {exc}. PyPI must be "
@@ -123,7 +133,7 @@ def sdist_url(pack: Pack, index_url: str | None = None) -> str:
 def _download_sdist(pack: Pack, folder: Path) -> Path:
     got = folder / pack.file
     try:
-        with urllib.request.urlopen(sdist_url(pack), timeout=600) as response, open(got, "wb") as out:
+        with _open(sdist_url(pack), 600) as response, open(got, "wb") as out:
             shutil.copyfileobj(response, out, 1 << 20)
     except OSError as exc:
         raise AssetError(f"could not download pack {pack.key!r} ({pack.requirement}): {exc}") from exc

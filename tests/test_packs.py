@@ -104,11 +104,10 @@ def test_an_sdist_comes_from_the_simple_index_and_only_the_wanted_members_are_un
 
     real_open = urllib.request.urlopen
 
-    def urlopen(request, timeout=None):              # file:// has no index.html fallback: serve the page's file
-        url = request.full_url if hasattr(request, "full_url") else request
-        return real_open(url + "index.html" if url.endswith("/") else url, timeout=timeout)
+    def urlopen(address, timeout=None):              # file:// has no index.html fallback: serve the page's file
+        return real_open(address + "index.html" if address.endswith("/") else address, timeout=timeout)
 
-    monkeypatch.setattr(packs.urllib.request, "urlopen", urlopen)
+    monkeypatch.setattr(packs, "_open", urlopen)
     root = packs.fetch("demo-sdist")
     assert (root / "demo-sdist-1.0" / "tasks" / "a" / "task.json").read_text() == "{}"
     assert not (root / "demo-sdist-1.0" / "setup.py").exists()
@@ -120,8 +119,7 @@ def test_an_sdist_the_index_does_not_list_is_refused_naming_the_file(fake_index,
     import urllib.request
 
     real_open = urllib.request.urlopen
-    monkeypatch.setattr(packs.urllib.request, "urlopen",
-                        lambda request, timeout=None: real_open(request.full_url + "index.html", timeout=timeout))
+    monkeypatch.setattr(packs, "_open", lambda address, timeout=None: real_open(address + "index.html", timeout=timeout))
     other = dataclasses.replace(fake_index, file="demo-sdist-2.0.tar.gz")
     with pytest.raises(AssetError, match="lists no file demo-sdist-2.0.tar.gz"):
         packs._download(other)
