@@ -63,7 +63,7 @@ class CloSettings:
     max_prompt_tokens: int = 128        # last tokens of the chat-formatted prompt
     max_response_tokens: int = 64       # first tokens of a response (then EOS)
     heldout_share: float = 0.1          # share of English task groups held out (paper_utils.clo_data.clo_split)
-    english_sources: tuple[str, ...] = ("evals",)   # English pair sources (clo_data.SOURCE_PACKS: evals, bigbench)
+    english_sources: tuple[str, ...] = ("evals",)   # English pair sources (SOURCE_PACKS: evals, bigbench, alpaca)
     heldout_pairs: int = 32             # held-out target pairs whose response NLL is logged during training
     eval_prompts: int = 100             # held-out prompts generated per language (target and English each)
     max_new_tokens: int = 48            # greedy generation bound at evaluation

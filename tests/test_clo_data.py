@@ -139,7 +139,21 @@ def test_the_language_rule_keeps_prose_and_drops_codes_sql_names_and_ciphertext(
             ("What is the answer?", "Wkh dqvzhu lv rqh plus it is.")]                # so is the response
     assert all(clo_data.is_language_pair(p, r, COMMON) for p, r in keep)
     assert not any(clo_data.is_language_pair(p, r, COMMON) for p, r in drop)
+    assert not any(clo_data.is_prose(r) for _, r in drop[:4])     # the prose rule alone drops these four
+    assert clo_data.is_prose("The answer is one.") and clo_data.is_prose("Wkh dqvzhu lv rqh plus it is.")
     assert clo_data.english_vocabulary_share("42 + 7", COMMON) == 1.0              # no words: not judged here
+
+
+def test_too_few_english_items_name_the_preset_settings(monkeypatch):
+    from paper_utils import clo_inputs
+    from paper_utils.config import load_preset
+
+    monkeypatch.setattr(clo_inputs, "translated_sft",
+                        lambda *args, **kwargs: english_selection(kwargs and args[1], english=ENGLISH))
+    with pytest.raises(ConfigError) as err:
+        clo_inputs.training_records(load_preset("demo-full", **{"clo.pairs": 30}), "es", 2)
+    assert err.value.parameter == "clo.pairs" and "needs 60 English items" in str(err.value)
+    assert "only 40" in str(err.value) and "english_sources" in str(err.value)
 
 
 def test_the_split_is_by_group_so_subtasks_of_one_source_stay_together():

@@ -85,7 +85,8 @@ def fake_index(isolated_cache, tmp_path, monkeypatch):
     sdist = tmp_path / "index" / "files" / "demo-sdist-1.0.tar.gz"
     sdist.parent.mkdir(parents=True)
     with tarfile.open(sdist, "w:gz") as tf:
-        for name, text in (("demo-sdist-1.0/tasks/a/task.json", b"{}"), ("demo-sdist-1.0/setup.py", b"boom")):
+        for name, text in (("demo-sdist-1.0/tasks/a/task.json", b"{}"), ("demo-sdist-1.0/setup.py", b"boom"),
+                           ("demo-sdist-1.0/tasks/../../../escaped/task.json", b"evil")):   # matches the glob
             info = tarfile.TarInfo(name)
             info.size = len(text)
             tf.addfile(info, io.BytesIO(text))
@@ -99,6 +100,24 @@ def fake_index(isolated_cache, tmp_path, monkeypatch):
     return pack
 
 
+def test_an_sdist_member_that_leaves_the_folder_is_refused(fake_index, monkeypatch, tmp_path):
+    import urllib.request
+
+    real_open = urllib.request.urlopen
+    monkeypatch.setattr(packs, "_open", lambda address, timeout=None: real_open(
+        address + "index.html" if address.endswith("/") else address, timeout=timeout))
+    with pytest.raises(Exception, match="outside the destination|escaped"):
+        packs.fetch("demo-sdist")
+    assert not fake_index.unpacked_path.exists() and not (fake_index.unpacked_path.parent / "escaped").exists()
+
+
+def test_a_token_in_the_index_address_is_not_printed(fake_index, monkeypatch):
+    monkeypatch.setenv("PIP_INDEX_URL", "https://user:s3cret@localhost:1/simple")
+    with pytest.raises(AssetError) as err:
+        packs.sdist_url(fake_index)
+    assert "s3cret" not in str(err.value) and "localhost" in str(err.value)
+
+
 def test_an_sdist_comes_from_the_simple_index_and_only_the_wanted_members_are_unpacked(fake_index, monkeypatch):
     import urllib.request
 
@@ -108,7 +127,14 @@ def test_an_sdist_comes_from_the_simple_index_and_only_the_wanted_members_are_un
         return real_open(address + "index.html" if address.endswith("/") else address, timeout=timeout)
 
     monkeypatch.setattr(packs, "_open", urlopen)
+    import dataclasses
+
+    pack = dataclasses.replace(fake_index, extract=("*/tasks/a/task.json",))     # not the member that escapes
+    monkeypatch.setattr(packs, "registry", lambda: {"demo-sdist": pack})
     root = packs.fetch("demo-sdist")
+    assert (root / ".unpacked-sha256").read_text().split() == [pack.sha256, "*/tasks/a/task.json"]
+    monkeypatch.setattr(packs, "registry", lambda: {"demo-sdist": fake_index})
+    assert not fake_index.is_cached()                                              # other globs: unpack again
     assert (root / "demo-sdist-1.0" / "tasks" / "a" / "task.json").read_text() == "{}"
     assert not (root / "demo-sdist-1.0" / "setup.py").exists()
     assert packs.sha256_file(fake_index.wheel_path) == fake_index.sha256

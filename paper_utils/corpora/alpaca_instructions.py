@@ -15,9 +15,11 @@ Example::
     >>> pairs[1]["response"], pairs[0]["task"].startswith("b")
     ('A cat spent the day on a mat.', True)
 
-**Source.** :data:`HUB_ID` (``yahma/alpaca-cleaned``, 51,760 English pairs, CC-BY-4.0; the ``paper`` preset's
+**Source.** :data:`HUB_ID` (``yahma/alpaca-cleaned``, about 51,800 English pairs, CC-BY-4.0; the ``paper`` preset's
 ``[clo] english_sources`` names it as ``alpaca``) through :func:`paper_utils.corpora.hub.hub_load`, or a local
-folder of JSON files with the same columns (tests, a mirror). The prompt is ``instruction``, a newline and
+folder of JSON files with the same columns (tests, a mirror). **Not pinned to a revision:** this machine has no Hub
+access to read the data set's commit; a ``paper`` run takes the Hub's current version, and ``assets fetch`` does not
+download it ahead of the run. The prompt is ``instruction``, a newline and
 ``input`` when there is one; the response is ``output``. Alpaca has no tasks, so each pair gets a *bucket*
 ``b<k>`` (``k`` = :data:`BUCKETS` buckets by a hash of the instruction) that plays the role of a task folder:
 the CLO data splits and balances by it (:mod:`paper_utils.clo_data`), and the same instruction never lands on
@@ -27,7 +29,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .hub import hub_load
 from .splits import hash_unit
 
 HUB_ID = "yahma/alpaca-cleaned"
@@ -37,6 +38,8 @@ OFFLINE_ALTERNATIVE = '[clo] english_sources = ["evals", "bigbench"] (offline pa
 
 def _rows(source: str):
     import datasets
+
+    from .hub import hub_load
 
     folder = Path(source)
     if folder.is_dir():
