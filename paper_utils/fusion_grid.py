@@ -22,7 +22,7 @@ A preset whose ``grid.recipes`` holds ``"fusion"`` must have a ``[fusion]`` tabl
 other key has the default of :class:`FusionSettings`. The run label of a mode is ``fusion_<mode>``
 (:func:`fusion_label`): the ``method`` of the recipe's runs, their adaptation and evaluation folders.
 This module sits below :mod:`paper_utils.config` (which calls :func:`check_fusion`) and below
-:mod:`paper_utils.fusion` (which takes :data:`FUSION_MODES` from here).
+:mod:`paper_utils.fusion` (which takes :data:`FUSION_MODES` and :data:`VECTOR_PARAMETERS` from here).
 """
 from __future__ import annotations
 
@@ -38,6 +38,9 @@ FUSION_ENCODERS = ("e5-small",)          # multilingual-e5-small as a torch mode
 # the seed paper's and LangBridge's encoder family (mT5's encoder stack), from the Hub: the `paper` preset
 HUB_ENCODERS = {"mt5-base": "google/mt5-base", "mt5-large": "google/mt5-large", "mt5-xl": "google/mt5-xl"}
 LABEL_PREFIX = "fusion_"
+# the trained parameters that are one vector each (FusedEncoderLM's end-of-input vector, global_softmax's layer
+# logits): they train at [fusion] vector_learning_rate when it is set
+VECTOR_PARAMETERS = ("end_of_input", "fusion.logits")
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,8 @@ class FusionSettings:
     steps: int = 200                    # optimizer steps of fusion + projection
     batch_size: int = 8                 # English pairs per step
     learning_rate: float = 1e-4
+    vector_learning_rate: float | None = None   # the end-of-input vector and global_softmax's layer logits (None:
+                                        # learning_rate); single vectors that lr 1e-4 barely moves in a short run
     max_prompt_tokens: int = 256        # encoder tokens of a prompt (longer ones are truncated and counted)
     max_response_tokens: int = 64       # LLM tokens of a response (longer ones are truncated and counted)
     pairs_per_task: int = 200           # cap per evals task file (0 = all)
@@ -116,10 +121,13 @@ def check_fusion(table: Any, recipes: tuple[str, ...]) -> FusionSettings:
     if "learning_rate" in table:
         values["learning_rate"] = number(table, "fusion", "learning_rate", float, 0, "use a learning rate > 0, e.g. 1e-4",
                                          strict=True)
+    if "vector_learning_rate" in table:
+        values["vector_learning_rate"] = number(table, "fusion", "vector_learning_rate", float, 0,
+                                                "use a learning rate > 0, e.g. 1e-2", strict=True)
     if "heldout_share" in table:
         values["heldout_share"] = share(table, "fusion", "heldout_share")
     return FusionSettings(**values)
 
 
-__all__ = ["FUSION_MODES", "FUSION_ENCODERS", "HUB_ENCODERS", "FusionSettings", "fusion_label", "fusion_labels", "is_fusion_label",
+__all__ = ["FUSION_MODES", "VECTOR_PARAMETERS", "FUSION_ENCODERS", "HUB_ENCODERS", "FusionSettings", "fusion_label", "fusion_labels", "is_fusion_label",
            "mode_of", "check_fusion"]

@@ -150,6 +150,17 @@ def test_bad_inputs_raise_clear_errors(built, tmp_path):
         _train(built, tmp_path / "empty", _config(), target_texts=["", "  "])
     with pytest.raises(ConfigError, match="multiple of"):
         _train(built, tmp_path / "micro", _config(batch_size=3, micro_batch_size=2))
+    for bad in ((("end_of_input", 0.0),), (("", 2.0),), (("end_of_input",),)):
+        with pytest.raises(ConfigError, match=r"lr_scales\[0\]"):
+            _config(lr_scales=bad)
+
+
+def test_lr_scales_change_the_weights_key_only_when_set():
+    assert _config().weights_key() == "3fcb98ea0443a806"       # the key of this config before lr_scales existed
+    assert _config(lr_scales=(("model.embed_tokens", 10),)).weights_key() != _config().weights_key()
+    scaled = _config(lr_scales=(("model.embed", 10), ("model", 3)))
+    assert (scaled.lr_scale("model.embed_tokens.weight"), scaled.lr_scale("model.norm.weight"),
+            scaled.lr_scale("lm_head.weight")) == (10.0, 3.0, 1.0)          # the first prefix that matches
 
 
 class _Stop(Exception):

@@ -61,6 +61,7 @@ def test_english_pairs_cap_per_task_and_refuse_a_bad_split():
     ({"fusion": {"modes": ["last"], "encoder": "bert"}}, "fusion.encoder"),
     ({"fusion": {"modes": ["last"], "encoder": ["e5-small"]}}, "fusion.encoder"),       # not a name
     ({"fusion": {"modes": ["last"], "learning_rate": float("nan")}}, "fusion.learning_rate"),
+    ({"fusion": {"modes": ["last"], "vector_learning_rate": 0.0}}, "fusion.vector_learning_rate"),
 ])
 def test_fusion_table_errors_name_the_key(change, key):
     with pytest.raises(ConfigError) as err:
@@ -160,6 +161,31 @@ def test_finished_run_is_loaded_and_its_summary_logs_heldout_english_loss(uninte
     again = run_fusion(_preset(), MODEL, "fusion_global_softmax", 0, out_dir=uninterrupted.out_dir,
                        checkpoint_every=1, learning_rate=1e-2, log=lambda line: None)
     assert all(torch.equal(v, _state(uninterrupted)[k]) for k, v in _state(again).items())
+
+
+def _moved(result, start):
+    return {k: float((result.model.fusion_state()["state"][k] - start[k]).abs().max())
+            for k in ("end_of_input", "fusion.logits", "projection.weight")}
+
+
+def test_vector_learning_rate_moves_only_the_vectors_faster(tmp_path):
+    from paper_utils.recipes.fusion import fusion_config, run_fusion
+
+    cfg = _preset(steps=2, learning_rate=1e-4, vector_learning_rate=1e-2)
+    assert fusion_config(cfg, 0).lr_scales == (("end_of_input", 100.0), ("fusion.logits", 100.0))
+    assert fusion_config(_preset(), 0).lr_scales == ()
+    torch.set_num_threads(1)
+    start = build_fused(cfg, load_fusion_parts(cfg, MODEL), "fusion_global_softmax", 0).fusion_state()["state"]
+    plain = _moved(run_fusion(_preset(steps=2, learning_rate=1e-4), MODEL, "fusion_global_softmax", 0,
+                              out_dir=tmp_path / "plain", log=lambda line: None), start)
+    fast = _moved(run_fusion(cfg, MODEL, "fusion_global_softmax", 0, out_dir=tmp_path / "fast",
+                             log=lambda line: None), start)
+    # AdamW's first steps move every coordinate by about its learning rate: 100 x for the two vectors only
+    for key in ("end_of_input", "fusion.logits"):
+        assert 50 < fast[key] / plain[key] < 200
+    assert 0.2 < fast["projection.weight"] / plain["projection.weight"] < 5
+    summaries = [json.loads((tmp_path / run / "summary.json").read_text()) for run in ("plain", "fast")]
+    assert 0 < summaries[0]["end_of_input_shift"] < summaries[1]["end_of_input_shift"]
 
 
 # ------------------------------------------------------------------------------------------------ FusedTextLM

@@ -42,6 +42,7 @@ from typing import Any, Callable, Sequence
 
 from ..config import Preset
 from ..fusion_data import FusionParts, build_fused, check_run, english_pairs, load_fusion_parts
+from ..fusion_grid import VECTOR_PARAMETERS
 from ..io import read_json, write_json
 from ..jobs import Job
 from ..layout import ModelLayout, fusion_dir, fusion_state_file, fusion_token_weights_file, model_key, relative
@@ -154,9 +155,12 @@ class FusionResult:
 def fusion_config(cfg: Preset, seed: int, **overrides) -> AdaptConfig:
     """The loop's settings of a fusion run from ``[fusion]`` (one stage of kind ``fusion``)."""
     f = cfg.fusion
+    scales = () if f.vector_learning_rate is None else tuple(
+        (name, f.vector_learning_rate / f.learning_rate) for name in VECTOR_PARAMETERS)
     values = dict(stages=(Stage("fusion", f.steps),), seq_len=max(2, f.max_prompt_tokens + f.max_response_tokens),
                   batch_size=f.batch_size, learning_rate=f.learning_rate, seed=seed, eval_every=f.eval_every,
-                  eval_documents=f.heldout_pairs, device=cfg.device if cfg.device in ("auto", "cpu", "cuda") else "auto")
+                  eval_documents=f.heldout_pairs, device=cfg.device if cfg.device in ("auto", "cpu", "cuda") else "auto",
+                  lr_scales=scales)
     values.update(overrides)
     return AdaptConfig(**values)
 
@@ -277,6 +281,7 @@ def run_fusion(cfg: Preset, model: str, label: str, seed: int = 0, *,
              "trained_parameters": fused.count_parameters(), "frozen_parameters": fused.count_parameters(False),
              "train_pairs": train_counts, "heldout_pairs": held_counts}
     stream = partial(ExampleStream, train, partial(collate, pad_id=pad), seed)
+    start = fused.end_of_input.detach().float().clone()
     result = loop(fused, parts.tokenizer, stream, out, config, objective=fused_loss,
                   select=select_fusion, heldout_texts=heldout, evaluator=heldout_evaluator(pad, config.batch_size),
                   fingerprint=fingerprint, resume=resume, export=False, extra_summary=extra, callback=callback,
@@ -285,7 +290,10 @@ def run_fusion(cfg: Preset, model: str, label: str, seed: int = 0, *,
     evals = [r for r in result.log if r["type"] == "eval"]
     summary = {**result.summary, "step0_heldout_loss": evals[0]["heldout_loss"] if evals else None,
                "final_heldout_loss": evals[-1]["heldout_loss"] if evals else None,
-               "layer_weights": layer_weights(trained), "fusion_state": state_path.name}
+               "layer_weights": layer_weights(trained), "fusion_state": state_path.name,
+               # how far the end-of-input vector moved from its start (|trained - start| / |start|)
+               "end_of_input_shift": float((trained.end_of_input.detach().float().cpu() - start).norm()
+                                           / start.norm().clamp(min=1e-12))}
     save_state(trained, state_path, {"label": label, "seed": seed})
     write_json(out / "summary.json", summary)
     shutil.rmtree(out / "checkpoints", ignore_errors=True)

@@ -74,6 +74,8 @@ class AdaptConfig:
     mixed_precision: str = "auto"        # auto: bf16 on CUDA, fp32 (no) on CPU
     gradient_checkpointing: bool = False
     device: str = "auto"                 # auto | cpu | cuda
+    lr_scales: tuple[tuple[str, float], ...] = ()   # (parameter-name prefix, factor): that parameter's learning
+                                         # rate is the stage's times the factor (the first prefix that matches)
 
     @classmethod
     def from_preset(cls, preset, seed: int = 0, stage2: str = "lora", **overrides) -> "AdaptConfig":
@@ -92,6 +94,13 @@ class AdaptConfig:
         stages = tuple(self.stages)
         object.__setattr__(self, "stages", stages)
         object.__setattr__(self, "lora_targets", tuple(self.lora_targets))
+        scales = tuple(tuple(x) for x in self.lr_scales)
+        for k, item in enumerate(scales):
+            if (len(item) != 2 or not isinstance(item[0], str) or not item[0]
+                    or isinstance(item[1], bool) or not isinstance(item[1], (int, float)) or not item[1] > 0):
+                raise ConfigError(f"lr_scales[{k}]", item, 'use (parameter-name prefix, factor > 0), e.g. '
+                                  '("end_of_input", 100.0)')
+        object.__setattr__(self, "lr_scales", tuple((name, float(f)) for name, f in scales))
         if not stages:
             raise ConfigError("stages", stages, f"give at least one stage of: {', '.join(STAGE_KINDS)}")
         for k, st in enumerate(stages):
@@ -149,11 +158,21 @@ class AdaptConfig:
         """Learning rate of the optimizer step ``step_in_stage`` (0-based) of ``stage``."""
         return warmup_cosine(self.stage_lr(stage), stage.steps, step_in_stage, self.warmup_ratio, self.min_lr_ratio)
 
+    def lr_scale(self, name: str) -> float:
+        """The factor on the learning rate of parameter ``name`` (``lr_scales``; 1.0 when no prefix matches).
+
+        >>> AdaptConfig((Stage("fusion", 1),), seq_len=8, batch_size=2, learning_rate=1e-4,
+        ...             lr_scales=(("end_of_input", 100),)).lr_scale("end_of_input")
+        100.0
+        """
+        return next((f for prefix, f in self.lr_scales if name.startswith(prefix)), 1.0)
+
     def weights_key(self) -> str:
-        """Hash of every setting that changes the trained weights (not logging/eval/checkpoint cadence)."""
+        """Hash of every setting that changes the trained weights (not logging/eval/checkpoint cadence);
+        ``lr_scales`` counts only when set, so runs from before it keep their key."""
         keep = {k: v for k, v in asdict(self).items()
                 if k not in ("log_every", "eval_every", "eval_documents", "checkpoint_every", "keep_checkpoints",
-                             "gradient_checkpointing", "device")}
+                             "gradient_checkpointing", "device") and not (k == "lr_scales" and not v)}
         return hashlib.sha256(json.dumps(keep, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

@@ -256,7 +256,7 @@ def loop(model, tokenizer, stream, out_dir: str | Path, config: AdaptConfig, *,
             t0 = time.perf_counter()
             lr = config.lr_at(stage, step - stage_start)
             for g in optimizer.param_groups:
-                g["lr"] = lr
+                g["lr"] = lr * g.get("lr_scale", 1.0)     # AdaptConfig.lr_scales
             micro_losses = []
             for a in range(accum):
                 x = to_device(stream.batch(step, config.batch_size, a, micro, acc.process_index, world), acc.device)

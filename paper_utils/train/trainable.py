@@ -118,13 +118,15 @@ def optimizer_for(model, stage: Stage, config: AdaptConfig):
 
     w_in, w_out = embeddings(model)
     emb = {id(w_in), id(w_out)}
-    decay, no_decay = [], []
+    groups: dict[tuple[float, float], list] = {}          # (weight decay, lr scale) -> parameters
     for name, p in model.named_parameters():
         if p.requires_grad:
-            (no_decay if id(p) in emb or p.ndim < 2 or "norm" in name else decay).append(p)
-    groups = [g for g in ({"params": no_decay, "weight_decay": 0.0},
-                          {"params": decay, "weight_decay": config.weight_decay}) if g["params"]]
-    return torch.optim.AdamW(groups, lr=config.stage_lr(stage), betas=(0.9, 0.95), eps=1e-8)
+            decay = 0.0 if id(p) in emb or p.ndim < 2 or "norm" in name else config.weight_decay
+            groups.setdefault((decay, config.lr_scale(name)), []).append(p)
+    lr = config.stage_lr(stage)
+    params = [{"params": ps, "weight_decay": decay, "lr_scale": scale, "lr": lr * scale}
+              for (decay, scale), ps in groups.items()]
+    return torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.95), eps=1e-8)
 
 
 def touched(model, stages_so_far: Sequence[Stage], new_ids) -> tuple[dict[str, Any], int]:
