@@ -30,10 +30,10 @@ embeddings`` (``inputs_embeds``) and the loss is its LM loss on the target token
 Choices the seed paper leaves open (arXiv 2508.09091): the end-of-input vector starts as the LLM's own EOS
 embedding (zeros without one); the LLM's BOS embedding is put first when its config names one
 (``prepend_bos``); the projection is one ``nn.Linear`` with bias (LangBridge's linear map) for every mode.
-The end-of-input vector and ``global_softmax``'s layer logits (:data:`~paper_utils.fusion_grid.VECTOR_PARAMETERS`) may train at their own
-learning rate (``[fusion] vector_learning_rate``): at the projection's 1e-4 for 100 steps the end-of-input vector
-moved 1.8 % from the EOS start, after which SmolLM2 writes a newline first (measured 2026-12-01), and the layer
-logits stayed at the uniform start.
+The end-of-input vector and ``global_softmax``'s layer logits (:data:`~paper_utils.fusion_grid.VECTOR_PARAMETERS`)
+may train at their own learning rate (``[fusion] vector_learning_rate``): at the projection's 1e-4 for 100 steps
+the end-of-input vector moved 1.8 % from the EOS start, after which SmolLM2 writes a newline first (measured
+2026-12-01), and the layer logits stayed at the uniform start.
 Encoder and LLM are frozen (``requires_grad`` False) and stay in eval mode, also under ``model.train()``;
 the encoder runs without autograd. A prompt longer than the encoder's maximum is refused (DataError naming
 the limit): truncating is the caller's choice, made at tokenization. :meth:`FusedEncoderLM.fusion_state`
@@ -49,7 +49,7 @@ import torch
 from torch import nn
 
 from .errors import ConfigError, DataError
-from .fusion_grid import FUSION_MODES, VECTOR_PARAMETERS
+from .fusion_grid import FUSION_MODES
 
 
 def encoder_sizes(encoder) -> tuple[int, int]:

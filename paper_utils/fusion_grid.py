@@ -40,7 +40,8 @@ HUB_ENCODERS = {"mt5-base": "google/mt5-base", "mt5-large": "google/mt5-large", 
 LABEL_PREFIX = "fusion_"
 # the trained parameters that are one vector each (FusedEncoderLM's end-of-input vector, global_softmax's layer
 # logits): they train at [fusion] vector_learning_rate when it is set
-VECTOR_PARAMETERS = ("end_of_input", "fusion.logits")
+VECTOR_PARAMETERS = {"last": ("end_of_input",), "global_softmax": ("end_of_input", "fusion.logits"),
+                     "transformer_softmax": ("end_of_input",)}
 
 
 @dataclass(frozen=True)

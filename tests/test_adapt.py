@@ -150,9 +150,35 @@ def test_bad_inputs_raise_clear_errors(built, tmp_path):
         _train(built, tmp_path / "empty", _config(), target_texts=["", "  "])
     with pytest.raises(ConfigError, match="multiple of"):
         _train(built, tmp_path / "micro", _config(batch_size=3, micro_batch_size=2))
-    for bad in ((("end_of_input", 0.0),), (("", 2.0),), (("end_of_input",),)):
+    for bad in ((("end_of_input", 0.0),), (("", 2.0),), (("end_of_input",),), ("end_of_input", 2.0),
+                (("end_of_input", float("inf")),)):
         with pytest.raises(ConfigError, match=r"lr_scales\[0\]"):
             _config(lr_scales=bad)
+
+
+def test_optimizer_groups_keep_the_layout_of_checkpoints_from_before_lr_scales():
+    from paper_utils.fixtures import tiny_model
+    from paper_utils.train.trainable import optimizer_for
+
+    model = tiny_model("llama", 80)
+    stage = Stage("full", 1)
+    config = _config(stages=(stage,), weight_decay=0.1)
+    emb = {id(model.get_input_embeddings().weight), id(model.get_output_embeddings().weight)}
+    params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    no_decay = [p for n, p in params if id(p) in emb or p.ndim < 2 or "norm" in n]
+    decay = [p for n, p in params if not (id(p) in emb or p.ndim < 2 or "norm" in n)]
+    old = torch.optim.AdamW([{"params": no_decay, "weight_decay": 0.0}, {"params": decay, "weight_decay": 0.1}],
+                            lr=1e-2)                                 # the two groups every earlier run saved
+    model(torch.tensor([[1, 2, 3]]), labels=torch.tensor([[1, 2, 3]])).loss.backward()
+    old.step()
+    new = optimizer_for(model, stage, config)
+    new.load_state_dict(old.state_dict())                             # a checkpoint from before resumes
+    assert [g["weight_decay"] for g in new.param_groups] == [0.0, 0.1]
+    scaled = optimizer_for(model, stage, _config(stages=(stage,), lr_scales=(("model.norm", 5.0),)))
+    assert [(g["lr_scale"], len(g["params"])) for g in scaled.param_groups][-1] == (5.0, 1)   # scaled groups last
+    assert scaled.param_groups[-1]["params"][0] is model.model.norm.weight
+    with pytest.warns(UserWarning, match="'model.nrom'"):
+        optimizer_for(model, stage, _config(stages=(stage,), lr_scales=(("model.nrom", 5.0),)))
 
 
 def test_lr_scales_change_the_weights_key_only_when_set():

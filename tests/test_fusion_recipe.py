@@ -172,8 +172,9 @@ def test_vector_learning_rate_moves_only_the_vectors_faster(tmp_path):
     from paper_utils.recipes.fusion import fusion_config, run_fusion
 
     cfg = _preset(steps=2, learning_rate=1e-4, vector_learning_rate=1e-2)
-    assert fusion_config(cfg, 0).lr_scales == (("end_of_input", 100.0), ("fusion.logits", 100.0))
-    assert fusion_config(_preset(), 0).lr_scales == ()
+    assert fusion_config(cfg, 0, "global_softmax").lr_scales == (("end_of_input", 100.0), ("fusion.logits", 100.0))
+    assert fusion_config(cfg, 0, "last").lr_scales == (("end_of_input", 100.0),)
+    assert fusion_config(_preset(), 0, "global_softmax").lr_scales == ()
     torch.set_num_threads(1)
     start = build_fused(cfg, load_fusion_parts(cfg, MODEL), "fusion_global_softmax", 0).fusion_state()["state"]
     plain = _moved(run_fusion(_preset(steps=2, learning_rate=1e-4), MODEL, "fusion_global_softmax", 0,

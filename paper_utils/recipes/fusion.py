@@ -152,11 +152,11 @@ class FusionResult:
     parts: FusionParts | None = field(default=None, repr=False)     # the frozen encoder, LLM and tokenizers
 
 
-def fusion_config(cfg: Preset, seed: int, **overrides) -> AdaptConfig:
-    """The loop's settings of a fusion run from ``[fusion]`` (one stage of kind ``fusion``)."""
+def fusion_config(cfg: Preset, seed: int, mode: str, **overrides) -> AdaptConfig:
+    """The loop's settings of a ``mode`` fusion run from ``[fusion]`` (one stage of kind ``fusion``)."""
     f = cfg.fusion
     scales = () if f.vector_learning_rate is None else tuple(
-        (name, f.vector_learning_rate / f.learning_rate) for name in VECTOR_PARAMETERS)
+        (name, f.vector_learning_rate / f.learning_rate) for name in VECTOR_PARAMETERS[mode])
     values = dict(stages=(Stage("fusion", f.steps),), seq_len=max(2, f.max_prompt_tokens + f.max_response_tokens),
                   batch_size=f.batch_size, learning_rate=f.learning_rate, seed=seed, eval_every=f.eval_every,
                   eval_documents=f.heldout_pairs, device=cfg.device if cfg.device in ("auto", "cpu", "cuda") else "auto",
@@ -261,7 +261,7 @@ def run_fusion(cfg: Preset, model: str, label: str, seed: int = 0, *,
     state_path = out / "fusion_state.pt"
     parts = parts or load_fusion_parts(cfg, model)
     fused = build_fused(cfg, parts, label, seed)
-    config = fusion_config(cfg, seed, **overrides)
+    config = fusion_config(cfg, seed, mode, **overrides)
     fingerprint, wkey = start_fingerprint(fused, parts), config.weights_key()
     if resume and state_path.exists() and (out / "summary.json").exists():
         done = read_json(out / "summary.json")

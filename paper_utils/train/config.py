@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import asdict, dataclass
 
 from ..errors import ConfigError
@@ -94,13 +95,13 @@ class AdaptConfig:
         stages = tuple(self.stages)
         object.__setattr__(self, "stages", stages)
         object.__setattr__(self, "lora_targets", tuple(self.lora_targets))
-        scales = tuple(tuple(x) for x in self.lr_scales)
-        for k, item in enumerate(scales):
-            if (len(item) != 2 or not isinstance(item[0], str) or not item[0]
-                    or isinstance(item[1], bool) or not isinstance(item[1], (int, float)) or not item[1] > 0):
-                raise ConfigError(f"lr_scales[{k}]", item, 'use (parameter-name prefix, factor > 0), e.g. '
-                                  '("end_of_input", 100.0)')
-        object.__setattr__(self, "lr_scales", tuple((name, float(f)) for name, f in scales))
+        for k, item in enumerate(self.lr_scales):
+            if (not isinstance(item, (tuple, list)) or len(item) != 2 or not isinstance(item[0], str) or not item[0]
+                    or isinstance(item[1], bool) or not isinstance(item[1], (int, float))
+                    or not (item[1] > 0 and math.isfinite(item[1]))):
+                raise ConfigError(f"lr_scales[{k}]", item, 'use (parameter-name prefix, finite factor > 0), e.g. '
+                                  '(("end_of_input", 100.0),)')
+        object.__setattr__(self, "lr_scales", tuple((name, float(f)) for name, f in self.lr_scales))
         if not stages:
             raise ConfigError("stages", stages, f"give at least one stage of: {', '.join(STAGE_KINDS)}")
         for k, st in enumerate(stages):

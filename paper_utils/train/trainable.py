@@ -118,14 +118,22 @@ def optimizer_for(model, stage: Stage, config: AdaptConfig):
 
     w_in, w_out = embeddings(model)
     emb = {id(w_in), id(w_out)}
-    groups: dict[tuple[float, float], list] = {}          # (weight decay, lr scale) -> parameters
+    groups: dict[tuple[float, bool], list] = {}          # (lr scale, decays) -> parameters
+    matched: set[str] = set()
     for name, p in model.named_parameters():
         if p.requires_grad:
-            decay = 0.0 if id(p) in emb or p.ndim < 2 or "norm" in name else config.weight_decay
-            groups.setdefault((decay, config.lr_scale(name)), []).append(p)
+            decays = not (id(p) in emb or p.ndim < 2 or "norm" in name)
+            groups.setdefault((config.lr_scale(name), decays), []).append(p)
+            matched.update(prefix for prefix, _ in config.lr_scales if name.startswith(prefix))
+    unmatched = [prefix for prefix, _ in config.lr_scales if prefix not in matched]
+    if unmatched:
+        warnings.warn(f"lr_scales: no trainable parameter of {type(model).__name__} starts with "
+                      f"{', '.join(map(repr, unmatched))}; those factors change nothing", stacklevel=2)
+    # a fixed order: unscaled [no decay, decay] first (the layout of checkpoints from before lr_scales), then scaled
     lr = config.stage_lr(stage)
-    params = [{"params": ps, "weight_decay": decay, "lr_scale": scale, "lr": lr * scale}
-              for (decay, scale), ps in groups.items()]
+    params = [{"params": groups[key], "weight_decay": config.weight_decay if key[1] else 0.0, "lr_scale": key[0],
+               "lr": lr * key[0]}
+              for key in sorted(groups, key=lambda k: (k[0] != 1.0, k[0], k[1]))]
     return torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.95), eps=1e-8)
 
 
