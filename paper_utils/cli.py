@@ -61,6 +61,10 @@ def fetch_preset_assets(preset_name: str, progress=print) -> list[str]:
     if "fusion" in preset.grid.recipes and not data_source(preset).tiny_models:
         # English instruction pairs; multilingual-e5-small and its tokenizer.json (the e5 encoder only)
         wanted += list(FUSION_PACKS) if preset.fusion.encoder == "e5-small" else ["openai-evals"]
+        if preset.fusion.english_sources:        # the language-rule pool ([fusion] english_sources) and its word list
+            from .recipe_tables import SOURCE_PACKS
+
+            wanted += [SOURCE_PACKS[s] for s in preset.fusion.english_sources if SOURCE_PACKS[s]] + ["wordfreq"]
     if "franken" in preset.grid.recipes and not data_source(preset).tiny_models:
         wanted.append("openai-evals")    # the English SFT pairs the Franken sibling is tuned on
     if "clo" in preset.grid.recipes and not data_source(preset).tiny_models:

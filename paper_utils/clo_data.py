@@ -173,19 +173,17 @@ def english_pool(sources: Sequence[str] = ("evals",),
             for row in readers[source]()]
 
 
-def english_selection(n: int, split: str = "train", *, seed: int = SELECTION_SEED, max_chars: int = MAX_CHARS,
-                      english: Sequence[Mapping] | None = None, sources: Sequence[str] = ("evals",),
-                      heldout_share: float = HELDOUT_SHARE, vocabulary: frozenset[str] | None = None,
-                      roots: Mapping[str, str | os.PathLike] | None = None) -> list[dict]:
-    """The first ``n`` English items ``{"id", "task", "prompt", "response"}`` of ``split`` in the task-balanced
-    seeded order (module doc).
+def language_pairs(split: str = "train", *, seed: int = SELECTION_SEED, max_chars: int = MAX_CHARS,
+                   english: Sequence[Mapping] | None = None, sources: Sequence[str] = ("evals",),
+                   heldout_share: float = HELDOUT_SHARE, vocabulary: frozenset[str] | None = None,
+                   roots: Mapping[str, str | os.PathLike] | None = None) -> list[dict]:
+    """Every English item ``{"id", "task", "prompt", "response"}`` of ``split`` that passes the length and language
+    rules, in the task-balanced seeded order (module doc; the fusion recipe trains on them).
 
     ``english``: rows ``{"task", "prompt", "response"}`` of the split to select from instead of the pool of
     ``sources`` (no split is applied to them). ``vocabulary``: the common English words of the language rule
     (default :func:`english_vocabulary`, from the wordfreq pack).
     """
-    if not isinstance(n, int) or n < 1:
-        raise ConfigError("n", n, "use a positive number of items")
     if split not in ("train", "heldout"):
         raise ConfigError("split", split, "use train or heldout")
     if not 0 < heldout_share < 1:
@@ -203,15 +201,27 @@ def english_selection(n: int, split: str = "train", *, seed: int = SELECTION_SEE
             key = item_id(row["task"], row["prompt"], row["response"])
             items.setdefault(key, {"id": key, "task": row["task"], "prompt": row["prompt"],
                                    "response": row["response"]})
-    if len(items) < n:
-        raise ConfigError("n", n, f"only {len(items)} English items of split {split!r} have prompt and response of "
-                                  f"at most {max_chars} characters and pass the language rule (is_language_pair); "
-                                  "use a smaller n, a larger max_chars or more sources")
     ranked, seen = [], {}
     for item in sorted(items.values(), key=lambda item: (hash_unit(seed, item["id"]), item["id"])):
         seen[item["task"]] = seen.get(item["task"], -1) + 1
         ranked.append((seen[item["task"]], hash_unit(seed, item["id"]), item["id"], item))
-    return [row[3] for row in sorted(ranked, key=lambda row: row[:3])][:n]
+    return [row[3] for row in sorted(ranked, key=lambda row: row[:3])]
+
+
+def english_selection(n: int, split: str = "train", *, seed: int = SELECTION_SEED, max_chars: int = MAX_CHARS,
+                      english: Sequence[Mapping] | None = None, sources: Sequence[str] = ("evals",),
+                      heldout_share: float = HELDOUT_SHARE, vocabulary: frozenset[str] | None = None,
+                      roots: Mapping[str, str | os.PathLike] | None = None) -> list[dict]:
+    """The first ``n`` items of :func:`language_pairs` (same arguments); ConfigError when fewer pass."""
+    if not isinstance(n, int) or n < 1:
+        raise ConfigError("n", n, "use a positive number of items")
+    items = language_pairs(split, seed=seed, max_chars=max_chars, english=english, sources=sources,
+                           heldout_share=heldout_share, vocabulary=vocabulary, roots=roots)
+    if len(items) < n:
+        raise ConfigError("n", n, f"only {len(items)} English items of split {split!r} have prompt and response of "
+                                  f"at most {max_chars} characters and pass the language rule (is_language_pair); "
+                                  "use a smaller n, a larger max_chars or more sources")
+    return items[:n]
 
 
 def read_sft_jsonl(path: str | os.PathLike, fields: Sequence[str] = RECORD_FIELDS) -> list[dict]:
@@ -310,7 +320,7 @@ def sft_examples(records: Sequence[Mapping], mode: str = "target") -> list[dict]
     return out
 
 
-__all__ = ["RECORD_FIELDS", "SFT_MODES", "SELECTION_SEED", "MAX_CHARS", "SOURCE_PACKS", "item_id", "is_prose",
+__all__ = ["RECORD_FIELDS", "SFT_MODES", "SELECTION_SEED", "MAX_CHARS", "SOURCE_PACKS", "item_id", "language_pairs", "is_prose",
            "english_vocabulary_share", "is_language_pair", "english_vocabulary", "task_group", "clo_split",
            "english_pool", "english_selection",
            "read_sft_jsonl", "translated_sft", "clo_pairs", "sft_examples"]

@@ -34,11 +34,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import ConfigError
-from .recipe_tables import names, number, open_table, share
+from .recipe_tables import SOURCE_PACKS, english_sources, names, number, open_table, share
 
 STAGES = ("attention", "attention_lora", "full")            # paper_utils.train stage kinds a CLO/SFT run may train
-# CLO's English sources and the pack each reads (alpaca: yahma/alpaca-cleaned from the Hub, the paper preset's; no pack)
-SOURCE_PACKS = {"evals": "openai-evals", "bigbench": "bigbench", "alpaca": None}
 SFT_MODES = ("target", "english_target")                    # target: x_l -> y_l; english_target: both languages
 _SFT = re.compile(r"^sft_(target|english_target)_([1-9][0-9]*)x$")
 VARIANT_FIX = ("use clo, base or sft_<mode>_<k>x with mode target or english_target (e.g. sft_target_2x)")
@@ -126,12 +124,7 @@ def check_clo(table: Any, recipes: tuple[str, ...]) -> CloSettings:
     if "heldout_share" in table:
         values["heldout_share"] = share(table, "clo", "heldout_share")
     if "english_sources" in table:
-        sources = table["english_sources"]
-        if (not isinstance(sources, list) or not sources or len(set(sources)) != len(sources)
-                or any(s not in SOURCE_PACKS for s in sources)):
-            raise ConfigError("clo.english_sources", sources, "use a list of distinct sources out of: "
-                              f"{', '.join(SOURCE_PACKS)} (e.g. english_sources = [\"evals\", \"bigbench\"])")
-        values["english_sources"] = tuple(sources)
+        values["english_sources"] = english_sources(table, "clo")
     for key in ("stage", "sft_stage"):
         if key in table:
             if table[key] not in STAGES:

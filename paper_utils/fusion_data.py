@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .clo_data import language_pairs
 from .config import Preset
 from .corpora.english_instructions import PACK, english_instructions
 from .errors import AssetError, ConfigError
@@ -120,11 +121,19 @@ def load_encoder_model(source: str) -> tuple[Any, Any, str]:
     return encoder.eval(), AutoTokenizer.from_pretrained(path), f"{source} ({type(encoder).__name__})"
 
 
-def english_pairs(cfg: Preset, split: str) -> list[dict]:
-    """``[fusion]``'s English pairs of ``split`` (``train`` or ``heldout``): ``{"task", "prompt", "response"}``."""
+def english_pairs(cfg: Preset, split: str, vocabulary: frozenset[str] | None = None) -> list[dict]:
+    """``[fusion]``'s English pairs of ``split`` (``train`` or ``heldout``): ``{"task", "prompt", "response"}``.
+
+    ``[fusion] english_sources`` empty: evals' English task files (split by task file, ``pairs_per_task``);
+    else the pairs of those sources that read as language (:func:`paper_utils.clo_data.language_pairs`, split by
+    source group at ``heldout_share``; ``vocabulary``: its common-word list, default the wordfreq pack's).
+    """
     roots = {PACK: OPENAI_EVALS} if data_source(cfg).tiny_models else None
-    return english_instructions(split, heldout_share=cfg.fusion.heldout_share,
-                                pairs_per_task=cfg.fusion.pairs_per_task, roots=roots)
+    f = cfg.fusion
+    if f.english_sources:
+        return language_pairs(split, sources=f.english_sources, heldout_share=f.heldout_share,
+                              vocabulary=vocabulary, roots=roots)
+    return english_instructions(split, heldout_share=f.heldout_share, pairs_per_task=f.pairs_per_task, roots=roots)
 
 
 def build_fused(cfg: Preset, parts: FusionParts, label: str, seed: int = 0) -> FusedEncoderLM:

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import ConfigError
-from .recipe_tables import number, open_table, share
+from .recipe_tables import english_sources, number, open_table, share
 
 FUSION_MODES = ("last", "global_softmax", "transformer_softmax")
 FUSION_ENCODERS = ("e5-small",)          # multilingual-e5-small as a torch model (paper_utils.e5_torch), offline
@@ -59,6 +59,10 @@ class FusionSettings:
     max_response_tokens: int = 64       # LLM tokens of a response (longer ones are truncated and counted)
     pairs_per_task: int = 200           # cap per evals task file (0 = all)
     heldout_share: float = 0.1          # share of task files held out (by a hash of their path)
+    # () : every pair of evals' English task files (split by task file; pairs_per_task); a list of sources
+    # (recipe_tables.SOURCE_PACKS): the CLO pool's pairs that read as language (clo_data.language_pairs: split by
+    # source group at heldout_share, codes, SQL and one-word answers dropped)
+    english_sources: tuple[str, ...] = ()
     heldout_pairs: int = 256            # held-out English pairs scored at each evaluation
     eval_every: int = 0                 # held-out English loss every N steps; 0 = about 12 evaluations
     fusion_heads: int = 4               # attention heads of transformer_softmax's layer
@@ -127,6 +131,8 @@ def check_fusion(table: Any, recipes: tuple[str, ...]) -> FusionSettings:
                                                 "use a learning rate > 0, e.g. 1e-2", strict=True)
     if "heldout_share" in table:
         values["heldout_share"] = share(table, "fusion", "heldout_share")
+    if "english_sources" in table:
+        values["english_sources"] = english_sources(table, "fusion")
     return FusionSettings(**values)
 
 

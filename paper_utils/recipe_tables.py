@@ -80,4 +80,19 @@ def names(table: Mapping[str, Any], recipe: str, key: str, fix: str = "use a lis
     return tuple(values)
 
 
-__all__ = ["open_table", "number", "share", "names"]
+# English instruction sources (clo_data.english_pool) and the pack each reads (alpaca: yahma/alpaca-cleaned from the
+# Hub, the paper preset's; no pack): [clo] and [fusion] english_sources
+SOURCE_PACKS = {"evals": "openai-evals", "bigbench": "bigbench", "alpaca": None}
+
+
+def english_sources(table: Mapping[str, Any], recipe: str) -> tuple[str, ...]:
+    """``table["english_sources"]`` as distinct keys of :data:`SOURCE_PACKS`."""
+    sources = table["english_sources"]
+    if (not isinstance(sources, list) or not sources or len(set(sources)) != len(sources)
+            or any(s not in SOURCE_PACKS for s in sources)):
+        raise ConfigError(f"{recipe}.english_sources", sources, "use a list of distinct sources out of: "
+                          f"{', '.join(SOURCE_PACKS)} (e.g. english_sources = [\"evals\", \"bigbench\"])")
+    return tuple(sources)
+
+
+__all__ = ["SOURCE_PACKS", "open_table", "number", "share", "names", "english_sources"]

@@ -41,6 +41,30 @@ def test_english_pairs_keep_english_tasks_and_split_by_task_file():
     assert english_instructions("train", roots=ROOTS) == train                  # deterministic
 
 
+def test_english_sources_give_only_pairs_that_read_as_language_split_by_source_group(monkeypatch):
+    from paper_utils import clo_data
+    from paper_utils.fusion_data import english_pairs
+
+    prose = "The answer is that the cat sat on the mat and it is a good cat."
+    pool = ([{"task": f"evals/story{i}/samples.jsonl", "prompt": f"Write a sentence about cat {i}.", "response": prose}
+             for i in range(12)]
+            + [{"task": "evals/raven/samples.jsonl", "prompt": "Solve the puzzle.", "response": "ANSWER: 9. [(D, H)]"},
+               {"task": "evals/sql/samples.jsonl", "prompt": "Write the query.", "response": "SELECT * FROM pets;"}])
+    seen = []
+    monkeypatch.setattr(clo_data, "english_pool", lambda sources, roots=None: seen.append(tuple(sources)) or pool)
+    words = frozenset("the answer is that cat sat on mat and it a good write sentence about solve puzzle query".split())
+    cfg = _preset(english_sources=["evals", "bigbench"], heldout_share=0.5)
+    train, held = english_pairs(cfg, "train", vocabulary=words), english_pairs(cfg, "heldout", vocabulary=words)
+    assert seen[0] == ("evals", "bigbench")
+    assert len(train) + len(held) == 12 and train and held                      # the codes and the SQL dropped
+    assert {r["task"] for r in train}.isdisjoint({r["task"] for r in held})
+    assert all(r["response"] == prose for r in train + held)
+    assert english_pairs(_preset(), "train")[0].keys() == {"task", "prompt", "response"}   # unset: evals task files
+    with pytest.raises(ConfigError) as err:
+        _preset(english_sources=["dolly"])
+    assert err.value.parameter == "fusion.english_sources"
+
+
 def test_english_pairs_cap_per_task_and_refuse_a_bad_split():
     capped = english_instructions("train", pairs_per_task=2, roots=ROOTS)
     assert len(capped) == 2 * len({r["task"] for r in capped})
