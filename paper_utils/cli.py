@@ -40,6 +40,14 @@ def _human(n: int) -> str:
     return str(n)
 
 
+def _source_packs(sources) -> list[str]:
+    """The packs of English instruction ``sources`` (recipe_tables.SOURCE_PACKS) and the wordfreq list of the
+    language rule that selects their pairs (clo_data.is_language_pair)."""
+    from .recipe_tables import SOURCE_PACKS
+
+    return [SOURCE_PACKS[s] for s in sources if SOURCE_PACKS[s]] + ["wordfreq"]
+
+
 def fetch_preset_assets(preset_name: str, progress=print) -> list[str]:
     """Fetch every pack and Debian package a preset needs and convert its offline models once. Idempotent."""
     from . import assets, debian_packs, packs
@@ -62,15 +70,11 @@ def fetch_preset_assets(preset_name: str, progress=print) -> list[str]:
         # English instruction pairs; multilingual-e5-small and its tokenizer.json (the e5 encoder only)
         wanted += list(FUSION_PACKS) if preset.fusion.encoder == "e5-small" else ["openai-evals"]
         if preset.fusion.english_sources:        # the language-rule pool ([fusion] english_sources) and its word list
-            from .recipe_tables import SOURCE_PACKS
-
-            wanted += [SOURCE_PACKS[s] for s in preset.fusion.english_sources if SOURCE_PACKS[s]] + ["wordfreq"]
+            wanted += _source_packs(preset.fusion.english_sources)
     if "franken" in preset.grid.recipes and not data_source(preset).tiny_models:
         wanted.append("openai-evals")    # the English SFT pairs the Franken sibling is tuned on
     if "clo" in preset.grid.recipes and not data_source(preset).tiny_models:
-        from .clo_grid import SOURCE_PACKS   # the English SFT pairs CLO translates, and the word list that selects them
-
-        wanted += [SOURCE_PACKS[s] for s in preset.clo.english_sources if SOURCE_PACKS[s]] + ["wordfreq"]
+        wanted += _source_packs(preset.clo.english_sources)   # the pairs CLO translates, the word list selecting them
     model_names = [m for m in preset.grid.models if m in assets.MODELS and assets.MODELS[m].offline]
     for tok in preset.fertility.tokenizers:
         if tok in ("smollm2", "gemma3"):
