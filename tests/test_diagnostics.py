@@ -107,6 +107,58 @@ def test_step0_writes_results_and_paired_tests(smoke, tmp_path, monkeypatch):
         step0(setup, ["fvt"], variants={"x": {"top_k": 3}})
 
 
+def test_step0_resumes_finished_labels_and_checks_rebuilt_patches(smoke, tmp_path, monkeypatch):
+    """A stopped stage 03 keeps the labels it finished: same code, inputs and request -> the record is reused
+    (its patch loaded, or rebuilt when the uncommitted patches folder is gone and checked by digest); any other
+    request, texts or a rebuilt patch with other rows -> scored again."""
+    import shutil
+
+    import importlib
+
+    step0_module = importlib.import_module("paper_utils.init.step0")
+
+    monkeypatch.setenv("PAPER_UTILS_RESULTS", str(tmp_path))
+    setup = copy.copy(smoke)
+    variants = {"bxod_k2": {"method": "bxod", "top_k": 2}}
+    first = step0(setup, ["mean", "fvt"], variants=variants, log=lambda *a: None)
+    out = tmp_path / "smoke" / "uz" / "smollm2-135m" / "init"
+    rec = json.loads((out / "fvt.json").read_text())
+    assert {"code_version", "inputs", "request", "patch_digest"} <= set(rec)
+    assert rec["patch_digest"] == first.records["fvt"]["_patch"].digest()
+    scored = []
+    real = step0_module.evaluate_patch
+
+    def counting(s, patch, ref=None):
+        scored.append(patch.method)
+        return real(s, patch, ref)
+
+    monkeypatch.setattr(step0_module, "evaluate_patch", counting)
+    again = step0(setup, ["mean", "fvt"], variants=variants, log=lambda *a: None)
+    assert scored == [] and again.table["heldout_bpb"].tolist() == first.table["heldout_bpb"].tolist()
+    assert all(again.records[k]["_resumed"] for k in ("mean", "fvt", "bxod_k2"))
+    shutil.rmtree(out / "patches")                                    # patches are not committed
+    rebuilt = step0(setup, ["mean", "fvt"], variants=variants, log=lambda *a: None)
+    assert scored == [] and (out / "patches" / "bxod_k2" / "rows.safetensors").exists()
+    assert torch.equal(rebuilt.records["bxod_k2"]["_patch"].input_rows, first.records["bxod_k2"]["_patch"].input_rows)
+    # another request under the same label, a tampered digest, other held-out texts: scored again
+    step0(setup, ["fvt"], variants={"bxod_k2": {"method": "bxod", "top_k": 3}}, log=lambda *a: None)
+    assert scored == ["bxod"]
+    tampered = json.loads((out / "fvt.json").read_text())
+    tampered["patch_digest"] = "0" * 16
+    (out / "fvt.json").write_text(json.dumps(tampered))
+    shutil.rmtree(out / "patches" / "fvt")
+    lines = []
+    step0(setup, ["fvt"], log=lines.append)
+    assert scored == ["bxod", "fvt"] and any("scoring it again" in str(line) for line in lines)
+    setup.heldout_texts = setup.heldout_texts[:-1]
+    step0(setup, ["fvt"], log=lambda *a: None)
+    assert scored == ["bxod", "fvt", "fvt"]
+    assert json.loads((out / "base.json").read_text())["heldout_documents"] == len(setup.heldout_texts)
+    scored.clear()
+    step0(setup, ["fvt"], resume=False, log=lambda *a: None)
+    assert scored == ["fvt"]
+
+
 def test_smoke_setup_gemma():
     setup = load_setup(load_preset("smoke"), "uz", "gemma3-270m")
     assert type(setup.model).__name__ == "Gemma3ForCausalLM"

@@ -27,6 +27,7 @@ shows a few tokens' nearest anchors.
 """
 from __future__ import annotations
 
+import hashlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +71,18 @@ class EmbeddingPatch:
     @property
     def tied(self) -> bool:
         return self.output_rows is None
+
+    def digest(self) -> str:
+        """sha256 (first 16 hex digits) of the new rows' bytes, input then output: two patches with the same
+        digest put the same numbers into the model (how a resumed step-0 record checks its rebuilt patch)."""
+        import torch
+
+        digest = hashlib.sha256()
+        for rows in (self.input_rows, self.output_rows):
+            if rows is not None:
+                t = rows.detach().cpu().contiguous()
+                digest.update(f"{tuple(t.shape)} {t.dtype}\0".encode() + t.reshape(-1).view(torch.uint8).numpy().tobytes())
+        return digest.hexdigest()[:16]
 
     def save(self, folder: str | Path) -> Path:
         """``rows.safetensors`` (input, and output when untied) + ``patch.json``; atomic files."""

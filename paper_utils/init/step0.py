@@ -24,22 +24,69 @@ Each method writes ``results/<preset>/<language>/<model>/init/<method>.json`` (a
 ``per_document_bits`` and ``per_document_bytes`` (and ``per_document_bpb``), so the paired tests recompute the
 corpus bits per byte the table shows in every resample. Tables, paired
 tests and the figure of these records are in :mod:`paper_utils.init.results`.
+
+**Resume.** Each record carries what it was computed from: ``code_version`` (hash of ``paper_utils/init``,
+``bpb.py``, ``tuning.py``), ``inputs`` (model, extended tokenizer, held-out and English texts), ``request``
+(the method and options asked for) and ``patch_digest`` (the new rows' bytes). A rerun (``resume=True``, the
+default) reuses a record whose first three match and rebuilds only its patch when ``init/patches/<label>/`` is
+gone (patches are not committed); the evaluation is reused only when the rebuilt rows have the recorded digest,
+else the method is scored again. Stage 03 on ``demo-full`` takes hours on a CPU, so a stopped run keeps every
+label it finished, as the dev sweep keeps its rows.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from ..bpb import bits_per_byte
-from ..io import write_json
+from ..errors import DataError
+from ..io import read_json, write_json
+from ..paths import PACKAGE_DIR
 from ..registry import initializer, resolve_variant
+from ..surfaces import vocab_fingerprint
+from ..tuning import options_key
 from .english_shift import EnglishReference, english_reference, english_shift
 from .initialize import initialize
 from .patch import EmbeddingPatch, anchor_table, jsonable, patched
 from .results import results_table
 from .setup import InitSetup
+
+
+def code_version() -> str:
+    """Hash of the code a step-0 record or sweep row depends on: ``paper_utils/init/*.py``, ``bpb.py``, ``tuning.py``."""
+    digest = hashlib.sha256()
+    for path in sorted((PACKAGE_DIR / "init").glob("*.py")) + [PACKAGE_DIR / "bpb.py", PACKAGE_DIR / "tuning.py"]:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def inputs_version(setup: InitSetup, scored: Sequence[str]) -> str:
+    """Hash of what a record was scored on: model name, extended vocabulary, the ``scored`` texts (held-out for
+    step 0, dev for the sweep) and the English texts of the KL."""
+    digest = hashlib.sha256(f"{setup.model_name}\0{vocab_fingerprint(setup.extended_tokenizer)}".encode())
+    for texts in (scored, setup.english_texts):
+        digest.update(json.dumps(list(texts), ensure_ascii=False).encode() + b"\x1e")
+    return digest.hexdigest()[:12]
+
+
+def _provenance(setup: InitSetup, request: str | None) -> dict[str, Any]:
+    """The resume keys of a step-0 record (module doc)."""
+    keys = {"code_version": code_version(), "inputs": inputs_version(setup, setup.heldout_texts)}
+    if request is not None:
+        keys["request"] = request
+    return keys
+
+
+def _reusable(path, keys: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The record at ``path`` when it was computed from ``keys`` (code, inputs, request), else None."""
+    if not path.exists():
+        return None
+    rec = read_json(path)
+    return rec if all(rec.get(k) == v for k, v in keys.items()) else None
 
 
 def _rules(patch: EmbeddingPatch) -> dict[str, int]:
@@ -67,29 +114,60 @@ def evaluate_patch(setup: InitSetup, patch: EmbeddingPatch, ref: EnglishReferenc
     return out
 
 
-def base_reference(setup: InitSetup, write: bool = True) -> dict[str, Any]:
-    """Held-out bpb of the unextended base model (base tokenizer); ``init/base.json``."""
+def base_reference(setup: InitSetup, write: bool = True, resume: bool = True) -> dict[str, Any]:
+    """Held-out bpb of the unextended base model (base tokenizer); ``init/base.json`` (reused under ``resume``
+    when it was computed from the same code and inputs)."""
+    keys = _provenance(setup, "base")
+    if write and resume and (old := _reusable(setup.layout.init_record("base"), keys)) is not None:
+        return old
     held = bits_per_byte(setup.model, setup.base_tokenizer, setup.heldout_texts)
     rec = {"method": "base", "preset": setup.preset, "language": setup.language, "model": setup.model_name,
            "heldout_bpb": held.bpb, "heldout_documents": len(held.bits), "heldout_tokens": sum(held.tokens),
            **_per_document(held), "english_kl": 0.0, "english_new_argmax_share": 0.0,
-           "notes": setup.notes}
+           "notes": setup.notes, **keys}
     if write:
         write_json(setup.layout.init_record("base"), rec)
     return rec
 
 
+def _resumed(setup: InitSetup, label: str, method: str, opts: dict, keys: Mapping[str, Any], save_patch: bool,
+             log) -> dict[str, Any] | None:
+    """The finished record of ``label`` with its patch (loaded, or rebuilt and checked by digest), else None."""
+    layout = setup.layout
+    old = _reusable(layout.init_record(label), keys)
+    if old is None or "patch_digest" not in old:
+        return None
+    folder = layout.patch_dir(label)
+    try:
+        patch = EmbeddingPatch.load(folder)
+    except DataError:
+        patch = initialize(setup.model, setup.base_tokenizer, setup.extended_tokenizer, method, **opts)
+        if patch.digest() == old["patch_digest"] and save_patch:
+            patch.save(folder)
+    if patch.digest() != old["patch_digest"]:
+        log(f"{label}: rebuilt rows differ from init/{label}.json's (digest {patch.digest()} != "
+            f"{old['patch_digest']}); scoring it again")
+        return None
+    old["_patch"], old["_resumed"] = patch, True
+    return old
+
+
 def run_method(setup: InitSetup, method: str, ref: EnglishReference | None = None, base: dict | None = None,
-               write: bool = True, save_patch: bool = True, label: str | None = None, **options) -> dict[str, Any]:
-    """Initialize with ``method`` (setup's data options + ``options``), evaluate, write ``init/<label>.json``."""
+               write: bool = True, save_patch: bool = True, label: str | None = None, resume: bool = True,
+               log=print, **options) -> dict[str, Any]:
+    """Initialize with ``method`` (setup's data options + ``options``), evaluate, write ``init/<label>.json``;
+    under ``resume`` (with ``write``) a record of the same code, inputs and request is reused (module doc)."""
     label = label or method
     opts = setup.options(method, options)
+    keys = _provenance(setup, options_key({"method": method, **options}))
+    if write and resume and (old := _resumed(setup, label, method, opts, keys, save_patch, log or print)) is not None:
+        return old
     t0 = time.perf_counter()
     patch = initialize(setup.model, setup.base_tokenizer, setup.extended_tokenizer, method, **opts)
     seconds_init = time.perf_counter() - t0
     rec: dict[str, Any] = {"method": label, "base_method": method, "preset": setup.preset,
                            "language": setup.language, "model": setup.model_name, "new_tokens": len(patch.token_ids),
-                           "options": jsonable(patch.options)}
+                           "options": jsonable(patch.options), **keys, "patch_digest": patch.digest()}
     rec.update(evaluate_patch(setup, patch, ref))
     if base is not None:
         rec["base_bpb"] = base["heldout_bpb"]
@@ -114,22 +192,25 @@ class Step0:
 
 
 def step0(setup: InitSetup, methods: Sequence[str], variants: Mapping[str, Mapping[str, Any]] | None = None,
-          write: bool = True, save_patches: bool = True, log=print, ref: EnglishReference | None = None) -> Step0:
+          write: bool = True, save_patches: bool = True, log=print, ref: EnglishReference | None = None,
+          resume: bool = True) -> Step0:
     """Base reference + every method (and named ``variants``: ``{label: {"method": m, **options}}``); ``ref``:
-    the English reference when the caller has it already (the dev sweep computes the same one)."""
+    the English reference when the caller has it already (the dev sweep computes the same one); ``resume``:
+    reuse the records of a stopped run (module doc)."""
     for m in methods:
         initializer(m)                                   # ConfigError naming the registered methods
     checked = {label: resolve_variant(label, spec) for label, spec in (variants or {}).items()}
     t0 = time.perf_counter()
-    base = base_reference(setup, write=write)
+    base = base_reference(setup, write=write, resume=resume)
     ref = ref or english_reference(setup.model, setup.base_tokenizer, setup.english_texts, setup.extended_tokenizer)
     log(f"base bpb {base['heldout_bpb']:.4f}; English reference {ref.hidden.shape[0]} positions "
         f"({time.perf_counter() - t0:.1f} s)")
     records = {}
     jobs = [(m, m, {}) for m in methods] + [(label, m, opts) for label, (m, opts) in checked.items()]
     for label, method, opts in jobs:
-        rec = run_method(setup, method, ref, base, write=write, save_patch=save_patches, label=label, **opts)
+        rec = run_method(setup, method, ref, base, write=write, save_patch=save_patches, label=label,
+                         resume=resume, log=log, **opts)
         records[label] = rec
-        log(f"{label:<24} bpb {rec['heldout_bpb']:.4f}  KL {rec['english_kl']:.4f}  "
+        log(f"{label:<24} {'(resumed) ' if rec.get('_resumed') else ''}bpb {rec['heldout_bpb']:.4f}  KL {rec['english_kl']:.4f}  "
             f"argmax {rec['english_new_argmax_share']:.3f}  init {rec['seconds']:.1f} s")
     return Step0(results_table({"base": base, **records}), records, base)

@@ -36,7 +36,6 @@ evaluation and the tests read them as any other method.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from dataclasses import replace
@@ -45,32 +44,15 @@ from typing import Any, Callable, Mapping, Sequence
 
 from ..errors import ConfigError, DataError
 from ..io import write_csv
-from ..paths import PACKAGE_DIR, shown
+from ..paths import shown
 from ..registry import initializer
-from ..surfaces import vocab_fingerprint
 from ..tuning import BLEND_METHOD, check_sweep, options_key, parse_label
 from .english_shift import EnglishReference, english_reference
 from .setup import InitSetup
-from .step0 import run_method
+from .step0 import code_version, inputs_version, run_method
 
 COLUMNS = ("method", "config", "options", "dev_bpb", "english_kl", "chosen", "dev_documents", "seconds",
            "code_version", "inputs")
-
-
-def code_version() -> str:
-    """Hash of the code a sweep row depends on: ``paper_utils/init/*.py``, ``bpb.py`` and ``tuning.py``."""
-    digest = hashlib.sha256()
-    for path in sorted((PACKAGE_DIR / "init").glob("*.py")) + [PACKAGE_DIR / "bpb.py", PACKAGE_DIR / "tuning.py"]:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:12]
-
-
-def inputs_version(setup: InitSetup) -> str:
-    """Hash of what a row was scored on: model name, extended vocabulary, dev texts and English texts."""
-    digest = hashlib.sha256(f"{setup.model_name}\0{vocab_fingerprint(setup.extended_tokenizer)}".encode())
-    for texts in (setup.dev_texts, setup.english_texts):
-        digest.update(json.dumps(list(texts), ensure_ascii=False).encode() + b"\x1e")
-    return digest.hexdigest()[:12]
 
 
 def check_dev_split(texts: Sequence[str], minimum: int, language: str) -> None:
@@ -126,7 +108,7 @@ def dev_sweep(setup: InitSetup, grid: Mapping[str, Sequence[Mapping[str, Any]]],
     log = log or (lambda *_: None)
     grid = check_sweep(grid)                                          # ConfigError before anything is written
     check_dev_split(setup.dev_texts, min_documents, setup.language)
-    version, inputs = code_version(), inputs_version(setup)
+    version, inputs = code_version(), inputs_version(setup, setup.dev_texts)
     done = {}
     if out_csv is not None and Path(out_csv).exists():
         old = read_sweep(out_csv)
