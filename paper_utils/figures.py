@@ -31,7 +31,8 @@ import pandas as pd
 from .config import Preset
 from .io import save_figure
 from .layout import ModelLayout, fertility_csv, figures_dir, fusion_dir, fusion_token_weights_file, model_key
-from .plots import budget_curve, fertility_heatmap, fusion_layer_weights, fusion_token_heatmap, heldout_curves
+from .plots import (budget_curve, fertility_heatmap, fusion_layer_weights, fusion_loss_curves, fusion_token_heatmap,
+                    heldout_curves)
 
 
 def _models(cfg: Preset) -> list[ModelLayout]:
@@ -128,6 +129,24 @@ def register_fonts() -> list[Path]:
     return files
 
 
+def fusion_curve_table(cfg: Preset, trainings) -> pd.DataFrame:
+    """Long table ``run, text, step, loss`` of the fusion trainings' evaluations (``train_log.jsonl``): ``English``
+    for the held-out English loss, the language code for ``translation_loss_<lang>`` (when the run logged it)."""
+    from .train import read_log
+
+    rows = []
+    for model, label, seed in trainings:
+        path = fusion_dir(cfg.name, model, label, seed) / "train_log.jsonl"
+        for rec in (read_log(path) if path.exists() else []):
+            if rec.get("type") != "eval":
+                continue
+            run = f"{label} seed {seed}"
+            rows.append({"run": run, "text": "English", "step": rec["step"], "loss": rec["heldout_loss"]})
+            rows += [{"run": run, "text": key[len("translation_loss_"):], "step": rec["step"], "loss": value}
+                     for key, value in rec.items() if key.startswith("translation_loss_")]
+    return pd.DataFrame(rows, columns=["run", "text", "step", "loss"])
+
+
 def figure_fusion(cfg: Preset) -> dict[str, list[Path]]:
     """The fusion recipe's trained layer weights (notebook 08): per model, the ``global_softmax`` runs' learned
     softmax over the encoder states (``summary.json``), and per ``transformer_softmax`` run the per-token weights of
@@ -148,6 +167,12 @@ def figure_fusion(cfg: Preset) -> dict[str, list[Path]]:
             name = f"fusion_layer_weights__{model_key(model)}"
             made[name] = save_figure(fusion_layer_weights(rows, f"Learned layer weights: {model_key(model)}"),
                                      figures_dir(cfg.name) / name)
+    for model in dict.fromkeys(m for m, _, _ in trainings):
+        curves = fusion_curve_table(cfg, [t for t in trainings if t[0] == model])
+        if len(curves):
+            name = f"fusion_loss_curves__{model_key(model)}"
+            made[name] = save_figure(fusion_loss_curves(curves, f"Held-out loss during fusion training: "
+                                                                f"{model_key(model)}"), figures_dir(cfg.name) / name)
     for model, label, seed in trainings:
         path = fusion_token_weights_file(cfg.name, model, label, seed)
         if label.endswith("transformer_softmax") and path.exists():
@@ -174,4 +199,4 @@ def all_figures(cfg: Preset) -> dict[str, list[Path]]:
 
 
 __all__ = ["FIGURES", "FONT_PACKAGES", "register_fonts", "all_figures", "figure_fertility", "figure_budget_curves",
-           "figure_initialization", "figure_adaptation", "figure_convergence", "figure_fusion"]
+           "figure_initialization", "figure_adaptation", "figure_convergence", "figure_fusion", "fusion_curve_table"]

@@ -136,6 +136,30 @@ def english_pairs(cfg: Preset, split: str, vocabulary: frozenset[str] | None = N
     return english_instructions(split, heldout_share=f.heldout_share, pairs_per_task=f.pairs_per_task, roots=roots)
 
 
+def translation_pairs(cfg: Preset, lang: str, n: int) -> list[dict]:
+    """The first ``n`` **dev-split** parallel pairs of ``lang`` as X->English pairs for the fusion's target-language
+    loss during training: ``{"task", "prompt", "response"}``, the prompt in the evaluation's translation wording
+    (``Translate <Language> to English.``), the response the human English. Dev, never test: stage 05 and
+    ``benchmarks/fusion_eval.py`` score the test pairs.
+
+    >>> from paper_utils.config import load_preset
+    >>> pair = translation_pairs(load_preset("smoke"), "uz", 1)[0]
+    >>> print(pair["prompt"])
+    Translate Uzbek to English.
+    <BLANKLINE>
+    Uzbek: Yana qoʻshish
+    English:
+    >>> pair["response"]
+    'Add another'
+    """
+    from .corpora import language
+
+    name = language(lang).name
+    rows = [r for r in data_source(cfg).parallel(lang, "dev") if r["target"].strip() and r["en"].strip()][:n]
+    return [{"task": f"translation_{lang}", "prompt": f"Translate {name} to English.\n\n{name}: {r['target']}\nEnglish:",
+             "response": r["en"]} for r in rows]
+
+
 def build_fused(cfg: Preset, parts: FusionParts, label: str, seed: int = 0) -> FusedEncoderLM:
     """A fresh fused model of ``label``'s mode, its trained part drawn after ``torch.manual_seed(seed)``."""
     import torch
@@ -158,4 +182,5 @@ def load_trained_fusion(cfg: Preset, model: str, label: str, seed: int = 0,
     return fused.eval(), parts, relative(cfg.name, path)
 
 
-__all__ = ["FusionParts", "check_run", "load_fusion_parts", "english_pairs", "build_fused", "load_trained_fusion"]
+__all__ = ["FusionParts", "check_run", "load_fusion_parts", "english_pairs", "translation_pairs", "build_fused",
+           "load_trained_fusion"]

@@ -64,6 +64,8 @@ class FusionSettings:
     # source group at heldout_share, codes, SQL and one-word answers dropped)
     english_sources: tuple[str, ...] = ()
     heldout_pairs: int = 256            # held-out English pairs scored at each evaluation
+    translation_eval_pairs: int = 0     # per grid language, dev-split parallel pairs whose X->English loss (the
+                                        # encoder reads the target sentence) is logged at each evaluation; 0 = off
     eval_every: int = 0                 # held-out English loss every N steps; 0 = about 12 evaluations
     fusion_heads: int = 4               # attention heads of transformer_softmax's layer
 
@@ -120,7 +122,8 @@ def check_fusion(table: Any, recipes: tuple[str, ...]) -> FusionSettings:
                               "encoder folder (config.json, safetensors, tokenizer)")
         values["encoder"] = encoder
     for key, minimum in (("steps", 1), ("batch_size", 1), ("max_prompt_tokens", 1), ("max_response_tokens", 1),
-                         ("pairs_per_task", 0), ("heldout_pairs", 1), ("eval_every", 0), ("fusion_heads", 1)):
+                         ("pairs_per_task", 0), ("heldout_pairs", 1), ("eval_every", 0), ("fusion_heads", 1),
+                         ("translation_eval_pairs", 0)):
         if key in table:
             values[key] = number(table, "fusion", key, int, minimum, f"use an integer >= {minimum}")
     if "learning_rate" in table:

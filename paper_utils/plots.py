@@ -153,6 +153,25 @@ def fusion_layer_weights(weights: dict[str, list[float]], title: str = ""):
     return fig
 
 
+def fusion_loss_curves(table, title: str = ""):
+    """Loss during fusion training, one panel per text (``English`` held-out pairs first, then each target
+    language's X->English pairs), one line per run. ``table``: long rows ``run, text, step, loss`` (mean nats per
+    response token)."""
+    set_style()
+    texts = list(dict.fromkeys(table["text"]))
+    fig, axes = plt.subplots(1, len(texts), figsize=(3.2 * len(texts), 3.4), squeeze=False, sharex=True)
+    for ax, text in zip(axes[0], texts):
+        part = table[table["text"] == text]
+        for run, group in part.groupby("run", sort=False):
+            ax.plot(group["step"], group["loss"], marker="o", ms=3, label=run)
+        ax.set(title=text, xlabel="optimizer step")
+    axes[0][0].set_ylabel("nats per response token")
+    axes[0][-1].legend(fontsize=7, frameon=False)
+    fig.suptitle(title or "Held-out loss during fusion training")
+    fig.tight_layout()
+    return fig
+
+
 def fusion_token_heatmap(examples: dict[str, dict], title: str = ""):
     """Per-token layer weights (``transformer_softmax``): one panel per language, encoder tokens as rows and
     encoder states as columns; ``examples`` is ``token_weights.json``'s ``{language: {"tokens", "weights"}}``."""

@@ -213,6 +213,36 @@ def test_vector_learning_rate_moves_only_the_vectors_faster(tmp_path):
     assert 0 < summaries[0]["end_of_input_shift"] < summaries[1]["end_of_input_shift"]
 
 
+def test_target_language_loss_is_logged_during_training_without_changing_the_weights(uninterrupted, tmp_path):
+    """[fusion] translation_eval_pairs: each evaluation also logs, per grid language, the X->English loss of
+    dev-split pairs (the encoder reads the target sentence); the trained weights are the same as without it."""
+    from paper_utils.fusion_data import translation_pairs
+    from paper_utils.recipes.fusion import heldout_evaluator, run_fusion, tokenize_pairs
+
+    cfg = _preset(translation_eval_pairs=3)
+    run = run_fusion(cfg, MODEL, "fusion_global_softmax", 0, out_dir=tmp_path / "run", checkpoint_every=1,
+                     learning_rate=1e-2, log=lambda line: None)
+    langs = list(cfg.grid.languages)
+    evals = [r for r in run.log if r["type"] == "eval"]
+    assert [r["step"] for r in evals] == [r["step"] for r in uninterrupted.log if r["type"] == "eval"]
+    assert all(r[f"translation_loss_{lang}"] > 0 for r in evals for lang in langs)
+    assert [r["heldout_loss"] for r in evals] == [r["heldout_loss"] for r in uninterrupted.log if r["type"] == "eval"]
+    a, b = _state(run), _state(uninterrupted)
+    assert all(torch.equal(a[k], b[k]) for k in a)                   # evaluation only: the weights do not move
+    s = run.summary
+    assert set(s["final_translation_loss"]) == set(langs) == set(s["step0_translation_loss"])
+    assert s["translation_eval_pairs"] == {lang: 3 for lang in langs}
+    # the logged number is the mean nats per English token of those pairs under the trained model
+    parts = run.parts
+    pairs = tokenize_pairs(translation_pairs(cfg, langs[0], 3), parts, cfg.fusion.max_prompt_tokens,
+                           cfg.fusion.max_response_tokens)[0]
+    direct = heldout_evaluator(parts.encoder_tokenizer.pad_token_id or 0, 2)(run.model, pairs)["heldout_loss"]
+    assert abs(direct - s["final_translation_loss"][langs[0]]) < 1e-5
+    with pytest.raises(ConfigError) as err:
+        _preset(translation_eval_pairs=-1)
+    assert err.value.parameter == "fusion.translation_eval_pairs"
+
+
 # ------------------------------------------------------------------------------------------------ FusedTextLM
 
 def test_matching_scorer_runs_unchanged_on_a_fused_model():
@@ -287,7 +317,7 @@ def test_notebook_08_trains_once_and_notebook_05_evaluates_every_language(tmp_pa
     from paper_utils.figures import figure_fusion
 
     preset = smoke_fusion_preset('modes = ["global_softmax", "transformer_softmax"]\nsteps = 2\nbatch_size = 2\n'
-                                 'heldout_pairs = 4\n')
+                                 'heldout_pairs = 4\ntranslation_eval_pairs = 2\n')
     cfg = load_preset(str(preset))
     assert cfg.grid.languages == ("uz", "ms")
     jobs = recipe("fusion").jobs(cfg)
@@ -303,10 +333,10 @@ def test_notebook_08_trains_once_and_notebook_05_evaluates_every_language(tmp_pa
     weights = json.loads((root / "fusion/smollm2-135m/fusion_transformer_softmax__seed0/token_weights.json").read_text())
     assert set(weights["examples"]) == {"uz", "ms"}
     made = figure_fusion(cfg)
-    assert set(made) == {"fusion_layer_weights__smollm2-135m",
+    assert set(made) == {"fusion_layer_weights__smollm2-135m", "fusion_loss_curves__smollm2-135m",
                          "fusion_token_weights__smollm2-135m__fusion_transformer_softmax__seed0"}
     executed = (root / "executed" / "08_encoder_fusion__smollm2-135m__fusion_transformer_softmax__seed0.ipynb").read_text()
-    assert "\"ename\"" not in executed and "encoder tokens" in executed
+    assert "\"ename\"" not in executed and "encoder tokens" in executed and "uz->English loss on 2 dev pairs" in executed
 
 
 # ------------------------------------------------------------------------------------------------ other encoders

@@ -21,7 +21,9 @@ encoder tokens, at most the encoder's own limit), the response (``max_response_t
 EOS) scored by the LLM, loss on the response only. The stream (:class:`paper_utils.train.streams.ExampleStream`) is a pure function of the step,
 so checkpoints resume bit-identically. Every ``eval_every`` steps the held-out English loss (mean nats per
 response token over the held-out task files' first ``heldout_pairs`` pairs; per pair in ``document_loss``) is
-logged. Files in ``results/<preset>/fusion/<model key>/fusion_<mode>__seed<k>/``
+logged, and with ``[fusion] translation_eval_pairs`` the target-language loss of every grid language
+(``translation_loss_<lang>``: the encoder reads a dev-split target sentence, the LLM scores its human English;
+:func:`paper_utils.fusion_data.translation_pairs`); ``summary.json`` keeps the first and last of each. Files in ``results/<preset>/fusion/<model key>/fusion_<mode>__seed<k>/``
 (:func:`~paper_utils.layout.fusion_dir`): ``train_log.jsonl``, ``summary.json`` and
 ``fusion_state.pt`` (:meth:`~paper_utils.fusion.FusedEncoderLM.fusion_state`, written atomically, before the
 summary; checkpoints are removed after it). The training is English only, so it has no language: one training per
@@ -41,7 +43,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from ..config import Preset
-from ..fusion_data import FusionParts, build_fused, check_run, english_pairs, load_fusion_parts
+from ..fusion_data import FusionParts, build_fused, check_run, english_pairs, load_fusion_parts, translation_pairs
 from ..fusion_grid import VECTOR_PARAMETERS
 from ..io import read_json, write_json
 from ..jobs import Job
@@ -133,12 +135,22 @@ def select_fusion(model, stage, config, new_ids):
     return model, []
 
 
-def heldout_evaluator(pad_id: int, batch_size: int) -> Callable[[Any, list], dict]:
-    """``evaluate(model, examples)``: mean nats per response token (``heldout_loss``) and per pair."""
+def heldout_evaluator(pad_id: int, batch_size: int, translation: dict[str, list] | None = None
+                      ) -> Callable[[Any, list], dict]:
+    """``evaluate(model, examples)``: mean nats per response token (``heldout_loss``) and per pair; with
+    ``translation`` (``{language: tokenized X->English pairs}``) also ``translation_loss_<language>``, the mean nats
+    per English token when the encoder reads the target-language sentence."""
     def nll(model, batch):
         s, c = model.target_loglik(**batch)
         return -s, c
-    return response_loss_evaluator(collate, nll, pad_id, batch_size, device_of=lambda m: m.projection.weight.device)
+    english = response_loss_evaluator(collate, nll, pad_id, batch_size, device_of=lambda m: m.projection.weight.device)
+
+    def evaluate(model, examples) -> dict:
+        values = english(model, examples)
+        for lang, pairs in (translation or {}).items():
+            values[f"translation_loss_{lang}"] = english(model, pairs)["heldout_loss"]
+        return values
+    return evaluate
 
 
 # ------------------------------------------------------------------------------------------------ a run
@@ -274,22 +286,28 @@ def run_fusion(cfg: Preset, model: str, label: str, seed: int = 0, *,
     train, train_counts = tokenize_pairs(english_pairs(cfg, "train"), parts, f.max_prompt_tokens, f.max_response_tokens)
     heldout, held_counts = tokenize_pairs(english_pairs(cfg, "heldout"), parts, f.max_prompt_tokens,
                                           f.max_response_tokens)
+    translation = {lang: tokenize_pairs(translation_pairs(cfg, lang, f.translation_eval_pairs), parts,
+                                        f.max_prompt_tokens, f.max_response_tokens)[0]
+                   for lang in cfg.grid.languages} if f.translation_eval_pairs else {}
     log(f"{label}: {len(train)} English training pairs, {min(len(heldout), f.heldout_pairs)} held-out pairs; "
         f"{fused.count_parameters():,} trained parameters, {fused.count_parameters(trainable=False):,} frozen")
     extra = {"preset": cfg.name, "languages": list(cfg.grid.languages), "model": model, "method": label, "seed": seed,
              "recipe": "fusion", "fusion_mode": mode, "encoder": parts.encoder_name, "llm": parts.llm_name,
              "trained_parameters": fused.count_parameters(), "frozen_parameters": fused.count_parameters(False),
-             "train_pairs": train_counts, "heldout_pairs": held_counts}
+             "train_pairs": train_counts, "heldout_pairs": held_counts,
+             "translation_eval_pairs": {lang: len(pairs) for lang, pairs in translation.items()}}
     stream = partial(ExampleStream, train, partial(collate, pad_id=pad), seed)
     start = fused.end_of_input.detach().float().clone()
     result = loop(fused, parts.tokenizer, stream, out, config, objective=fused_loss,
-                  select=select_fusion, heldout_texts=heldout, evaluator=heldout_evaluator(pad, config.batch_size),
+                  select=select_fusion, heldout_texts=heldout, evaluator=heldout_evaluator(pad, config.batch_size, translation),
                   fingerprint=fingerprint, resume=resume, export=False, extra_summary=extra, callback=callback,
                   log=log)
     trained = result.model
     evals = [r for r in result.log if r["type"] == "eval"]
     summary = {**result.summary, "step0_heldout_loss": evals[0]["heldout_loss"] if evals else None,
                "final_heldout_loss": evals[-1]["heldout_loss"] if evals else None,
+               "step0_translation_loss": {lang: evals[0][f"translation_loss_{lang}"] for lang in translation} if evals else {},
+               "final_translation_loss": {lang: evals[-1][f"translation_loss_{lang}"] for lang in translation} if evals else {},
                "layer_weights": layer_weights(trained), "fusion_state": state_path.name,
                # how far the end-of-input vector moved from its start (|trained - start| / |start|)
                "end_of_input_shift": float((trained.end_of_input.detach().float().cpu() - start).norm()
