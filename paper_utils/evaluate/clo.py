@@ -46,16 +46,8 @@ from ..study import english_bpb_texts, mmlu_split
 from .cloze import score_mmlu_cloze
 from .english_bpb import evaluate_english_bpb
 from .mmlu import score_mmlu
-from .textlm import CausalTextLM
+from .textlm import CausalTextLM, chat_text
 from .translation import translation_scores
-
-
-def chat_text(tokenizer, prompt: str) -> str:
-    """``prompt`` as one user turn of the chat template with the generation prompt (no template: ``User:``...)."""
-    if getattr(tokenizer, "chat_template", None):
-        return tokenizer.apply_chat_template([{"role": "user", "content": prompt}], add_generation_prompt=True,
-                                             tokenize=False)
-    return f"User: {prompt}\nAssistant: "
 
 
 def target_flags(responses: Sequence[str], language: str) -> tuple[list[int] | None, str]:

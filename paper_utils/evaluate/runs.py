@@ -129,6 +129,13 @@ def load_eval_model(cfg: Preset, model: str, method: str = "base", model_dir: st
     m, tok = load_model(model)
     return CausalTextLM(m, tok), model
 
+def translation_style(cfg: Preset, method: str) -> str:
+    """How a run is asked to translate: the Franken-Adapter recipe's runs (an instruction-tuned sibling and what
+    it is compared with) zero-shot with an instruction in the chat template (``"instruction"``), as the issue and
+    the paper evaluate instruction models; every other run with the 5-shot template (``"few_shot"``)."""
+    return "instruction" if method in franken_labels(cfg.franken) else "few_shot"
+
+
 def base_tokenizer_of(cfg: Preset, language: str, model: str, method: str, lm: TextLM):
     """The tokenizer whose English ids the evaluated model must keep.
 
@@ -198,10 +205,11 @@ def run_evaluation(cfg: Preset, language: str, model: str, method: str = "base",
         for direction in (f"en-{language}", f"{language}-en"):
             records, s = evaluate_translation(lm, test, demos, language, direction, batch_size=batch_size,
                                               max_new_tokens=source_data.translation_max_new_tokens,
-                                              base_tokenizer=base_tok)
+                                              base_tokenizer=base_tok, style=translation_style(cfg, method))
             write_jsonl(out / f"translation_{direction}.jsonl", records)
             scores["tasks"]["translation"][direction] = s
-            log(f"translation {direction}: chrF++ {s['chrf++']:.2f} BLEU {s['bleu']:.2f} (n={s['n']}, {s['seconds']}s)"
+            log(f"translation {direction} ({s['style']}): chrF++ {s['chrf++']:.2f} BLEU {s['bleu']:.2f} "
+                f"(n={s['n']}, {s['seconds']}s)"
                 + _english_note(s))
     if "matching" in tasks:
         targets, english = heldout_parallel(cfg, language)
@@ -267,6 +275,6 @@ def run_evaluation(cfg: Preset, language: str, model: str, method: str = "base",
     return scores
 
 
-__all__ = ["TASKS", "eval_dir", "default_model_dir", "check_parameters", "load_eval_model", "base_tokenizer_of",
+__all__ = ["TASKS", "eval_dir", "default_model_dir", "check_parameters", "load_eval_model", "base_tokenizer_of", "translation_style",
            "evaluate_bpb",
            "run_evaluation", "run_label"]

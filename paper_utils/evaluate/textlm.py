@@ -57,6 +57,21 @@ class TextLM(Protocol):
         """Bits per UTF-8 byte of each text from its first character on."""
 
 
+def chat_text(tokenizer, prompt: str) -> str:
+    """``prompt`` as one user turn of the chat template with the generation prompt (no template: ``User:``...).
+
+    A template that writes the BOS token itself (Gemma's) loses it here when the tokenizer adds BOS on encoding
+    (the scorers encode with the tokenizer's defaults), so the model sees one BOS, not two."""
+    if not getattr(tokenizer, "chat_template", None):
+        return f"User: {prompt}\nAssistant: "
+    text = tokenizer.apply_chat_template([{"role": "user", "content": prompt}], add_generation_prompt=True,
+                                         tokenize=False)
+    bos = tokenizer.bos_token
+    if bos and text.startswith(bos) and tokenizer("x")["input_ids"][:1] == [tokenizer.bos_token_id]:
+        text = text[len(bos):]
+    return text
+
+
 def continuation_tokens(tokenizer, context: str, continuation: str) -> tuple[list[int], int]:
     """``(tokens of context + continuation, number of context tokens)``, split like lm-eval."""
     ctx = tokenizer(context)["input_ids"]
@@ -162,4 +177,4 @@ class CausalTextLM:
         return bits_per_byte(self.model, self.tokenizer, texts)
 
 
-__all__ = ["TextLM", "CausalTextLM", "continuation_tokens", "choice_token_ids"]
+__all__ = ["TextLM", "CausalTextLM", "chat_text", "continuation_tokens", "choice_token_ids"]

@@ -44,7 +44,7 @@ from typing import Any, Sequence
 from ..corpora import language as lang_info
 from ..errors import ConfigError, DataError
 from .english_identity import check_items, english_scores, tokenizer_of
-from .textlm import TextLM
+from .textlm import TextLM, chat_text
 
 def translation_prompt(source: str, demos: Sequence[tuple[str, str]], src_name: str, tgt_name: str) -> str:
     """The few-shot prompt; ``demos`` are ``(source side, target side)`` pairs in the prompt's direction."""
@@ -53,6 +53,32 @@ def translation_prompt(source: str, demos: Sequence[tuple[str, str]], src_name: 
         lines += [f"{src_name}: {s}", f"{tgt_name}: {t}", ""]
     lines += [f"{src_name}: {source}", f"{tgt_name}:"]
     return "\n".join(lines)
+
+STYLES = ("few_shot", "instruction")
+
+
+def instruction_prompt(source: str, src_name: str, tgt_name: str) -> str:
+    """The zero-shot instruction (``style="instruction"``), sent as one user turn of the model's chat template.
+
+    >>> print(instruction_prompt("Save", "English", "Uzbek"))
+    Translate this English text into Uzbek. Reply with the translation only.
+    <BLANKLINE>
+    Save
+    """
+    return f"Translate this {src_name} text into {tgt_name}. Reply with the translation only.\n\n{source}"
+
+
+def instruction_english_texts(english: str, src_name: str, tgt_name: str) -> dict[str, str]:
+    """The English texts of one instruction-style item: the instruction, and the item's English on its own line
+    (the source of en->X as the prompt holds it; the reference of X->English).
+
+    >>> instruction_english_texts("Save", "English", "Uzbek")["source"]
+    'Save'
+    """
+    texts = {"template": instruction_prompt("", src_name, tgt_name).rstrip()}
+    texts["source" if src_name == "English" else "reference"] = english
+    return texts
+
 
 def english_texts(english: str, demos: Sequence[dict], src_name: str, tgt_name: str) -> dict[str, str]:
     """The English texts of one item, labeled: ``template``, ``demo <k>``, and ``source`` (en->X) or ``reference``.
@@ -88,21 +114,31 @@ def translation_scores(hypotheses: Sequence[str], references: Sequence[str]) -> 
 
 def evaluate_translation(lm: TextLM, test: Sequence[dict], demos: Sequence[dict], language: str,
                          direction: str, *, batch_size: int = 8, max_new_tokens: int = 256,
-                         base_tokenizer: Any = None) -> tuple[list[dict], dict]:
+                         base_tokenizer: Any = None, style: str = "few_shot") -> tuple[list[dict], dict]:
     """Translate ``test`` in ``direction`` (``"en-xx"`` or ``"xx-en"``); returns (records, scores).
 
-    Every record carries ``english_identical`` (and ``english_changed``) from the check of :func:`english_texts`
-    against ``base_tokenizer`` (``None``: the model's own tokenizer); the scores carry
-    ``english_identical_share``.
+    ``style``: ``"few_shot"`` (the template above with ``demos``) or ``"instruction"`` (zero-shot:
+    :func:`instruction_prompt` as one user turn of the model's chat template, ``demos`` unused; for instruction
+    models, the Franken-Adapter comparison). Every record carries ``english_identical`` (and ``english_changed``)
+    from the check of :func:`english_texts` (:func:`instruction_english_texts`) against ``base_tokenizer``
+    (``None``: the model's own tokenizer); the scores carry ``english_identical_share`` and the ``style``.
     """
+    if style not in STYLES:
+        raise ConfigError("style", style, f"use one of: {', '.join(STYLES)}")
     en_name, x_name = "English", lang_info(language).name
     to_x = direction == f"en-{language}"
     if not to_x and direction != f"{language}-en":
         raise ConfigError("direction", direction, f"use 'en-{language}' or '{language}-en'")
     src_key, tgt_key = ("en", "target") if to_x else ("target", "en")
     src_name, tgt_name = (en_name, x_name) if to_x else (x_name, en_name)
-    pairs = [(d[src_key], d[tgt_key]) for d in demos]
-    prompts = [translation_prompt(r[src_key], pairs, src_name, tgt_name) for r in test]
+    if style == "instruction":
+        demos, tok = [], tokenizer_of(lm)
+        prompts = [chat_text(tok, instruction_prompt(r[src_key], src_name, tgt_name)) for r in test]
+        template = chat_text(tok, instruction_prompt("<source>", src_name, tgt_name))
+    else:
+        pairs = [(d[src_key], d[tgt_key]) for d in demos]
+        prompts = [translation_prompt(r[src_key], pairs, src_name, tgt_name) for r in test]
+        template = translation_prompt("<source>", [], src_name, tgt_name)
     src_lens = lm.count_tokens([r[src_key] for r in test])
     limits = [min(max_new_tokens, 3 * n + 16) for n in src_lens]
     start = time.perf_counter()
@@ -110,14 +146,16 @@ def evaluate_translation(lm: TextLM, test: Sequence[dict], demos: Sequence[dict]
     seconds = time.perf_counter() - start
     refs = [r[tgt_key] for r in test]
     scores = translation_scores(hyps, refs)
-    scores.update({"direction": direction, "shots": len(pairs), "demo_ids": [d["id"] for d in demos],
-                   "seconds": round(seconds, 2), "template": translation_prompt("<source>", [], src_name, tgt_name)})
+    scores.update({"direction": direction, "style": style, "shots": len(demos), "demo_ids": [d["id"] for d in demos],
+                   "seconds": round(seconds, 2), "template": template})
     english = check_items(tokenizer_of(lm) if base_tokenizer is None else base_tokenizer, tokenizer_of(lm),
-                          [english_texts(r["en"], demos, src_name, tgt_name) for r in test])
+                          [instruction_english_texts(r["en"], src_name, tgt_name) if style == "instruction"
+                           else english_texts(r["en"], demos, src_name, tgt_name) for r in test])
     records = [{"id": r["id"], "source": r[src_key], "reference": ref, "hypothesis": h, **e}
                for r, ref, h, e in zip(test, refs, hyps, english)]
     scores.update(english_scores(records))
     return records, scores
 
 
-__all__ = ["english_texts", "translation_prompt", "translation_scores", "evaluate_translation"]
+__all__ = ["STYLES", "english_texts", "instruction_english_texts", "instruction_prompt", "translation_prompt",
+           "translation_scores", "evaluate_translation"]
