@@ -150,9 +150,25 @@ def test_step0_resumes_finished_labels_and_checks_rebuilt_patches(smoke, tmp_pat
     lines = []
     step0(setup, ["fvt"], log=lines.append)
     assert scored == ["bxod", "fvt"] and any("scoring it again" in str(line) for line in lines)
+    # options the setup resolves (the preset's [initialization] options, lexicon, texts) count, not only the request
+    setup.method_options = {**setup.method_options, "bxod": {**setup.method_options.get("bxod", {}), "max_anchors": 3}}
+    step0(setup, ["fvt"], variants=variants, log=lambda *a: None)
+    assert scored == ["bxod", "fvt", "bxod"]
+    # a record scored without the English reference is not reused by a run that measures it
+    scored.clear()
+    run_method_module = step0_module.run_method
+    run_method_module(setup, "mean", log=lambda *a: None)                       # ref=None: no English KL
+    again = step0(setup, ["mean"], log=lambda *a: None)
+    assert scored == ["mean", "mean"] and "english_kl" in again.records["mean"] and again.base["_resumed"]
+    # a damaged saved patch is rebuilt (and checked), not a crash
+    (out / "patches" / "mean" / "rows.safetensors").write_bytes(b"not a safetensors file")
+    lines.clear()
+    step0(setup, ["mean"], log=lines.append)
+    assert scored == ["mean", "mean"] and any("could not be read" in str(line) for line in lines)
     setup.heldout_texts = setup.heldout_texts[:-1]
+    scored.clear()
     step0(setup, ["fvt"], log=lambda *a: None)
-    assert scored == ["bxod", "fvt", "fvt"]
+    assert scored == ["fvt"]
     assert json.loads((out / "base.json").read_text())["heldout_documents"] == len(setup.heldout_texts)
     scored.clear()
     step0(setup, ["fvt"], resume=False, log=lambda *a: None)

@@ -84,3 +84,14 @@ def test_franken_runs_translate_by_instruction_every_other_run_by_five_shots():
     for label in ("sibling", "sibling_ext_fvt", "franken_fvt", "base_tuned_fvt"):
         assert translation_style(cfg, label) == "instruction"
     assert translation_style(cfg, "base") == "few_shot" and translation_style(cfg, "fvt") == "few_shot"
+
+
+def test_a_chat_formats_end_of_turn_token_ends_generation():
+    from paper_utils.evaluate.decoding import end_token_ids
+
+    _, tok = fixtures.evaluation_model()
+    tok = copy.deepcopy(tok)
+    assert end_token_ids(tok) == {tok.eos_token_id}
+    tok.add_special_tokens({"additional_special_tokens": ["<end_of_turn>"]})
+    turn = tok.convert_tokens_to_ids("<end_of_turn>")
+    assert turn != tok.eos_token_id and end_token_ids(tok) == {tok.eos_token_id, turn}

@@ -171,6 +171,26 @@ def newline_token_ids(tokenizer) -> frozenset[int]:
     return cached[1]
 
 
+END_OF_TURN = ("<end_of_turn>", "<|im_end|>", "<|eot_id|>")      # Gemma, ChatML (SmolLM2, Qwen), Llama 3
+
+
+def end_token_ids(tokenizer) -> frozenset[int]:
+    """Ids that end a generation: EOS and a chat format's end-of-turn token where the vocabulary has it as a
+    single special token (an instruction model's turn ends there even when it is not its EOS).
+
+    >>> from paper_utils.fixtures import evaluation_model
+    >>> _, tok = evaluation_model()
+    >>> end_token_ids(tok) == {tok.eos_token_id}
+    True
+    """
+    ids = {tokenizer.eos_token_id} if tokenizer.eos_token_id is not None else set()
+    special = set(getattr(tokenizer, "all_special_tokens", ())) | set(getattr(tokenizer, "added_tokens_encoder", {}))
+    for text in END_OF_TURN:
+        if text in special:
+            ids.add(tokenizer.convert_tokens_to_ids(text))
+    return frozenset(ids)
+
+
 def greedy_generate(model, tokenizer, prompts: Sequence[str], *, max_new_tokens: int | Sequence[int] = 64,
                     batch_size: int = 8, stop_at_newline: bool = True) -> list[str]:
     """Greedy continuations of ``prompts`` (batched, KV cache, left padding), cut at the first newline.
@@ -188,7 +208,7 @@ def greedy_generate(model, tokenizer, prompts: Sequence[str], *, max_new_tokens:
         raise DataError("max_new_tokens must be a positive int or one positive int per prompt")
     encoded = tokenizer(prompts)["input_ids"]
     stops = newline_token_ids(tokenizer) if stop_at_newline else frozenset()
-    eos = tokenizer.eos_token_id
+    ends = end_token_ids(tokenizer)
     pad = pad_id(tokenizer)
     dev = _device(model)
     order = sorted(range(len(prompts)), key=lambda i: -len(encoded[i]))
@@ -210,7 +230,7 @@ def greedy_generate(model, tokenizer, prompts: Sequence[str], *, max_new_tokens:
                     if done[r]:
                         continue
                     tok = int(nxt[r])
-                    if tok == eos:
+                    if tok in ends:
                         done[r] = True
                         continue
                     generated[i].append(tok)             # a newline token's text is cut after decoding

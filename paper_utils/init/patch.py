@@ -28,6 +28,7 @@ shows a few tokens' nearest anchors.
 from __future__ import annotations
 
 import hashlib
+import json
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,11 +74,12 @@ class EmbeddingPatch:
         return self.output_rows is None
 
     def digest(self) -> str:
-        """sha256 (first 16 hex digits) of the new rows' bytes, input then output: two patches with the same
-        digest put the same numbers into the model (how a resumed step-0 record checks its rebuilt patch)."""
+        """sha256 (first 16 hex digits) of the new tokens' ids and their rows' bytes, input then output: two
+        patches with the same digest put the same numbers into the same rows of the model (how a resumed step-0
+        record checks its rebuilt patch)."""
         import torch
 
-        digest = hashlib.sha256()
+        digest = hashlib.sha256(json.dumps([int(i) for i in self.token_ids]).encode())
         for rows in (self.input_rows, self.output_rows):
             if rows is not None:
                 t = rows.detach().cpu().contiguous()

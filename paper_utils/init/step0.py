@@ -27,7 +27,9 @@ tests and the figure of these records are in :mod:`paper_utils.init.results`.
 
 **Resume.** Each record carries what it was computed from: ``code_version`` (hash of ``paper_utils/init``,
 ``bpb.py``, ``tuning.py``), ``inputs`` (model, extended tokenizer, held-out and English texts), ``request``
-(the method and options asked for) and ``patch_digest`` (the new rows' bytes). A rerun (``resume=True``, the
+(the method and options asked for), ``options_digest`` (the content of the options it resolved to: the setup's
+lexicon, texts and encoder, the preset's ``[initialization]`` options), ``english_scored`` (whether the English
+shift was measured) and ``patch_digest`` (the new rows' bytes and ids). A rerun (``resume=True``, the
 default) reuses a record whose first three match and rebuilds only its patch when ``init/patches/<label>/`` is
 gone (patches are not committed); the evaluation is reused only when the rebuilt rows have the recorded digest,
 else the method is scored again. Stage 03 on ``demo-full`` takes hours on a CPU, so a stopped run keeps every
@@ -73,11 +75,31 @@ def inputs_version(setup: InitSetup, scored: Sequence[str]) -> str:
     return digest.hexdigest()[:12]
 
 
-def _provenance(setup: InitSetup, request: str | None) -> dict[str, Any]:
-    """The resume keys of a step-0 record (module doc)."""
-    keys = {"code_version": code_version(), "inputs": inputs_version(setup, setup.heldout_texts)}
-    if request is not None:
-        keys["request"] = request
+def options_digest(options: Mapping[str, Any]) -> str:
+    """Hash of the **content** of a method's resolved options (the setup's encoder name, lexicon, texts and pairs,
+    the preset's ``[initialization]`` options, the given ones; a blend's ``with_options`` inside), which the
+    record's ``options`` only summarize (texts as their size)."""
+    def plain(value):
+        if isinstance(value, Mapping):
+            return {str(k): plain(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        if value is None or isinstance(value, (str, int, float, bool)):
+            return value
+        return getattr(value, "name", type(value).__name__)           # an encoder object: its name
+
+    text = json.dumps(plain(options), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _provenance(setup: InitSetup, request: str, opts: Mapping[str, Any] | None = None,
+                english: bool = True) -> dict[str, Any]:
+    """The resume keys of a step-0 record (module doc): code, inputs, the request, the content of its resolved
+    options and whether the English shift was scored."""
+    keys = {"code_version": code_version(), "inputs": inputs_version(setup, setup.heldout_texts), "request": request}
+    if opts is not None:
+        keys["options_digest"] = options_digest(opts)
+    keys["english_scored"] = english
     return keys
 
 
@@ -119,7 +141,10 @@ def base_reference(setup: InitSetup, write: bool = True, resume: bool = True) ->
     when it was computed from the same code and inputs)."""
     keys = _provenance(setup, "base")
     if write and resume and (old := _reusable(setup.layout.init_record("base"), keys)) is not None:
-        return old
+        if old.get("notes") != setup.notes:                     # paths and options of this setup, not the old one
+            old["notes"] = setup.notes
+            write_json(setup.layout.init_record("base"), old)
+        return {**old, "_resumed": True}
     held = bits_per_byte(setup.model, setup.base_tokenizer, setup.heldout_texts)
     rec = {"method": "base", "preset": setup.preset, "language": setup.language, "model": setup.model_name,
            "heldout_bpb": held.bpb, "heldout_documents": len(held.bits), "heldout_tokens": sum(held.tokens),
@@ -131,25 +156,30 @@ def base_reference(setup: InitSetup, write: bool = True, resume: bool = True) ->
 
 
 def _resumed(setup: InitSetup, label: str, method: str, opts: dict, keys: Mapping[str, Any], save_patch: bool,
-             log) -> dict[str, Any] | None:
-    """The finished record of ``label`` with its patch (loaded, or rebuilt and checked by digest), else None."""
+             log) -> tuple[dict[str, Any] | None, EmbeddingPatch | None]:
+    """``(finished record of label with its patch, None)`` when it can be reused (its patch loaded, or rebuilt and
+    checked by digest); ``(None, rebuilt patch)`` when the rebuilt rows differ (score that patch, no third build);
+    ``(None, None)`` when there is nothing to reuse."""
     layout = setup.layout
     old = _reusable(layout.init_record(label), keys)
     if old is None or "patch_digest" not in old:
-        return None
+        return None, None
     folder = layout.patch_dir(label)
     try:
-        patch = EmbeddingPatch.load(folder)
-    except DataError:
-        patch = initialize(setup.model, setup.base_tokenizer, setup.extended_tokenizer, method, **opts)
+        patch, how = EmbeddingPatch.load(folder), "saved"
+    except Exception as err:                             # missing (not committed), damaged or an older format
+        if not isinstance(err, DataError):
+            log(f"{label}: the saved patch in {folder.name}/ could not be read ({type(err).__name__}: {err}); "
+                "rebuilding it")
+        patch, how = initialize(setup.model, setup.base_tokenizer, setup.extended_tokenizer, method, **opts), "rebuilt"
         if patch.digest() == old["patch_digest"] and save_patch:
             patch.save(folder)
     if patch.digest() != old["patch_digest"]:
-        log(f"{label}: rebuilt rows differ from init/{label}.json's (digest {patch.digest()} != "
+        log(f"{label}: the {how} rows differ from init/{label}.json's (digest {patch.digest()} != "
             f"{old['patch_digest']}); scoring it again")
-        return None
+        return None, (patch if how == "rebuilt" else None)
     old["_patch"], old["_resumed"] = patch, True
-    return old
+    return old, None
 
 
 def run_method(setup: InitSetup, method: str, ref: EnglishReference | None = None, base: dict | None = None,
@@ -159,11 +189,15 @@ def run_method(setup: InitSetup, method: str, ref: EnglishReference | None = Non
     under ``resume`` (with ``write``) a record of the same code, inputs and request is reused (module doc)."""
     label = label or method
     opts = setup.options(method, options)
-    keys = _provenance(setup, options_key({"method": method, **options}))
-    if write and resume and (old := _resumed(setup, label, method, opts, keys, save_patch, log or print)) is not None:
-        return old
+    keys = _provenance(setup, options_key({"method": method, **options}), opts, english=ref is not None)
+    patch = None
+    if write and resume:
+        old, patch = _resumed(setup, label, method, opts, keys, save_patch, log or print)
+        if old is not None:
+            return old
     t0 = time.perf_counter()
-    patch = initialize(setup.model, setup.base_tokenizer, setup.extended_tokenizer, method, **opts)
+    if patch is None:
+        patch = initialize(setup.model, setup.base_tokenizer, setup.extended_tokenizer, method, **opts)
     seconds_init = time.perf_counter() - t0
     rec: dict[str, Any] = {"method": label, "base_method": method, "preset": setup.preset,
                            "language": setup.language, "model": setup.model_name, "new_tokens": len(patch.token_ids),

@@ -289,6 +289,9 @@ def run_fusion(cfg: Preset, model: str, label: str, seed: int = 0, *,
     translation = {lang: tokenize_pairs(translation_pairs(cfg, lang, f.translation_eval_pairs), parts,
                                         f.max_prompt_tokens, f.max_response_tokens)[0]
                    for lang in cfg.grid.languages} if f.translation_eval_pairs else {}
+    for lang in [lang for lang, pairs in translation.items() if not pairs]:
+        log(f"{label}: {lang} has no dev-split parallel pairs: no {lang}->English loss during training")
+        del translation[lang]
     log(f"{label}: {len(train)} English training pairs, {min(len(heldout), f.heldout_pairs)} held-out pairs; "
         f"{fused.count_parameters():,} trained parameters, {fused.count_parameters(trainable=False):,} frozen")
     extra = {"preset": cfg.name, "languages": list(cfg.grid.languages), "model": model, "method": label, "seed": seed,
@@ -306,8 +309,11 @@ def run_fusion(cfg: Preset, model: str, label: str, seed: int = 0, *,
     evals = [r for r in result.log if r["type"] == "eval"]
     summary = {**result.summary, "step0_heldout_loss": evals[0]["heldout_loss"] if evals else None,
                "final_heldout_loss": evals[-1]["heldout_loss"] if evals else None,
-               "step0_translation_loss": {lang: evals[0][f"translation_loss_{lang}"] for lang in translation} if evals else {},
-               "final_translation_loss": {lang: evals[-1][f"translation_loss_{lang}"] for lang in translation} if evals else {},
+               # .get: a run resumed from a checkpoint written before translation_eval_pairs was set has none at step 0
+               "step0_translation_loss": {lang: evals[0].get(f"translation_loss_{lang}") for lang in translation}
+               if evals else {},
+               "final_translation_loss": {lang: evals[-1].get(f"translation_loss_{lang}") for lang in translation}
+               if evals else {},
                "layer_weights": layer_weights(trained), "fusion_state": state_path.name,
                # how far the end-of-input vector moved from its start (|trained - start| / |start|)
                "end_of_input_shift": float((trained.end_of_input.detach().float().cpu() - start).norm()
