@@ -119,6 +119,19 @@ def test_stage06_compare_runs_report_and_test_corpus_bpb(tmp_path):
         compare_runs(tmp_path / "base", tmp_path / "fvt", "base", "fvt", n_samples=50)
 
 
+def test_stage06_tests_translation_only_between_runs_prompted_the_same_way(tmp_path):
+    from paper_utils.io import write_json
+
+    for label, hyp in (("base", "Saqlash"), ("sibling", "Saqla")):
+        (tmp_path / label).mkdir()
+        write_jsonl(tmp_path / label / "translation_en-uz.jsonl",
+                    [{"id": str(i), "reference": "Saqlash", "hypothesis": hyp} for i in range(6)])
+    rows = compare_runs(tmp_path / "base", tmp_path / "sibling", "base", "sibling", n_samples=50)
+    assert {r.metric for r in rows} == {"chrF2++ en-uz", "BLEU en-uz"}          # no scores.json: both 5-shot
+    write_json(tmp_path / "sibling" / "scores.json", {"tasks": {"translation": {"en-uz": {"style": "instruction"}}}})
+    assert compare_runs(tmp_path / "base", tmp_path / "sibling", "base", "sibling", n_samples=50) == []
+
+
 # ----------------------------------------------------------------------------------------------------------
 # Behaviour of the test: interval, null distribution, power, speed
 # ----------------------------------------------------------------------------------------------------------

@@ -67,7 +67,7 @@ from .. import stats
 from ..config import Preset
 from ..convergence import convergence_rows
 from ..errors import DataError
-from ..io import atomic_path, read_jsonl
+from ..io import atomic_path, read_json, read_jsonl
 from ..layout import ModelLayout, eval_label, significance_csv, study_root
 
 
@@ -97,7 +97,8 @@ def _paired(a: list[dict], b: list[dict], what: str) -> tuple[list[dict], list[d
 
 def compare_runs(folder_a: Path, folder_b: Path, method_a: str, method_b: str, *, n_samples: int = 1000,
                  seed: int = stats.DEFAULT_SEED) -> list[stats.ComparisonResult]:
-    """Every paired comparison of two evaluated runs (tasks present in both)."""
+    """Every paired comparison of two evaluated runs (tasks present in both; translation only where both were
+    prompted the same way: a Franken-Adapter run translates by instruction, the others by 5 shots)."""
     out: list[stats.ComparisonResult] = []
     kw = {"method_a": method_a, "method_b": method_b, "seed": seed}
     for path_a in sorted(folder_a.glob("translation_*.jsonl")):
@@ -105,6 +106,8 @@ def compare_runs(folder_a: Path, folder_b: Path, method_a: str, method_b: str, *
         if not path_b.exists():
             continue
         direction = path_a.stem.split("_", 1)[1]
+        if _translation_style(folder_a, direction) != _translation_style(folder_b, direction):
+            continue                 # 5-shot against instruction prompting (the Franken runs): not one task
         a, b = _paired(read_jsonl(path_a), read_jsonl(path_b), path_a.name)
         refs = [r["reference"] for r in a]
         if refs != [r["reference"] for r in b]:
@@ -129,6 +132,16 @@ def compare_runs(folder_a: Path, folder_b: Path, method_a: str, method_b: str, *
             (bits_a, bytes_a), (bits_b, bytes_b) = _bits_bytes(a, folder_a / name), _bits_bytes(b, folder_b / name)
             out += stats.compare_bpb(bits_a, bytes_a, bits_b, bytes_b, ci_samples=n_samples, label=label, **kw)
     return out
+
+
+def _translation_style(folder: Path, direction: str) -> str:
+    """How the run in ``folder`` was asked to translate in ``direction`` (``scores.json``; runs scored before the
+    styles existed were all 5-shot)."""
+    scores = folder / "scores.json"
+    if not scores.exists():
+        return "few_shot"
+    task = read_json(scores).get("tasks", {}).get("translation", {}).get(direction, {})
+    return task.get("style", "few_shot")
 
 
 def _bits_bytes(records: list[dict], path: Path) -> tuple[list[float], list[float]]:
