@@ -18,6 +18,11 @@ reading the prompt can matter, on fewer items, for the base LLM and every traine
   language, the LLM writes English), corpus chrF++;
 * ``sentiment``: the Indonesian sentiment set where the preset has one (Malay offline), ``--sentiment`` items.
 
+``--adapted fvt bxod_sub75`` adds stage 04's adapted models (the study's vocabulary-extension route, per language:
+``results/<preset>/<lang>/<model>/adapt/<method>/model``, where it exists) as systems on the same items, each
+tested against the base LLM and against every fusion mode: the "best BXOD-adapted model in one table" of the fusion
+issue. Their record files carry the first 12 hex digits of the sha256 of the model's weights file.
+
 Bits per byte and English bits per byte are not scored: a fused run's are its frozen LLM's by construction
 (:mod:`paper_utils.evaluate.fused`). **Tests**: exact McNemar on per-item correctness (matching per direction,
 sentiment), approximate randomization on corpus chrF++ (the number the table reports), each fusion mode against
@@ -71,6 +76,15 @@ def commit() -> str:
 def state_digest(path: Path) -> str:
     """The first 12 hex digits of the sha256 of a trained fusion state (records of a retrained state differ)."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+
+
+def weights_file(cfg, language: str, model: str, method: str, seed: int) -> Path | None:
+    """Stage 04's adapted weights of ``method`` on ``language`` (``model.safetensors``), else None."""
+    from paper_utils.layout import ModelLayout
+
+    folder = ModelLayout(cfg.name, language, model).adapted_model_dir(method, seed)
+    files = sorted(folder.glob("*.safetensors")) if (folder / "config.json").exists() else []
+    return files[0] if files else None
 
 
 def score(cfg, lm, language: str, task: str, args) -> list[dict]:
@@ -137,6 +151,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--matching", type=int, default=100, help="matching pairs per direction (0 = all)")
     ap.add_argument("--translation", type=int, default=30, help="<lang>->en sentences (0: skip the task)")
     ap.add_argument("--sentiment", type=int, default=100, help="sentiment items where a set exists (0: skip)")
+    ap.add_argument("--adapted", nargs="*", default=[], help="stage-04 adapted methods to add (where trained)")
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args(argv)
@@ -146,10 +161,18 @@ def main(argv=None) -> dict:
     missing = [lab for lab in fusion_labels(cfg.fusion) if lab not in labels]
     if missing:
         print(f"not trained yet (notebook 08), left out: {', '.join(missing)}")
-    systems = ["base"] + labels
+    adapted = {(language, m): weights_file(cfg, language, args.model, m, args.seed)
+               for language in languages for m in args.adapted}
+    for (language, m), path in list(adapted.items()):
+        if path is None:
+            print(f"{language}: stage 04 has not adapted {m} (seed {args.seed}): left out")
+            del adapted[(language, m)]
+    adapted_labels = list(dict.fromkeys(m for _, m in adapted))
+    systems = ["base"] + labels + adapted_labels
     records_dir = args.out / "records"
     sizes = {"matching": args.matching, "translation": args.translation, "sentiment": args.sentiment}
     digests = {lab: state_digest(fusion_state_file(cfg.name, args.model, lab, args.seed)) for lab in labels}
+    digests.update({key: state_digest(path) for key, path in adapted.items()})
     metas: dict[str, dict] = {}
     scored_now: list[str] = []
     results: dict[tuple[str, str, str], list[dict]] = {}
@@ -159,9 +182,15 @@ def main(argv=None) -> dict:
     for system in systems:
         lm = None
         for language in languages:
+            per_language = system in adapted_labels
+            if per_language and (language, system) not in adapted:
+                continue
+            if per_language:
+                lm = None                                  # an adapted model belongs to one language
+            digest = digests.get((language, system)) if per_language else digests.get(system)
             for task in tasks_of[language]:
                 stem = "__".join([cfg.name, language, model_key(args.model), system, f"seed{args.seed}", task,
-                                  f"n{sizes[task]}"] + ([digests[system]] if system in digests else []))
+                                  f"n{sizes[task]}"] + ([digest] if digest else []))
                 path = records_dir / f"{stem}.jsonl"
                 meta_path = path.with_suffix(".meta.json")
                 if not (path.exists() and meta_path.exists()):
@@ -183,6 +212,7 @@ def main(argv=None) -> dict:
     comparisons = []
     pairs = [("base", lab) for lab in labels] + [("fusion_last", lab) for lab in labels if lab != "fusion_last"
                                                  and "fusion_last" in labels]
+    pairs += [("base", m) for m in adapted_labels] + [(lab, m) for m in adapted_labels for lab in labels]
     for language in languages:
         for task in ("matching", "translation", "sentiment"):
             for a, b in pairs:
@@ -201,7 +231,10 @@ def main(argv=None) -> dict:
     report = {"preset": cfg.name, "model": args.model, "seed": args.seed, "languages": languages, "systems": systems,
               "not_trained": missing, "matching_pairs_per_direction": args.matching,
               "translation_sentences": args.translation, "sentiment_items": args.sentiment,
-              "fusion": {k: v for k, v in vars(cfg.fusion).items()}, "state_sha256_12": digests, "commit": commit(),
+              "adapted": [f"{lang}:{m}" for lang, m in adapted],
+              "fusion": {k: v for k, v in vars(cfg.fusion).items()},
+              "state_sha256_12": {k if isinstance(k, str) else ":".join(k): v for k, v in digests.items()},
+              "commit": commit(),
               "records": metas, "scored_now": scored_now,
               "holm_family": len(sig)}
     write_json(args.out / "report.json", report)

@@ -65,3 +65,22 @@ def test_fusion_eval_scores_base_and_fusion_on_the_same_items_and_resumes(tmp_pa
     assert again["scored_now"] == [] and again["records"] == report["records"]   # read back, nothing rescored
     assert all(m["truncated_contexts"] >= 0 and m["items"] > 0 for m in report["records"].values())
     assert json.loads((out / "report.json").read_text())["holm_family"] == report["holm_family"]
+    # --adapted: a stage-04 model where it exists (here uz only), tested against the base and every fusion mode
+    from paper_utils.fixtures import evaluation_model
+    from paper_utils.layout import ModelLayout
+
+    cfg = load_preset(str(preset))
+    model, tok = evaluation_model()
+    folder = ModelLayout(cfg.name, "uz", "smollm2-135m").adapted_model_dir("fvt", 0)
+    model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+    with_adapted = bench.main(argv + ["--adapted", "fvt", "bxod"])
+    assert with_adapted["systems"] == ["base", "fusion_last", "fvt"] and with_adapted["adapted"] == ["uz:fvt"]
+    assert sorted(with_adapted["scored_now"]) == sorted(n for n in with_adapted["records"] if "__fvt__" in n)
+    scores = __import__("pandas").read_csv(out / "scores.csv")
+    assert set(scores[scores["system"] == "fvt"]["language"]) == {"uz"}
+    sig = __import__("pandas").read_csv(out / "significance.csv")
+    pairs = set(zip(sig["method_a"], sig["method_b"], sig["language"]))
+    assert {("base", "fvt", "uz"), ("fusion_last", "fvt", "uz")} <= pairs and not any(
+        b == "fvt" and lang == "ms" for _, b, lang in pairs)
+    assert len(sig) == with_adapted["holm_family"] > report["holm_family"]
