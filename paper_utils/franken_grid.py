@@ -31,7 +31,7 @@ from typing import Any
 from .errors import ConfigError
 from .recipe_tables import names, open_table
 
-KINDS = ("sibling_ext", "franken", "base_tuned")
+KINDS = ("sibling_ext", "franken", "base_tuned", "sibling_staged")
 SIBLING_LABEL = "sibling"
 SFT_MODES = ("full", "lora")
 
@@ -60,6 +60,8 @@ class FrankenSettings:
     heldout_pairs: int = 64              # held-out English prompts: loss during SFT and instruction following
     max_new_tokens: int = 32             # greedy answer length of the instruction-following check
     eval_every: int = 0                  # 0: about 12 evaluations per run
+    staged_sibling: bool = False         # also the study's staged adaptation ([adaptation]) of the sibling with the
+                                         # extended vocabulary and the patch's rows: sibling_staged_<init>
 
     @property
     def enabled(self) -> bool:
@@ -83,10 +85,16 @@ def franken_label(kind: str, initializer: str) -> str:
 
 
 def franken_labels(settings: FrankenSettings) -> tuple[str, ...]:
-    """Every comparison's run label: ``sibling``, then per initializer the three kinds."""
+    """Every comparison's run label: ``sibling``, then per initializer ``sibling_ext``, ``franken``, ``base_tuned``
+    and, with ``staged_sibling``, ``sibling_staged``.
+
+    >>> franken_labels(FrankenSettings(("fvt",), staged_sibling=True))
+    ('sibling', 'sibling_ext_fvt', 'franken_fvt', 'base_tuned_fvt', 'sibling_staged_fvt')
+    """
     if not settings.enabled:
         return ()
-    return (SIBLING_LABEL,) + tuple(franken_label(k, i) for i in settings.initializers for k in KINDS)
+    kinds = KINDS if settings.staged_sibling else tuple(k for k in KINDS if k != "sibling_staged")
+    return (SIBLING_LABEL,) + tuple(franken_label(k, i) for i in settings.initializers for k in kinds)
 
 
 def parse_franken_label(label: str) -> tuple[str, str]:

@@ -109,6 +109,34 @@ def test_recipe_runs_on_the_smoke_fixtures(tmp_path, monkeypatch):
         assert lm.tokenizer is not None and source
 
 
+def test_staged_sibling_adapts_the_extended_sibling_with_stage_04s_schedule(tmp_path, monkeypatch):
+    """[franken] staged_sibling: the BXOD route on the instruction model, a fifth comparison per initializer."""
+    from paper_utils.evaluate.runs import load_eval_model
+    from paper_utils.franken_grid import franken_labels
+    from paper_utils.init import run_method, smoke_setup
+    from paper_utils.layout import franken_dir
+    from paper_utils.recipes.franken import franken_jobs, run_franken
+    from paper_utils.train import AdaptConfig, read_log
+
+    monkeypatch.setenv("PAPER_UTILS_RESULTS", str(tmp_path))
+    cfg = load_preset("smoke", **{**SMOKE, "franken": {**SMOKE["franken"], "staged_sibling": True}})
+    assert franken_labels(cfg.franken)[-1] == "sibling_staged_fvt"
+    assert "05_evaluation__uz__smollm2-135m__sibling_staged_fvt" in [j.job_id for j in franken_jobs(cfg)]
+    run_method(smoke_setup(cfg, "uz", "smollm2-135m"), "fvt")
+    summary = run_franken(cfg, "uz", "smollm2-135m", log=lambda line: None)
+    staged = summary["runs"]["sibling_staged_fvt"]
+    assert staged["stages"] == [s.kind for s in AdaptConfig.from_preset(cfg).stages if s.steps]
+    folder = franken_dir("smoke", "uz", "smollm2-135m", "sibling_staged_fvt")
+    log = read_log(folder / "train_log.jsonl")
+    assert {r["stage"] for r in log if r["type"] == "train"} == set(staged["stages"])
+    lm, source = load_eval_model(cfg, "smollm2-135m", "sibling_staged_fvt", language="uz")
+    ext = load_eval_model(cfg, "smollm2-135m", "sibling_ext_fvt", language="uz")[0]
+    assert len(lm.tokenizer) == len(ext.tokenizer) and lm.tokenizer.chat_template == ext.tokenizer.chat_template
+    moved = [name for name, p in lm.model.named_parameters()
+             if not torch.equal(p, dict(ext.model.named_parameters())[name])]
+    assert moved                                                   # it trained, from the extended sibling
+
+
 def test_report_reads_evaluations_and_tests_pairs(tmp_path, monkeypatch):
     from paper_utils.franken_report import comparison_table, paired_tests
     from paper_utils.io import write_json, write_jsonl

@@ -23,7 +23,10 @@ One run is (language, model, seed); for each ``[franken] initializers`` label ``
    ``[adaptation]`` sequence length and batch size; its export is the ``base_tuned_<init>`` comparison;
 4. the surgery (:mod:`paper_utils.surgery`): the tuned matrices into the sibling (:mod:`paper_utils.sibling` or
    ``[franken] sibling``), checked exact (:func:`~paper_utils.surgery.surgery_check`);
-5. the export: ``franken_<init>/model/`` (and ``sibling_ext_<init>/model/``: the sibling with the untuned rows).
+5. the export: ``franken_<init>/model/`` (and ``sibling_ext_<init>/model/``: the sibling with the untuned rows);
+6. with ``[franken] staged_sibling``: the study's own route applied to the sibling, ``sibling_staged_<init>``: the
+   sibling with the extended vocabulary and the patch's rows adapted by stage 04's staged schedule
+   (:meth:`paper_utils.train.AdaptConfig.from_preset`: embeddings, then LoRA + embeddings) on the same text.
 
 Every compared model is an ordinary Hugging Face folder that stage 05 evaluates like any run (labels in
 :func:`paper_utils.franken_grid.franken_labels`); ``<language>/<model key>/franken/summary.json`` holds the
@@ -114,6 +117,25 @@ def load_sibling(cfg: Preset, model: str, base, log: Callable[[str], None] = pri
     return result.model.eval(), result.tokenizer, "the study's own English SFT sibling (results/<preset>/sibling/)"
 
 
+def staged_sibling(cfg: Preset, language: str, model: str, seed: int, extended_sibling, tokenizer, inputs,
+                   record: dict, resume: bool, log: Callable[[str], None]) -> dict:
+    """Stage 04's staged adaptation of the sibling with the extended vocabulary and the patch's rows (untuned, as
+    exported for ``sibling_ext_<init>``): the BXOD route on the instruction model, exported as
+    ``sibling_staged_<init>/model/``; returns its training numbers."""
+    import copy
+
+    label = franken_label("sibling_staged", record["initializer"])
+    config = AdaptConfig.from_preset(cfg, seed=seed)
+    heldout = [t for t in inputs.heldout_texts if t.strip()][:config.eval_documents]
+    t0 = time.perf_counter()
+    result = train(copy.deepcopy(extended_sibling), tokenizer, inputs.target_texts,
+                   franken_dir(cfg.name, language, model, label, seed), config, english_texts=inputs.english_texts,
+                   heldout_texts=heldout, new_token_ids=inputs.patch.token_ids, resume=resume,
+                   extra_summary={**record, "role": "staged adaptation of the sibling (stage 04's schedule)"}, log=log)
+    return {"train_seconds": round(time.perf_counter() - t0, 1), "step0_bpb": result.summary.get("step0_bpb"),
+            "final_bpb": result.summary.get("final_bpb"), "stages": [s.kind for s in config.stages if s.steps]}
+
+
 def run_franken(cfg: Preset, language: str, model: str, seed: int = 0, *, resume: bool = True,
                 log: Callable[[str], None] = print, **overrides) -> dict:
     """Every comparison model of one (language, model, seed) (module doc); returns what ``summary`` holds."""
@@ -147,6 +169,9 @@ def run_franken(cfg: Preset, language: str, model: str, seed: int = 0, *, resume
         m, t = transplant(sibling, untuned, tokenizer=ext, sibling_tokenizer=sibling_tok)
         runs[ext_label] = {"surgery_check": surgery_check(m, untuned, sibling, t, sibling_tok, english)}
         export(m, t, franken_dir(cfg.name, language, model, ext_label, seed) / "model", {**record, "tuned": False})
+        if f.staged_sibling:
+            runs[franken_label("sibling_staged", init)] = staged_sibling(cfg, language, model, seed, m, t, inputs,
+                                                                         record, resume, log)
         del m
         # embedding tuning on the base, body frozen: its export is base_tuned_<init>
         tuned_label = franken_label("base_tuned", init)
@@ -202,4 +227,5 @@ def surgery_row(preset: str, language: str, model: str, initializer: str, seed: 
             "moved": float((tuned - untuned).norm() / untuned.norm().clamp(min=1e-30))}
 
 
-__all__ = ["NOTEBOOK", "check_run", "surgery_row", "franken_jobs", "run_franken", "embedding_config", "load_sibling", "summary_path"]
+__all__ = ["NOTEBOOK", "check_run", "surgery_row", "franken_jobs", "run_franken", "staged_sibling", "embedding_config",
+           "load_sibling", "summary_path"]
