@@ -162,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--preset", default="demo")
     r.add_argument("--only", nargs="*", help="notebook stems to run (default: all)")
     r.add_argument("--force", action="store_true", help="rerun notebooks whose outputs are up to date")
+    st = sub.add_parser("status", help="per notebook: jobs done, stale, failed, to do, and their recorded time")
+    st.add_argument("--preset", default="demo")
     g = sub.add_parser("figures", help="regenerate figures from results files")
     g.add_argument("--preset", default="demo")
     for command_parser in (r, g):
@@ -183,6 +185,16 @@ def main(argv: list[str] | None = None) -> int:
             for row in rows:
                 print(f"{row['name']:<24} {row['kind']:<6} {'yes' if row['cached'] else 'no':<7} "
                       f"{_human(row['size']) if row['size'] else '-':>9}  {row['source']}")
+        elif args.command == "status":
+            from .runner import status
+
+            rows = status(args.preset)
+            keys = ("jobs", "done", "stale", "failed", "todo", "seconds", "seconds_recorded")
+            print(f"{'notebook':<32} {'jobs':>5} {'done':>5} {'stale':>6} {'failed':>7} {'to do':>6} "
+                  f"{'hours done':>11} {'hours recorded':>15}")
+            for row in rows + [{"notebook": "total", **{k: sum(r[k] for r in rows) for k in keys}}]:
+                print(f"{row['notebook']:<32} {row['jobs']:>5} {row['done']:>5} {row['stale']:>6} {row['failed']:>7} "
+                      f"{row['todo']:>6} {row['seconds'] / 3600:>11.2f} {row['seconds_recorded'] / 3600:>15.2f}")
         elif args.command in ("reproduce", "figures"):
             from .runner import reproduce
 

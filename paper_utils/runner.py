@@ -298,6 +298,49 @@ def failure_reason(exc: BaseException, limit: int = 160) -> str:
     return line if len(line) <= limit else line[:limit - 3] + "..."
 
 
+def job_version(p: Preset, job: Job, known: dict[str, str] | None = None) -> str:
+    """The version a job's stamp must carry to count as done: its notebook's code and the preset file
+    (``known``: a cache of code versions by notebook for callers that ask for many jobs)."""
+    preset_hash = hashlib.sha256(Path(p.source_file).read_bytes()).hexdigest()[:8] if p.source_file else "none"
+    known = {} if known is None else known
+    if job.notebook not in known:
+        known[job.notebook] = code_version(NOTEBOOKS_DIR / f"{job.notebook}.ipynb")
+    return f"{known[job.notebook]}-{preset_hash}"
+
+
+def status(preset: str) -> list[dict]:
+    """Where a preset's batch stands, per notebook (what ``reproduce`` would skip or run), from the stamps alone:
+    ``jobs``, ``done`` (up to date), ``stale`` (stamped by other code, parameters or preset, or an output missing),
+    ``failed`` (a traceback in ``failures/``), ``todo`` (never run), ``seconds``: the recorded wall time of the
+    done jobs, and ``seconds_recorded``: of every stamped job, stale ones included (the measured time per stage of a
+    long preset; what else shared the machine is not recorded).
+
+    >>> rows = status("smoke")
+    >>> rows[0]["notebook"], rows[0]["jobs"] == rows[0]["done"] + rows[0]["stale"] + rows[0]["failed"] + rows[0]["todo"]
+    ('01_fertility', True)
+    """
+    p = load_preset(preset)
+    rows: dict[str, dict] = {}
+    versions: dict[str, str] = {}
+    for job in plan(p):
+        row = rows.setdefault(job.notebook, {"notebook": job.notebook, "jobs": 0, "done": 0, "stale": 0, "failed": 0,
+                                             "todo": 0, "seconds": 0.0, "seconds_recorded": 0.0})
+        row["jobs"] += 1
+        stamp = _stamp_path(p.name, job)
+        recorded = float(read_json(stamp).get("seconds") or 0.0) if stamp.exists() else 0.0
+        row["seconds_recorded"] += recorded
+        if is_done(p.name, job, job_version(p, job, versions)) and newer_dependency(p.name, job) is None:
+            row["done"] += 1
+            row["seconds"] += recorded
+        elif (failures_dir(p.name) / f"{job.job_id}.txt").exists():
+            row["failed"] += 1
+        elif stamp.exists():
+            row["stale"] += 1
+        else:
+            row["todo"] += 1
+    return list(rows.values())
+
+
 def reproduce(preset: str, only: list[str] | None = None, force: bool = False, log=print,
               allow_dirty_code: bool = False) -> list[str]:
     """Run (or skip) every job of ``preset``; returns the ids of failed jobs.
@@ -312,10 +355,8 @@ def reproduce(preset: str, only: list[str] | None = None, force: bool = False, l
     jobs = [j for j in plan(p) if not only or j.notebook in only or j.job_id in only]
     failed: list[str] = []
     summary = []
-    preset_hash = hashlib.sha256(Path(p.source_file).read_bytes()).hexdigest()[:8] if p.source_file else "none"
     for job in jobs:
-        src = NOTEBOOKS_DIR / f"{job.notebook}.ipynb"
-        version = f"{code_version(src)}-{preset_hash}"      # a preset edit reruns its jobs too
+        version = job_version(p, job)                        # a preset edit reruns its jobs too
         blocked = [d for d in job.depends if d in failed]
         if blocked:
             failed.append(job.job_id)

@@ -52,12 +52,20 @@ def test_batch_isolates_failures_skips_done_and_reruns_missing(toy_study):
     assert (toy_study / "executed" / "a_write.ipynb").exists()
     assert json.loads((toy_study / "executed" / "a_write.done.json").read_text())["parameters"]["value"] == 7
     assert any("blocked" in line for line in logs)
+    by_notebook = {row["notebook"]: row for row in runner.status("smoke")}           # the stamps alone
+    stamped = json.loads((toy_study / "executed" / "a_write.done.json").read_text())["seconds"]
+    assert {k: by_notebook["a_write"][k] for k in ("jobs", "done", "stale", "failed", "todo")} == \
+        {"jobs": 1, "done": 1, "stale": 0, "failed": 0, "todo": 0}
+    assert by_notebook["a_write"]["seconds"] == by_notebook["a_write"]["seconds_recorded"] == stamped
+    assert by_notebook["b_fail"]["failed"] == 1 and by_notebook["c_after_fail"]["todo"] == 1
 
     logs.clear()
     runner.reproduce("smoke", only=["a_write"], log=logs.append)
     assert any("a_write" in line and "skipped" in line for line in logs)
 
     (toy_study / "a.txt").unlink()                                   # deleting an output reruns that job
+    stale = {row["notebook"]: row for row in runner.status("smoke")}["a_write"]
+    assert (stale["done"], stale["stale"], stale["seconds"], stale["seconds_recorded"]) == (0, 1, 0.0, stamped)
     logs.clear()
     runner.reproduce("smoke", only=["a_write"], log=logs.append)
     assert any("a_write" in line and " done " in line for line in logs)
