@@ -175,6 +175,33 @@ def test_step0_resumes_finished_labels_and_checks_rebuilt_patches(smoke, tmp_pat
     assert scored == ["fvt"]
 
 
+def test_step0_scores_twin_labels_once(smoke, tmp_path, monkeypatch):
+    """Labels whose method and complete options are equal (a variant spelling out a default, two names for one
+    configuration) are computed once; the others get the record and patch with ``same_as``."""
+    import importlib
+
+    step0_module = importlib.import_module("paper_utils.init.step0")
+    monkeypatch.setenv("PAPER_UTILS_RESULTS", str(tmp_path))
+    scored = []
+    real = step0_module.evaluate_patch
+    monkeypatch.setattr(step0_module, "evaluate_patch",
+                        lambda s, patch, ref=None: scored.append(patch.method) or real(s, patch, ref))
+    setup = copy.copy(smoke)
+    default_k = step0_module.initializer("bxod").options["top_k"]
+    variants = {"bxod_k2": {"method": "bxod", "top_k": 2}, "bxod_k2_again": {"method": "bxod", "top_k": 2},
+                "bxod_default": {"method": "bxod", "top_k": default_k}}
+    result = step0(setup, ["fvt", "bxod"], variants=variants, log=lambda *a: None)
+    assert scored == ["fvt", "bxod", "bxod"]                           # bxod, bxod_k2; the twins not again
+    recs = result.records
+    assert recs["bxod_k2_again"]["same_as"] == "bxod_k2" and recs["bxod_default"]["same_as"] == "bxod"
+    assert recs["bxod_default"]["heldout_bpb"] == recs["bxod"]["heldout_bpb"] and "same_as" not in recs["bxod"]
+    out = tmp_path / "smoke" / "uz" / "smollm2-135m" / "init"
+    saved = json.loads((out / "bxod_k2_again.json").read_text())
+    assert saved["method"] == "bxod_k2_again" and saved["per_document_bits"] == recs["bxod_k2"]["per_document_bits"]
+    assert (out / "patches" / "bxod_k2_again" / "rows.safetensors").exists()
+    assert list(result.table["method"]) == ["base", "fvt", "bxod", "bxod_k2", "bxod_k2_again", "bxod_default"]
+
+
 def test_smoke_setup_gemma():
     setup = load_setup(load_preset("smoke"), "uz", "gemma3-270m")
     assert type(setup.model).__name__ == "Gemma3ForCausalLM"

@@ -34,6 +34,10 @@ default) reuses a record whose first three match and rebuilds only its patch whe
 gone (patches are not committed); the evaluation is reused only when the rebuilt rows have the recorded digest,
 else the method is scored again. Stage 03 on ``demo-full`` takes hours on a CPU, so a stopped run keeps every
 label it finished, as the dev sweep keeps its rows.
+
+**Twins.** Two labels of one run whose method and complete options (registered defaults included) are equal
+(:func:`twin_key`; ``bxod@dev`` when the sweep chose ``bxod_sub75``'s options) are one computation: the second
+gets the first's record and patch under its own name, with ``same_as`` naming the label it was computed for.
 """
 from __future__ import annotations
 
@@ -101,6 +105,35 @@ def _provenance(setup: InitSetup, request: str, opts: Mapping[str, Any] | None =
         keys["options_digest"] = options_digest(opts)
     keys["english_scored"] = english
     return keys
+
+
+def _complete(method: str, opts: Mapping[str, Any]) -> dict[str, Any]:
+    """``opts`` over ``method``'s registered defaults (a blend's inner method likewise): two labels whose complete
+    options are equal compute the same patch."""
+    full = {**initializer(method).options, **opts}
+    if isinstance(full.get("with_options"), Mapping) and full.get("with_method"):
+        full["with_options"] = _complete(full["with_method"], full["with_options"])
+    return full
+
+
+def twin_key(setup: InitSetup, method: str, opts: Mapping[str, Any], english: bool = True) -> tuple:
+    """What makes two step-0 labels the same computation: code, inputs, whether the English shift is scored, the
+    method and the content of its complete options (``bxod@dev`` when the sweep chose ``bxod_sub75``'s options,
+    ``salt@dev`` when it chose salt's defaults)."""
+    return (code_version(), inputs_version(setup, setup.heldout_texts), english, method,
+            options_digest(_complete(method, setup.options(method, dict(opts)))))
+
+
+def _twin_record(setup: InitSetup, twin: Mapping[str, Any], label: str, write: bool, save_patch: bool) -> dict:
+    """``twin``'s record under ``label`` (``same_as`` names the label it was computed for), written like any."""
+    rec = {k: v for k, v in twin.items() if not k.startswith("_")}
+    rec.update(method=label, same_as=twin.get("same_as", twin["method"]))
+    if write:
+        if save_patch:
+            twin["_patch"].save(setup.layout.patch_dir(label))
+        write_json(setup.layout.init_record(label), rec)
+    rec["_patch"] = twin["_patch"]
+    return rec
 
 
 def _reusable(path, keys: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -239,12 +272,18 @@ def step0(setup: InitSetup, methods: Sequence[str], variants: Mapping[str, Mappi
     ref = ref or english_reference(setup.model, setup.base_tokenizer, setup.english_texts, setup.extended_tokenizer)
     log(f"base bpb {base['heldout_bpb']:.4f}; English reference {ref.hidden.shape[0]} positions "
         f"({time.perf_counter() - t0:.1f} s)")
-    records = {}
+    records, computed = {}, {}
     jobs = [(m, m, {}) for m in methods] + [(label, m, opts) for label, (m, opts) in checked.items()]
     for label, method, opts in jobs:
-        rec = run_method(setup, method, ref, base, write=write, save_patch=save_patches, label=label,
-                         resume=resume, log=log, **opts)
+        key = twin_key(setup, method, opts)
+        if key in computed:                      # the same method and options under another label: not scored twice
+            rec = _twin_record(setup, records[computed[key]], label, write, save_patches)
+        else:
+            rec = run_method(setup, method, ref, base, write=write, save_patch=save_patches, label=label,
+                             resume=resume, log=log, **opts)
+            computed[key] = label
         records[label] = rec
-        log(f"{label:<24} {'(resumed) ' if rec.get('_resumed') else ''}bpb {rec['heldout_bpb']:.4f}  KL {rec['english_kl']:.4f}  "
+        log(f"{label:<24} {'(resumed) ' if rec.get('_resumed') else ''}"
+            f"{'(= ' + rec['same_as'] + ') ' if rec.get('same_as') else ''}bpb {rec['heldout_bpb']:.4f}  KL {rec['english_kl']:.4f}  "
             f"argmax {rec['english_new_argmax_share']:.3f}  init {rec['seconds']:.1f} s")
     return Step0(results_table({"base": base, **records}), records, base)
