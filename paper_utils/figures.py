@@ -148,27 +148,27 @@ def fusion_curve_table(cfg: Preset, trainings) -> pd.DataFrame:
 
 
 def figure_fusion(cfg: Preset) -> dict[str, list[Path]]:
-    """The fusion recipe's trained layer weights (notebook 08): per model, the ``global_softmax`` runs' learned
-    softmax over the encoder states (``summary.json``), and per ``transformer_softmax`` run the per-token weights of
-    one held-out sentence per language (``token_weights.json``)."""
+    """The fusion recipe's figures (notebook 08): per model, the ``global_softmax`` runs' learned softmax over the
+    encoder states (``summary.json``) and the held-out losses during training (:func:`fusion_curve_table`), and per
+    ``transformer_softmax`` run the per-token weights of one held-out sentence per language (``token_weights.json``)."""
     from .io import read_json
 
     register_fonts()                            # Korean tokens in the heat maps
     made = {}
     trainings = cfg.fusion_trainings() if cfg.fusion.enabled else []
     for model in dict.fromkeys(m for m, _, _ in trainings):
+        own = [t for t in trainings if t[0] == model]
         rows = {}
-        for m, label, seed in trainings:
+        for m, label, seed in own:
             summary = fusion_dir(cfg.name, m, label, seed) / "summary.json"
-            weights = read_json(summary).get("layer_weights") if m == model and summary.exists() else None
+            weights = read_json(summary).get("layer_weights") if summary.exists() else None
             if weights:
                 rows[f"{label} seed {seed}"] = weights
         if rows:
             name = f"fusion_layer_weights__{model_key(model)}"
             made[name] = save_figure(fusion_layer_weights(rows, f"Learned layer weights: {model_key(model)}"),
                                      figures_dir(cfg.name) / name)
-    for model in dict.fromkeys(m for m, _, _ in trainings):
-        curves = fusion_curve_table(cfg, [t for t in trainings if t[0] == model])
+        curves = fusion_curve_table(cfg, own)
         if len(curves):
             name = f"fusion_loss_curves__{model_key(model)}"
             made[name] = save_figure(fusion_loss_curves(curves, f"Held-out loss during fusion training: "

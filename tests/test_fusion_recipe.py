@@ -15,7 +15,7 @@ from paper_utils.fixtures import OPENAI_EVALS
 from paper_utils.fusion_data import build_fused, load_fusion_parts
 from paper_utils.registry import recipe
 from paper_utils.runner import plan
-from paper_utils.study import heldout_parallel
+from paper_utils.study import data_source, heldout_parallel
 
 ROOTS = {PACK: OPENAI_EVALS}
 MODEL = "smollm2-135m"
@@ -238,6 +238,14 @@ def test_target_language_loss_is_logged_during_training_without_changing_the_wei
                            cfg.fusion.max_response_tokens)[0]
     direct = heldout_evaluator(parts.encoder_tokenizer.pad_token_id or 0, 2)(run.model, pairs)["heldout_loss"]
     assert abs(direct - s["final_translation_loss"][langs[0]]) < 1e-5
+    # fusion_data cannot import stage 05 (layers): its prompt must stay the evaluation's zero-shot wording
+    from paper_utils.corpora import language
+    from paper_utils.evaluate.translation import translation_prompt
+
+    name = language(langs[0]).name
+    targets = [r["target"] for r in data_source(cfg).parallel(langs[0], "dev") if r["target"].strip() and r["en"].strip()]
+    assert [p["prompt"] for p in translation_pairs(cfg, langs[0], 3)] == [
+        translation_prompt(t, [], name, "English") for t in targets[:3]]
     with pytest.raises(ConfigError) as err:
         _preset(translation_eval_pairs=-1)
     assert err.value.parameter == "fusion.translation_eval_pairs"
