@@ -10,6 +10,7 @@ from paper_utils import clo_data, language_id, layout
 from paper_utils.clo_data import (RECORD_FIELDS, clo_pairs, english_selection, read_sft_jsonl, sft_examples,
                                   translated_sft)
 from paper_utils.errors import AssetError, ConfigError, DataError
+from paper_utils.packs import get_pack
 from paper_utils.translate import PRESET_TRANSLATORS, TRANSLATORS, get_translator, translator_for
 from paper_utils.translate.base import FixtureTagTranslator
 from paper_utils.translate.uz_dictionary import UzDictionaryStandIn
@@ -44,7 +45,7 @@ class CountingTranslator(FixtureTagTranslator):
 # ------------------------------------------------------------------ translators: names, refusals
 
 def test_registry_names_and_preset_priorities():
-    assert set(TRANSLATORS) >= {"qwen25_coder_05b_gguf", "apertium_eng_spa", "uz_dictionary_wfw_standin",
+    assert set(TRANSLATORS) >= {"qwen25_coder_05b_gguf", "qwen25_coder_05b_gguf_fewshot", "apertium_eng_spa", "uz_dictionary_wfw_standin",
                                 "nllb_200_distilled_600m", "fixture_tag"}
     assert [translator_for(lang, "demo-full").name for lang in ("ko", "es", "uz")] == [
         "qwen25_coder_05b_gguf", "qwen25_coder_05b_gguf", "uz_dictionary_wfw_standin"]
@@ -345,6 +346,51 @@ def test_the_uz_dictionary_stand_in_on_the_real_pack():
         pytest.skip("the uz-en-dictionary pack is not cached")
     assert t.translate(["book"], "en", "uz") == ["kitob"]
     assert "uz-en-dictionary==0.0.4" in t.version
+
+
+def test_the_fewshot_translator_shows_its_demonstrations_before_the_text_and_versions_them(monkeypatch):
+    from paper_utils.translate import qwen_gguf
+
+    shots = (("Delete?", "삭제"), ("Enter a valid URL.", "올바른 URL을 입력하세요."))
+    t = get_translator("qwen25_coder_05b_gguf_fewshot")
+    assert t.supports("en", "ko") and not t.supports("en", "es")
+    monkeypatch.setattr(qwen_gguf.QwenGGUFFewShotTranslator, "demonstrations", lambda self, target: shots)
+    turns = t.messages("Good morning.", "en", "ko")
+    assert [m["role"] for m in turns] == ["system", "user", "assistant", "user", "assistant", "user"]
+    assert turns[1]["content"] == t.prompt("Delete?", "en", "ko") and turns[2]["content"] == "삭제"
+    assert turns[-1]["content"] == t.prompt("Good morning.", "en", "ko")
+    plain = get_translator("qwen25_coder_05b_gguf")
+    assert plain.messages("Good morning.", "en", "ko") == [turns[0], turns[-1]] and plain.generation_options() == {}
+    version = t.version
+    monkeypatch.setattr(qwen_gguf.QwenGGUFFewShotTranslator, "demonstrations", lambda self, target: shots[:1])
+    assert t.version != version and t.version.startswith(plain.version)     # other shots: other cached translations
+
+
+def test_fewshot_demonstrations_outside_the_train_split_are_refused(monkeypatch):
+    from paper_utils.translate import qwen_gguf
+
+    monkeypatch.setattr(qwen_gguf, "DEMONSTRATION_IDS", {"ko": ("django-000000000000",)})
+    qwen_gguf._demonstrations.cache_clear()
+    if not get_pack("django").is_cached():
+        pytest.skip("the Django pack is not cached")
+    try:
+        with pytest.raises(AssetError, match="django-000000000000.*not in the ko Django train split"):
+            qwen_gguf._demonstrations("ko")
+    finally:
+        qwen_gguf._demonstrations.cache_clear()
+
+
+@pytest.mark.assets
+def test_fewshot_demonstrations_are_korean_train_pairs():
+    from paper_utils.corpora.pairs import parallel
+    from paper_utils.translate import qwen_gguf
+
+    if not get_pack("django").is_cached():
+        pytest.skip("the Django pack is not cached")
+    shots = qwen_gguf._demonstrations("ko")
+    test_english = set(parallel("ko", "test")["en"])
+    assert len(shots) == 3 and all(language_id.identify(ko) == "ko" for _, ko in shots)
+    assert not {en for en, _ in shots} & test_english         # never a translator-quality test sentence
 
 
 @pytest.mark.assets

@@ -3,7 +3,7 @@
 Example::
 
     >>> sorted(TRANSLATORS)
-    ['apertium_eng_spa', 'fixture_tag', 'nllb_200_distilled_600m', 'qwen25_coder_05b_gguf', 'uz_dictionary_wfw_standin']
+    ['apertium_eng_spa', 'fixture_tag', 'nllb_200_distilled_600m', 'qwen25_coder_05b_gguf', 'qwen25_coder_05b_gguf_fewshot', 'uz_dictionary_wfw_standin']
     >>> translator_for("ko", "demo-full").name, translator_for("es", "demo-full").name
     ('qwen25_coder_05b_gguf', 'qwen25_coder_05b_gguf')
     >>> translator_for("es", ["apertium_eng_spa", "qwen25_coder_05b_gguf"]).name   # a priority list of names
@@ -20,7 +20,9 @@ Every translator has ``.name``, ``.version`` (its package/model version and a ha
 (:data:`PRESET_TRANSLATORS`): ``qwen25_coder_05b_gguf`` (ko, es; :mod:`.qwen_gguf`), ``apertium_eng_spa``
 (en -> es, rule-based; :mod:`.apertium`), ``uz_dictionary_wfw_standin`` (uz, a word-for-word STAND-IN;
 :mod:`.uz_dictionary`). Malay has none: the ``paper`` preset uses ``nllb_200_distilled_600m`` from the Hub
-for every language (:mod:`.hub_nllb`). ``fixture_tag`` is the ``smoke`` preset's fixture (no asset).
+for every language (:mod:`.hub_nllb`). ``qwen25_coder_05b_gguf_fewshot`` (en -> ko: the same model shown three
+human-translated Django pairs first, with a repetition penalty) is the ``demo-full`` preset's Korean translator
+(its ``[clo] translator`` list). ``fixture_tag`` is the ``smoke`` preset's fixture (no asset).
 """
 from __future__ import annotations
 
@@ -30,11 +32,11 @@ from ..errors import ConfigError
 from .apertium import ApertiumEngSpa
 from .base import LANGUAGE_NAMES, FixtureTagTranslator, Translator, fetch_command
 from .hub_nllb import HubNLLBTranslator
-from .qwen_gguf import QwenGGUFTranslator
+from .qwen_gguf import QwenGGUFFewShotTranslator, QwenGGUFTranslator
 from .uz_dictionary import UzDictionaryStandIn
 
 TRANSLATORS: dict[str, type[Translator]] = {cls.name: cls for cls in (
-    QwenGGUFTranslator, ApertiumEngSpa, UzDictionaryStandIn, HubNLLBTranslator, FixtureTagTranslator)}
+    QwenGGUFTranslator, QwenGGUFFewShotTranslator, ApertiumEngSpa, UzDictionaryStandIn, HubNLLBTranslator, FixtureTagTranslator)}
 OFFLINE_PRIORITY = ("qwen25_coder_05b_gguf", "apertium_eng_spa", "uz_dictionary_wfw_standin")
 PRESET_TRANSLATORS: dict[str, tuple[str, ...]] = {
     "smoke": ("fixture_tag",), "demo": OFFLINE_PRIORITY, "demo-full": OFFLINE_PRIORITY,
