@@ -160,12 +160,35 @@ def _imported_modules(source: str, module: str = "") -> set[str]:
     return found
 
 
-def code_version(notebook: Path) -> str:
-    """Hash of the notebook and of the package modules it imports, transitively.
+# import edges that do not make the importer depend on what the imported module loads by name (code_version)
+NAMES_ONLY_EDGES = frozenset({("paper_utils.config", "paper_utils.registry"), ("paper_utils.tuning", "paper_utils.registry")})
 
-    A change to the notebook or to any module it depends on reruns the job; an unrelated module
-    does not. Subpackages count through their ``__init__`` and every submodule reached; a notebook that
-    reaches the registry depends on the modules that register into it (``registry.PROVIDERS``).
+
+def code_version(notebook: Path) -> str:
+    """Hash of the notebook and of the package modules it imports, transitively (:func:`notebook_modules`).
+
+    A change to the notebook or to any module it depends on reruns the job; an unrelated module does not.
+    """
+    digest = hashlib.sha256(notebook.read_bytes())
+    for name, path in sorted(notebook_modules(notebook).items()):
+        digest.update(name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def notebook_modules(notebook: Path) -> dict[str, Path]:
+    """The ``paper_utils`` modules a notebook's code cells import, transitively, with their files.
+
+    >>> from paper_utils.paths import REPO_ROOT
+    >>> modules = notebook_modules(REPO_ROOT / "notebooks" / "02_vocabulary_expansion.ipynb")
+    >>> "paper_utils.vocab" in modules, "paper_utils.init" in modules, "paper_utils.recipes" in modules
+    (True, False, False)
+
+    Subpackages count through their ``__init__`` and every submodule reached; a notebook that reaches the
+    registry depends on the modules that register into it (``registry.PROVIDERS``), except through ``config``
+    and ``tuning``, which read the registry only to check a preset's method and option names and fill in option
+    defaults (:data:`NAMES_ONLY_EDGES`): without that exception every notebook depended on every method and
+    recipe, and any commit made every finished job of a long preset stale. A notebook that runs a method imports
+    it (03 imports ``init``, the recipe notebooks their recipe modules).
     """
     import nbformat
 
@@ -178,13 +201,11 @@ def code_version(notebook: Path) -> str:
         if name in seen or path is None:
             continue
         seen[name] = path
-        todo.extend(_imported_modules(path.read_text(encoding="utf-8"), name) - set(seen))
+        todo.extend(m for m in _imported_modules(path.read_text(encoding="utf-8"), name) - set(seen)
+                    if (name, m) not in NAMES_ONLY_EDGES)
         if name == "paper_utils.registry":      # the registry imports its providers by name
             todo.extend(m for m in PROVIDERS if m not in seen)
-    digest = hashlib.sha256(notebook.read_bytes())
-    for name in sorted(seen):
-        digest.update(name.encode() + b"\0" + seen[name].read_bytes())
-    return digest.hexdigest()[:16]
+    return seen
 
 
 def job_environment(preset: Preset, seed: int = 0) -> dict[str, str]:

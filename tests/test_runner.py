@@ -265,6 +265,37 @@ def test_code_version_follows_the_registry_providers(tmp_path, monkeypatch):
     assert runner.code_version(nb) != before
 
 
+def test_code_version_does_not_follow_the_registry_through_config(tmp_path, monkeypatch):
+    """config reads the registry for names only: a notebook that imports config alone does not depend on the
+    providers, one that also imports the registry directly does."""
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "config.py").write_text("from .registry import names\n")
+    (pkg / "registry.py").write_text("PROVIDERS = ('paper_utils.prov',)\n")
+    (pkg / "prov.py").write_text("X = 1\n")
+    monkeypatch.setattr(runner, "PACKAGE_DIR", pkg)
+    monkeypatch.setattr(runner, "PROVIDERS", ("paper_utils.prov",))
+    config_only, direct = tmp_path / "a.ipynb", tmp_path / "b.ipynb"
+    _notebook(config_only, 'preset = "demo"', "from paper_utils.config import load")
+    _notebook(direct, 'preset = "demo"', "from paper_utils.config import load\nfrom paper_utils import registry")
+    assert set(runner.notebook_modules(config_only)) == {"paper_utils.config"}
+    before = runner.code_version(config_only), runner.code_version(direct)
+    (pkg / "prov.py").write_text("X = 2\n")
+    assert runner.code_version(config_only) == before[0] and runner.code_version(direct) != before[1]
+    (pkg / "config.py").write_text("from .registry import names  # edited\n")
+    assert runner.code_version(config_only) != before[0]
+
+
+def test_early_stages_do_not_depend_on_methods_or_recipes():
+    """Stages 01-02 never run a method: a commit to an initializer, a recipe or a translator leaves them done."""
+    for notebook in ("01_fertility", "02_vocabulary_expansion"):
+        modules = runner.notebook_modules(NOTEBOOKS_DIR / f"{notebook}.ipynb")
+        assert "paper_utils.config" in modules
+        methods = ("paper_utils.init", "paper_utils.recipes", "paper_utils.translate", "paper_utils.fusion")
+        assert not {m for m in modules if m in methods or m.startswith(tuple(f"{p}." for p in methods))}, notebook
+    assert "paper_utils.init.bxod" in runner.notebook_modules(NOTEBOOKS_DIR / "03_anchored_initialization.ipynb")
+
+
 def test_executed_notebook_metadata_names_no_absolute_path(tmp_path, monkeypatch):
     """papermill records input_path/output_path; the runner rewrites them relative to the repo."""
     from paper_utils.paths import REPO_ROOT
