@@ -190,11 +190,18 @@ def main(argv: list[str] | None = None) -> int:
 
             rows = status(args.preset)
             keys = ("jobs", "done", "stale", "failed", "todo", "seconds", "seconds_recorded")
+            unknown = [r["notebook"] for r in rows if r["seconds_left"] is None and r["done"] < r["jobs"]]
+            total = {"notebook": "total", **{k: sum(r[k] for r in rows) for k in keys},
+                     "seconds_left": sum(r["seconds_left"] or 0.0 for r in rows)}
             print(f"{'notebook':<32} {'jobs':>5} {'done':>5} {'stale':>6} {'failed':>7} {'to do':>6} "
-                  f"{'hours done':>11} {'hours recorded':>15}")
-            for row in rows + [{"notebook": "total", **{k: sum(r[k] for r in rows) for k in keys}}]:
+                  f"{'hours done':>11} {'hours recorded':>15} {'hours left (est.)':>18}")
+            for row in rows + [total]:
+                left = "?" if row["seconds_left"] is None else f"{row['seconds_left'] / 3600:.2f}"
                 print(f"{row['notebook']:<32} {row['jobs']:>5} {row['done']:>5} {row['stale']:>6} {row['failed']:>7} "
-                      f"{row['todo']:>6} {row['seconds'] / 3600:>11.2f} {row['seconds_recorded'] / 3600:>15.2f}")
+                      f"{row['todo']:>6} {row['seconds'] / 3600:>11.2f} {row['seconds_recorded'] / 3600:>15.2f} "
+                      f"{left:>18}")
+            if unknown:
+                print(f"hours left: no recorded time yet for {', '.join(unknown)} (not in the total)")
         elif args.command in ("reproduce", "figures"):
             from .runner import reproduce
 

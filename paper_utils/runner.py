@@ -333,8 +333,10 @@ def status(preset: str) -> list[dict]:
     """Where a preset's batch stands, per notebook (what ``reproduce`` would skip or run), from the stamps alone:
     ``jobs``, ``done`` (up to date), ``stale`` (stamped by other code, parameters or preset, or an output missing),
     ``failed`` (a traceback in ``failures/``), ``todo`` (never run), ``seconds``: the recorded wall time of the
-    done jobs, and ``seconds_recorded``: of every stamped job, stale ones included (the measured time per stage of a
-    long preset; what else shared the machine is not recorded).
+    done jobs, ``seconds_recorded``: of every stamped job, stale ones included (the measured time per stage of a
+    long preset; what else shared the machine is not recorded), and ``seconds_left``: an estimate of what the jobs
+    not done would take, the mean recorded time of the notebook's stamped jobs times their number (``None`` when
+    no job of the notebook was ever stamped; jobs of one notebook differ in size, so this is a rough guide).
 
     >>> rows = status("smoke")
     >>> rows[0]["notebook"], rows[0]["jobs"] == rows[0]["done"] + rows[0]["stale"] + rows[0]["failed"] + rows[0]["todo"]
@@ -345,11 +347,12 @@ def status(preset: str) -> list[dict]:
     versions: dict[str, str] = {}
     for job in plan(p):
         row = rows.setdefault(job.notebook, {"notebook": job.notebook, "jobs": 0, "done": 0, "stale": 0, "failed": 0,
-                                             "todo": 0, "seconds": 0.0, "seconds_recorded": 0.0})
+                                             "todo": 0, "seconds": 0.0, "seconds_recorded": 0.0, "stamped": 0})
         row["jobs"] += 1
         stamp = _stamp_path(p.name, job)
         recorded = float(read_json(stamp).get("seconds") or 0.0) if stamp.exists() else 0.0
         row["seconds_recorded"] += recorded
+        row["stamped"] += stamp.exists()
         if is_done(p.name, job, job_version(p, job, versions)) and newer_dependency(p.name, job) is None:
             row["done"] += 1
             row["seconds"] += recorded
@@ -359,6 +362,9 @@ def status(preset: str) -> list[dict]:
             row["stale"] += 1
         else:
             row["todo"] += 1
+    for row in rows.values():
+        stamped = row.pop("stamped")
+        row["seconds_left"] = (row["seconds_recorded"] / stamped * (row["jobs"] - row["done"])) if stamped else None
     return list(rows.values())
 
 

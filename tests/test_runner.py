@@ -58,6 +58,7 @@ def test_batch_isolates_failures_skips_done_and_reruns_missing(toy_study):
         {"jobs": 1, "done": 1, "stale": 0, "failed": 0, "todo": 0}
     assert by_notebook["a_write"]["seconds"] == by_notebook["a_write"]["seconds_recorded"] == stamped
     assert by_notebook["b_fail"]["failed"] == 1 and by_notebook["c_after_fail"]["todo"] == 1
+    assert by_notebook["a_write"]["seconds_left"] == 0.0 and by_notebook["c_after_fail"]["seconds_left"] is None
 
     logs.clear()
     runner.reproduce("smoke", only=["a_write"], log=logs.append)
@@ -66,6 +67,7 @@ def test_batch_isolates_failures_skips_done_and_reruns_missing(toy_study):
     (toy_study / "a.txt").unlink()                                   # deleting an output reruns that job
     stale = {row["notebook"]: row for row in runner.status("smoke")}["a_write"]
     assert (stale["done"], stale["stale"], stale["seconds"], stale["seconds_recorded"]) == (0, 1, 0.0, stamped)
+    assert stale["seconds_left"] == stamped                         # one job to redo at its recorded time
     logs.clear()
     runner.reproduce("smoke", only=["a_write"], log=logs.append)
     assert any("a_write" in line and " done " in line for line in logs)
