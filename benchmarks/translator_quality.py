@@ -16,6 +16,13 @@ the primary metric, and BLEU with its default 13a tokenizer, which splits Korean
 with care). ``seconds_per_sentence`` is wall time of ``translate`` over the pairs done (model loading
 excluded, on whatever CPU share the machine gave; ``threads`` records ``OMP_NUM_THREADS``).
 
+**Paired comparison.** ``--against OTHER`` (after the runs) tests this translator against OTHER on the pairs both
+have translated, per direction (:func:`paper_utils.stats.translation.compare_translations`: chrF++, approximate
+randomization and a paired bootstrap CI over sentences, 10,000 samples each) and writes ``comparisons.csv``::
+
+    PYTHONPATH=. .venv/bin/python benchmarks/translator_quality.py --translator qwen25_coder_05b_gguf_fewshot \
+        --directions en-ko --n 100 --against qwen25_coder_05b_gguf
+
 **Partial and resumable.** Hypotheses go to ``hypotheses/<translator>__<src>-<tgt>.jsonl`` after every
 ``--chunk`` sentences (atomic rewrite); a rerun translates only the pairs not there. Each chunk also rewrites
 this translator x direction's row of ``quality.csv`` (``complete`` false until all n are done); other rows
@@ -92,6 +99,36 @@ def run(translator_name: str, direction: str, n: int, chunk: int, out: Path) -> 
     return row
 
 
+def compare(translator_name: str, other: str, direction: str, out: Path, samples: int = 10_000) -> dict:
+    """``translator_name`` - ``other`` in chrF++ on the sentences both translated (same id, same reference)."""
+    from paper_utils.stats.translation import compare_translations
+
+    files = [out / "hypotheses" / f"{name}__{direction}.jsonl" for name in (translator_name, other)]
+    missing = [str(f) for f in files if not f.exists()]
+    if missing:
+        raise SystemExit(f"--against: no hypotheses in {', '.join(missing)}; run that translator first")
+    mine, theirs = ({r["id"]: r for r in read_jsonl(f)} for f in files)
+    ids = [i for i in mine if i in theirs]
+    if not ids:
+        raise SystemExit(f"--against: {translator_name} and {other} share no translated sentence for {direction}")
+    refs = [mine[i]["reference"] for i in ids]
+    hyps_b, hyps_a = [mine[i]["hypothesis"] for i in ids], [theirs[i]["hypothesis"] for i in ids]
+    res = compare_translations(hyps_a, hyps_b, refs, "chrf++", test="approximate_randomization",
+                               n_samples=samples, ci_samples=samples, method_a=other, method_b=translator_name)
+    row = {"translator": translator_name, "against": other, "direction": direction, "n": len(ids),
+           "metric": res.metric, "score": round(translation_scores(hyps_b, refs)["chrf++"], 2),
+           "score_against": round(translation_scores(hyps_a, refs)["chrf++"], 2), "delta": round(res.delta, 2),
+           "ci_low": round(res.ci_low, 2), "ci_high": round(res.ci_high, 2), "p_value": res.p_value,
+           "test": res.test, "samples": samples}
+    csv = out / "comparisons.csv"
+    table = pd.read_csv(csv) if csv.exists() else pd.DataFrame(columns=list(row))
+    key = (table["translator"] == translator_name) & (table["against"] == other) & (table["direction"] == direction)
+    write_csv(csv, pd.concat([table[~key], pd.DataFrame([row])], ignore_index=True))
+    print(f"{translator_name} - {other} {direction}: chrF++ {row['delta']:+.2f} [{row['ci_low']}, {row['ci_high']}] "
+          f"p = {row['p_value']:.4f} (n = {row['n']})", flush=True)
+    return row
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--translator", required=True)
@@ -99,9 +136,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n", type=int, default=0, help="pairs per direction (0: the whole test split)")
     parser.add_argument("--chunk", type=int, default=16)
     parser.add_argument("--out", default=str(OUT))
+    parser.add_argument("--against", default=None, help="another translator: paired chrF++ test on shared sentences")
     args = parser.parse_args(argv)
     for direction in args.directions:
         run(args.translator, direction, args.n, args.chunk, Path(args.out))
+        if args.against:
+            compare(args.translator, args.against, direction, Path(args.out))
     print(pd.read_csv(Path(args.out) / "quality.csv").drop(columns=["bleu_signature", "translator_version"])
           .to_string(index=False))
 

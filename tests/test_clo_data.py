@@ -426,6 +426,16 @@ def test_translator_quality_writes_partial_rows_and_resumes(tmp_path, monkeypatc
     assert calls == []                                              # every pair was already translated
     bench.run("fixture_tag", "ko-en", 3, 2, tmp_path)
     assert sorted(bench.pd.read_csv(tmp_path / "quality.csv")["direction"]) == ["en-ko", "ko-en"]
+    # --against: a paired chrF++ test on the sentences both translators did, one row per pair of translators
+    bench.write_jsonl(tmp_path / "hypotheses" / "worse__en-ko.jsonl",
+                      [{"id": p["id"], "reference": p["ko"], "hypothesis": "Save"} for p in pairs[:4]])
+    row = bench.compare("fixture_tag", "worse", "en-ko", tmp_path, samples=200)
+    assert row["n"] == 4 and row["score"] == 100.0 and row["delta"] == row["score"] - row["score_against"] > 0
+    assert row["ci_low"] <= row["delta"] <= row["ci_high"] and 0 < row["p_value"] <= 1
+    bench.compare("fixture_tag", "worse", "en-ko", tmp_path, samples=200)
+    assert len(bench.pd.read_csv(tmp_path / "comparisons.csv")) == 1            # rerun replaces its row
+    with pytest.raises(SystemExit, match="run that translator first"):
+        bench.compare("fixture_tag", "nobody", "en-ko", tmp_path)
 
 
 def test_assets_fetch_installs_one_translator(capsys):
