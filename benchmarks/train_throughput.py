@@ -29,6 +29,8 @@ model FLOPs utilization ``MFU = tokens/s x F / peak``, with ``F = 6 N + 12 L H T
 ``T`` sequence length; Chinchilla/PaLM convention, counted the same for every stage, so it is the
 utilization a full-training step would have at that speed) and the bf16 dense peak of the GPU. The
 ratio ``full / embeddings`` of seconds per step says how much cheaper the embeddings-only stage is.
+The step flushes CPU subnormals as the training loop does (``--keep-subnormals``: as before that; on Gemma-3's
+262k-token head the difference is 3-5x in the backward pass, :mod:`paper_utils.train.devices`).
 """
 from __future__ import annotations
 
@@ -168,10 +170,12 @@ def run_stage(args) -> dict:
     vocab = base_rows + new_tokens
     gen = torch.Generator().manual_seed(0)
 
+    from paper_utils.train.devices import subnormals_flushed
+
     def one_step():
         for _ in range(accum):
             x = torch.randint(0, vocab, (micro, config.seq_len), generator=gen).to(acc.device)
-            with acc.accumulate(prepared):
+            with acc.accumulate(prepared), subnormals_flushed(not args.keep_subnormals):
                 labels = x.clone()
                 if sft:
                     labels[:, :config.seq_len // 2] = -100          # the prompt half: no loss
@@ -185,6 +189,7 @@ def run_stage(args) -> dict:
     seconds, cpu_seconds = timed_steps(one_step, args, cuda)
     tokens = config.batch_size * config.seq_len
     out = {"stage": args.stage, "device": str(acc.device), "mixed_precision": acc.mixed_precision,
+           "subnormals_flushed": not args.keep_subnormals,
            "threads": torch.get_num_threads(), "seq_len": config.seq_len, "batch": config.batch_size,
            "micro_batch": micro, "new_tokens": new_tokens, "steps": args.steps,
            "trainable_params": trainable, "seconds_per_step": seconds, "tokens_per_s": tokens / seconds,
@@ -213,6 +218,8 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--new-tokens", type=int, default=8000)
     ap.add_argument("--gradient-checkpointing", action="store_true")
+    ap.add_argument("--keep-subnormals", action="store_true",
+                    help="do not flush CPU subnormals in the step (the training loop flushes them by default)")
     ap.add_argument("--cpu", action="store_true", help="stay on the CPU even with a GPU present")
     ap.add_argument("--json", default=None, help="write the measurements here")
     ap.add_argument("--stage", default=None, help=argparse.SUPPRESS)      # child process: one stage

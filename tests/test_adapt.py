@@ -182,7 +182,8 @@ def test_optimizer_groups_keep_the_layout_of_checkpoints_from_before_lr_scales()
 
 
 def test_lr_scales_change_the_weights_key_only_when_set():
-    assert _config().weights_key() == "3fcb98ea0443a806"       # the key of this config before lr_scales existed
+    assert _config(flush_subnormals=False).weights_key() == "3fcb98ea0443a806"   # the key before both existed
+    assert _config().weights_key() != "3fcb98ea0443a806"      # subnormals flushed (the default): other weights
     assert _config(lr_scales=(("model.embed_tokens", 10),)).weights_key() != _config().weights_key()
     scaled = _config(lr_scales=(("model.embed", 10), ("model", 3)))
     assert (scaled.lr_scale("model.embed_tokens.weight"), scaled.lr_scale("model.norm.weight"),
@@ -300,6 +301,32 @@ def test_full_stage_and_gradient_accumulation_match(built, tmp_path):
         moved = float((sa[k] - start[k]).abs().max())
         assert moved > 0, k                                              # every weight trains
         assert float((sa[k] - sb[k]).abs().max()) <= 1e-2 * moved, k
+
+
+def test_the_training_step_flushes_subnormals_and_the_evaluation_does_not(built, tmp_path):
+    """flush_subnormals (default on) holds inside the step only; off, the step sees subnormals as they are."""
+    from paper_utils.train.loop import loop
+    from paper_utils.train.objectives import causal_lm_loss
+
+    tiny = torch.tensor([1e-39])                        # a float32 subnormal
+    tok = built["setup"].extended_tokenizer
+    stream = MixedStream(pack(tok, built["target_texts"], 16, 0, name="target"), None, 0.0, 0)
+    for flush in (True, False):
+        seen: dict = {"step": [], "eval": []}
+
+        def objective(model, batch):
+            seen["step"].append(bool(tiny * 1.0 == 0))
+            return causal_lm_loss(model, batch)
+
+        def evaluator(model, texts):
+            seen["eval"].append(bool(tiny * 1.0 == 0))
+            return {"heldout_bpb": 1.0}
+
+        config = _config(stages=(Stage("full", 2),), english_share=0.0, eval_every=1, flush_subnormals=flush)
+        loop(_fresh(built), tok, stream, tmp_path / str(flush), config, objective=objective, evaluator=evaluator,
+             heldout_texts=["held out"], export=False, log=lambda line: None)
+        assert seen == {"step": [flush, flush], "eval": [False, False, False]}, flush
+    assert bool(tiny * 1.0 != 0)                        # nothing left flushed after training
 
 
 # ------------------------------------------------------------------------------------------------

@@ -74,6 +74,7 @@ class AdaptConfig:
     keep_checkpoints: bool = False       # keep checkpoints/ after a successful export
     mixed_precision: str = "auto"        # auto: bf16 on CUDA, fp32 (no) on CPU
     gradient_checkpointing: bool = False
+    flush_subnormals: bool = True        # CPU subnormals flushed to zero in the training step (devices.py)
     device: str = "auto"                 # auto | cpu | cuda
     lr_scales: tuple[tuple[str, float], ...] = ()   # (parameter-name prefix, factor): that parameter's learning
                                          # rate is the stage's times the factor (the first prefix that matches)
@@ -170,10 +171,12 @@ class AdaptConfig:
 
     def weights_key(self) -> str:
         """Hash of every setting that changes the trained weights (not logging/eval/checkpoint cadence);
-        ``lr_scales`` counts only when set, so runs from before it keep their key."""
+        ``lr_scales`` counts only when set and ``flush_subnormals`` only when on, so a run configured as before
+        they existed (no scales, subnormals kept) keeps its key."""
         keep = {k: v for k, v in asdict(self).items()
                 if k not in ("log_every", "eval_every", "eval_documents", "checkpoint_every", "keep_checkpoints",
-                             "gradient_checkpointing", "device") and not (k == "lr_scales" and not v)}
+                             "gradient_checkpointing", "device") and not (k in ("lr_scales", "flush_subnormals")
+                                                                         and not v)}
         return hashlib.sha256(json.dumps(keep, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

@@ -46,7 +46,7 @@ from ..io import atomic_dir, read_json, write_json
 from ..surfaces import vocab_fingerprint
 from .checkpoint import latest_checkpoint, load_weights, read_checkpoint_state, save_checkpoint, set_rng_state
 from .config import AdaptConfig
-from .devices import accelerator, processes, progress
+from .devices import accelerator, processes, progress, subnormals_flushed
 from .logs import read_log, steps_to_reach
 from .objectives import causal_lm_loss, to_device
 from .streams import MixedStream, pack
@@ -260,7 +260,7 @@ def loop(model, tokenizer, stream, out_dir: str | Path, config: AdaptConfig, *,
             micro_losses = []
             for a in range(accum):
                 x = to_device(stream.batch(step, config.batch_size, a, micro, acc.process_index, world), acc.device)
-                with acc.accumulate(prepared):
+                with acc.accumulate(prepared), subnormals_flushed(config.flush_subnormals):
                     loss = objective(prepared, x)
                     acc.backward(loss)
                     if acc.sync_gradients and config.max_grad_norm:
