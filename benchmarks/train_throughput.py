@@ -30,7 +30,8 @@ model FLOPs utilization ``MFU = tokens/s x F / peak``, with ``F = 6 N + 12 L H T
 utilization a full-training step would have at that speed) and the bf16 dense peak of the GPU. The
 ratio ``full / embeddings`` of seconds per step says how much cheaper the embeddings-only stage is.
 The step flushes CPU subnormals as the training loop does (``--keep-subnormals``: as before that; on Gemma-3's
-262k-token head the difference is 3-5x in the backward pass, :mod:`paper_utils.train.devices`).
+262k-token head the backward pass was 3-6x slower without it; one intra-op thread only,
+:mod:`paper_utils.train.devices`).
 """
 from __future__ import annotations
 
@@ -170,7 +171,7 @@ def run_stage(args) -> dict:
     vocab = base_rows + new_tokens
     gen = torch.Generator().manual_seed(0)
 
-    from paper_utils.train.devices import subnormals_flushed
+    from paper_utils.train.devices import flushes_subnormals, subnormals_flushed
 
     def one_step():
         for _ in range(accum):
@@ -189,7 +190,7 @@ def run_stage(args) -> dict:
     seconds, cpu_seconds = timed_steps(one_step, args, cuda)
     tokens = config.batch_size * config.seq_len
     out = {"stage": args.stage, "device": str(acc.device), "mixed_precision": acc.mixed_precision,
-           "subnormals_flushed": not args.keep_subnormals,
+           "subnormals_flushed": flushes_subnormals(not args.keep_subnormals),
            "threads": torch.get_num_threads(), "seq_len": config.seq_len, "batch": config.batch_size,
            "micro_batch": micro, "new_tokens": new_tokens, "steps": args.steps,
            "trainable_params": trainable, "seconds_per_step": seconds, "tokens_per_s": tokens / seconds,

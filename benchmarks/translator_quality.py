@@ -107,10 +107,17 @@ def compare(translator_name: str, other: str, direction: str, out: Path, samples
     missing = [str(f) for f in files if not f.exists()]
     if missing:
         raise SystemExit(f"--against: no hypotheses in {', '.join(missing)}; run that translator first")
-    mine, theirs = ({r["id"]: r for r in read_jsonl(f)} for f in files)
+    versions = [get_translator(name).version for name in (translator_name, other)]
+    mine, theirs = ({r["id"]: r for r in read_jsonl(f) if r.get("translator_version") == v}
+                    for f, v in zip(files, versions))                 # current versions only, as run() keeps
     ids = [i for i in mine if i in theirs]
     if not ids:
-        raise SystemExit(f"--against: {translator_name} and {other} share no translated sentence for {direction}")
+        raise SystemExit(f"--against: {translator_name} and {other} share no translated sentence for {direction} "
+                         "at their current versions")
+    differ = [i for i in ids if mine[i]["reference"] != theirs[i]["reference"]]
+    if differ:
+        raise SystemExit(f"--against: the references of {differ[:3]} differ between the two files (another data "
+                         "version): rerun both translators")
     refs = [mine[i]["reference"] for i in ids]
     hyps_b, hyps_a = [mine[i]["hypothesis"] for i in ids], [theirs[i]["hypothesis"] for i in ids]
     res = compare_translations(hyps_a, hyps_b, refs, "chrf++", test="approximate_randomization",

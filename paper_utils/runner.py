@@ -185,8 +185,8 @@ def notebook_modules(notebook: Path) -> dict[str, Path]:
 
     Subpackages count through their ``__init__`` and every submodule reached; a notebook that reaches the
     registry depends on the modules that register into it (``registry.PROVIDERS``), except through ``config``
-    and ``tuning``, which read the registry only to check a preset's method and option names and fill in option
-    defaults (:data:`NAMES_ONLY_EDGES`): without that exception every notebook depended on every method and
+    and ``tuning``, which read the registry only to check a preset's method and option names
+    (:data:`NAMES_ONLY_EDGES`; ``tests/test_runner.py`` pins the registry names they import): without that exception every notebook depended on every method and
     recipe, and any commit made every finished job of a long preset stale. A notebook that runs a method imports
     it (03 imports ``init``, the recipe notebooks their recipe modules).
     """
@@ -352,7 +352,7 @@ def status(preset: str) -> list[dict]:
         stamp = _stamp_path(p.name, job)
         recorded = float(read_json(stamp).get("seconds") or 0.0) if stamp.exists() else 0.0
         row["seconds_recorded"] += recorded
-        row["stamped"] += stamp.exists()
+        row["stamped"] += recorded > 0                  # stamps that recorded a time (old ones may not)
         if is_done(p.name, job, job_version(p, job, versions)) and newer_dependency(p.name, job) is None:
             row["done"] += 1
             row["seconds"] += recorded
@@ -363,8 +363,8 @@ def status(preset: str) -> list[dict]:
         else:
             row["todo"] += 1
     for row in rows.values():
-        stamped = row.pop("stamped")
-        row["seconds_left"] = (row["seconds_recorded"] / stamped * (row["jobs"] - row["done"])) if stamped else None
+        timed = row.pop("stamped")
+        row["seconds_left"] = (row["seconds_recorded"] / timed * (row["jobs"] - row["done"])) if timed else None
     return list(rows.values())
 
 

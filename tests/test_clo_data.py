@@ -48,7 +48,7 @@ def test_registry_names_and_preset_priorities():
     assert set(TRANSLATORS) >= {"qwen25_coder_05b_gguf", "qwen25_coder_05b_gguf_fewshot", "apertium_eng_spa", "uz_dictionary_wfw_standin",
                                 "nllb_200_distilled_600m", "fixture_tag"}
     assert [translator_for(lang, "demo-full").name for lang in ("ko", "es", "uz")] == [
-        "qwen25_coder_05b_gguf", "qwen25_coder_05b_gguf", "uz_dictionary_wfw_standin"]
+        "qwen25_coder_05b_gguf_fewshot", "qwen25_coder_05b_gguf", "uz_dictionary_wfw_standin"]
     assert translator_for("es", ["apertium_eng_spa"]).name == "apertium_eng_spa"
     assert translator_for("ms", "paper").name == "nllb_200_distilled_600m"
     assert translator_for("uz", "smoke").name == "fixture_tag"
@@ -427,8 +427,12 @@ def test_translator_quality_writes_partial_rows_and_resumes(tmp_path, monkeypatc
     bench.run("fixture_tag", "ko-en", 3, 2, tmp_path)
     assert sorted(bench.pd.read_csv(tmp_path / "quality.csv")["direction"]) == ["en-ko", "ko-en"]
     # --against: a paired chrF++ test on the sentences both translators did, one row per pair of translators
+    version = get_translator("fixture_tag").version
+    monkeypatch.setattr(bench, "get_translator", lambda name: type("T", (), {"version": version})())
     bench.write_jsonl(tmp_path / "hypotheses" / "worse__en-ko.jsonl",
-                      [{"id": p["id"], "reference": p["ko"], "hypothesis": "Save"} for p in pairs[:4]])
+                      [{"id": p["id"], "reference": p["ko"], "hypothesis": "Save", "translator_version": version}
+                       for p in pairs[:4]] + [{"id": pairs[4]["id"], "reference": pairs[4]["ko"], "hypothesis": "x",
+                                               "translator_version": "old"}])       # another version: left out
     row = bench.compare("fixture_tag", "worse", "en-ko", tmp_path, samples=200)
     assert row["n"] == 4 and row["score"] == 100.0 and row["delta"] == row["score"] - row["score_against"] > 0
     assert row["ci_low"] <= row["delta"] <= row["ci_high"] and 0 < row["p_value"] <= 1

@@ -288,6 +288,23 @@ def test_code_version_does_not_follow_the_registry_through_config(tmp_path, monk
     assert runner.code_version(config_only) != before[0]
 
 
+def test_config_and_tuning_import_only_names_from_the_registry():
+    """NAMES_ONLY_EDGES is a promise: config and tuning read names and option names from the registry. A new import
+    from it must be checked against that promise (and added here) or the edge removed from NAMES_ONLY_EDGES."""
+    import ast
+
+    from paper_utils.paths import REPO_ROOT
+
+    allowed = {"config": {"initializer_names", "recipes", "resolve_variant"},
+               "tuning": {"DATA_OPTIONS", "check_option_names", "initializer", "initializer_names"}}
+    for module, names in allowed.items():
+        tree = ast.parse((REPO_ROOT / "paper_utils" / f"{module}.py").read_text(encoding="utf-8"))
+        imported = {a.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                    and node.module == "registry" for a in node.names}
+        assert imported == names, module
+    assert {edge[0] for edge in runner.NAMES_ONLY_EDGES} == {f"paper_utils.{m}" for m in allowed}
+
+
 def test_early_stages_do_not_depend_on_methods_or_recipes():
     """Stages 01-02 never run a method: a commit to an initializer, a recipe or a translator leaves them done."""
     for notebook in ("01_fertility", "02_vocabulary_expansion"):

@@ -74,7 +74,7 @@ class AdaptConfig:
     keep_checkpoints: bool = False       # keep checkpoints/ after a successful export
     mixed_precision: str = "auto"        # auto: bf16 on CUDA, fp32 (no) on CPU
     gradient_checkpointing: bool = False
-    flush_subnormals: bool = True        # CPU subnormals flushed to zero in the training step (devices.py)
+    flush_subnormals: bool = True        # CPU subnormals flushed to zero in the training step, one thread (devices.py)
     device: str = "auto"                 # auto | cpu | cuda
     lr_scales: tuple[tuple[str, float], ...] = ()   # (parameter-name prefix, factor): that parameter's learning
                                          # rate is the stage's times the factor (the first prefix that matches)
@@ -170,13 +170,13 @@ class AdaptConfig:
         return next((f for prefix, f in self.lr_scales if name.startswith(prefix)), 1.0)
 
     def weights_key(self) -> str:
-        """Hash of every setting that changes the trained weights (not logging/eval/checkpoint cadence);
-        ``lr_scales`` counts only when set and ``flush_subnormals`` only when on, so a run configured as before
-        they existed (no scales, subnormals kept) keeps its key."""
+        """Hash of every setting that changes the trained weights (not logging/eval/checkpoint cadence, nor
+        execution details that change them only at the last bit: device, gradient checkpointing, the subnormal
+        flush); ``lr_scales`` counts only when set, so runs from before it keep their key."""
         keep = {k: v for k, v in asdict(self).items()
                 if k not in ("log_every", "eval_every", "eval_documents", "checkpoint_every", "keep_checkpoints",
-                             "gradient_checkpointing", "device") and not (k in ("lr_scales", "flush_subnormals")
-                                                                         and not v)}
+                             "gradient_checkpointing", "device", "flush_subnormals")
+                and not (k == "lr_scales" and not v)}
         return hashlib.sha256(json.dumps(keep, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

@@ -15,7 +15,10 @@ fp32 on CPU, bf16 autocast on CUDA (``mixed_precision="auto"``). A launch with s
 gradient in the subnormal range (below 1.2e-38), and x86 arithmetic on subnormals is slow: one step of Gemma-3-270M
 (4 x 128 tokens, one thread) spent 30-57 CPU s in the backward pass (the two 270,144 x 512 x 640 products of the
 tied head, 21-24 s each) against 9 s with subnormals flushed, and a full step ran at that speed only after its first
-update. Values that small do not change a float32 weight update; the held-out evaluations run without it.
+update. The held-out evaluations run without it. It is applied only with one intra-op thread (the flag belongs to
+a thread; :func:`subnormals_flushed`), and, like the thread count or the device, it is an execution detail that
+``AdaptConfig.weights_key`` does not hash: whether a run's steps flushed is in its ``summary.json``
+(``subnormals_flushed``).
 """
 from __future__ import annotations
 
@@ -71,28 +74,52 @@ def accelerator(config: AdaptConfig, accum: int):
     return Accelerator(mixed_precision=mp, gradient_accumulation_steps=accum, cpu=not cuda)
 
 
+def flushing_subnormals() -> bool:
+    """Whether the calling thread flushes subnormal floats now (a probe: torch has no getter for it)."""
+    import torch
+
+    return bool((torch.tensor([1e-39]) * 1.0 == 0).all())
+
+
+def flushes_subnormals(enabled: bool) -> bool:
+    """Whether :func:`subnormals_flushed` acts here: ``enabled`` and one intra-op thread (see the module doc)."""
+    import torch
+
+    return bool(enabled) and torch.get_num_threads() == 1
+
+
 @contextmanager
 def subnormals_flushed(enabled: bool = True):
-    """Flush CPU subnormal floats to zero inside the block (x86 FTZ/DAZ; no effect where unsupported).
+    """Flush CPU subnormal floats to zero inside the block when :func:`flushes_subnormals` (x86 FTZ/DAZ).
 
     >>> import torch
     >>> tiny = torch.tensor([1e-39])
+    >>> threads = torch.get_num_threads()
+    >>> torch.set_num_threads(1)
     >>> with subnormals_flushed():
     ...     bool((tiny * 1.0 == 0).all())
     True
-    >>> bool((tiny * 1.0 == 0).all())                # restored afterwards
+    >>> bool((tiny * 1.0 == 0).all())                # as it was before the block
     False
+    >>> torch.set_num_threads(threads)
+
+    The setting belongs to the calling thread (its MXCSR register). Intra-op worker threads copy it only when they
+    are created, so with several threads the flush would cover the main thread's share of an operation only, and a
+    pool created inside the block would keep flushing afterwards. It is therefore applied with one intra-op thread
+    only (the study's long CPU runs: ``PAPER_UTILS_THREADS=1``); otherwise the block runs as it is. The previous
+    state of the calling thread is restored on exit, exceptions included.
     """
     import torch
 
-    if not enabled:
+    if not flushes_subnormals(enabled):
         yield
         return
+    before = flushing_subnormals()
     torch.set_flush_denormal(True)
     try:
         yield
     finally:
-        torch.set_flush_denormal(False)
+        torch.set_flush_denormal(before)
 
 
 def progress(total: int, initial: int, enabled: bool):
@@ -103,4 +130,5 @@ def progress(total: int, initial: int, enabled: bool):
                 mininterval=float(os.environ.get("TQDM_MININTERVAL", 0.5)), dynamic_ncols=True)
 
 
-__all__ = ["use_cuda", "processes", "accelerator", "subnormals_flushed", "progress"]
+__all__ = ["use_cuda", "processes", "accelerator", "subnormals_flushed", "flushes_subnormals", "flushing_subnormals",
+           "progress"]

@@ -46,7 +46,7 @@ from ..io import atomic_dir, read_json, write_json
 from ..surfaces import vocab_fingerprint
 from .checkpoint import latest_checkpoint, load_weights, read_checkpoint_state, save_checkpoint, set_rng_state
 from .config import AdaptConfig
-from .devices import accelerator, processes, progress, subnormals_flushed
+from .devices import accelerator, flushes_subnormals, processes, progress, subnormals_flushed
 from .logs import read_log, steps_to_reach
 from .objectives import causal_lm_loss, to_device
 from .streams import MixedStream, pack
@@ -323,6 +323,7 @@ def loop(model, tokenizer, stream, out_dir: str | Path, config: AdaptConfig, *,
                                + sum(r.get("seconds", 0) for r in evals), 1),
         "model_fingerprint": fingerprint, "weights_key": wkey,
         "device": str(acc.device), "mixed_precision": acc.mixed_precision, "processes": world,
+        "subnormals_flushed": flushes_subnormals(config.flush_subnormals),
         "gradient_accumulation": accum, "heldout_documents": len(heldout),
         "config": asdict(config), **(extra_summary or {}),
     }

@@ -5,7 +5,7 @@ Example::
     >>> sorted(TRANSLATORS)
     ['apertium_eng_spa', 'fixture_tag', 'nllb_200_distilled_600m', 'qwen25_coder_05b_gguf', 'qwen25_coder_05b_gguf_fewshot', 'uz_dictionary_wfw_standin']
     >>> translator_for("ko", "demo-full").name, translator_for("es", "demo-full").name
-    ('qwen25_coder_05b_gguf', 'qwen25_coder_05b_gguf')
+    ('qwen25_coder_05b_gguf_fewshot', 'qwen25_coder_05b_gguf')
     >>> translator_for("es", ["apertium_eng_spa", "qwen25_coder_05b_gguf"]).name   # a priority list of names
     'apertium_eng_spa'
     >>> translator_for("uz", "demo-full").name
@@ -17,12 +17,12 @@ Example::
 
 Every translator has ``.name``, ``.version`` (its package/model version and a hash of its pinned asset) and
 ``.translate(texts, source, target)``; see :mod:`.base`. The offline ones, in order of priority
-(:data:`PRESET_TRANSLATORS`): ``qwen25_coder_05b_gguf`` (ko, es; :mod:`.qwen_gguf`), ``apertium_eng_spa``
+(:data:`PRESET_TRANSLATORS`): ``qwen25_coder_05b_gguf_fewshot`` (en -> ko), ``qwen25_coder_05b_gguf`` (ko, es;
+:mod:`.qwen_gguf`), ``apertium_eng_spa``
 (en -> es, rule-based; :mod:`.apertium`), ``uz_dictionary_wfw_standin`` (uz, a word-for-word STAND-IN;
 :mod:`.uz_dictionary`). Malay has none: the ``paper`` preset uses ``nllb_200_distilled_600m`` from the Hub
-for every language (:mod:`.hub_nllb`). ``qwen25_coder_05b_gguf_fewshot`` (en -> ko: the same model shown three
-human-translated Django pairs first, with a repetition penalty) is the ``demo-full`` preset's Korean translator
-(its ``[clo] translator`` list). ``fixture_tag`` is the ``smoke`` preset's fixture (no asset).
+for every language (:mod:`.hub_nllb`). ``qwen25_coder_05b_gguf_fewshot`` is the same model shown three
+human-translated Django pairs first, with a repetition penalty. ``fixture_tag`` is the ``smoke`` preset's fixture (no asset).
 """
 from __future__ import annotations
 
@@ -37,7 +37,8 @@ from .uz_dictionary import UzDictionaryStandIn
 
 TRANSLATORS: dict[str, type[Translator]] = {cls.name: cls for cls in (
     QwenGGUFTranslator, QwenGGUFFewShotTranslator, ApertiumEngSpa, UzDictionaryStandIn, HubNLLBTranslator, FixtureTagTranslator)}
-OFFLINE_PRIORITY = ("qwen25_coder_05b_gguf", "apertium_eng_spa", "uz_dictionary_wfw_standin")
+OFFLINE_PRIORITY = ("qwen25_coder_05b_gguf_fewshot", "qwen25_coder_05b_gguf", "apertium_eng_spa",
+                    "uz_dictionary_wfw_standin")
 PRESET_TRANSLATORS: dict[str, tuple[str, ...]] = {
     "smoke": ("fixture_tag",), "demo": OFFLINE_PRIORITY, "demo-full": OFFLINE_PRIORITY,
     "paper": ("nllb_200_distilled_600m",)}

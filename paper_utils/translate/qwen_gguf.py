@@ -40,6 +40,7 @@ from functools import cached_property, lru_cache
 
 from ..assets import ModelAsset, converted_model_dir
 from ..errors import AssetError
+from ..packs import fetch as fetch_pack
 from ..packs import get_pack
 from .base import LANGUAGE_NAMES, Translator, fetch_command, short_hash
 
@@ -151,7 +152,9 @@ class QwenGGUFFewShotTranslator(QwenGGUFTranslator):
     the CLO recipe's 200 Korean training prompts came back in Korean, under the recipe's 50 % floor) and loops on
     long texts. Before each text the chat shows three (English, Korean) Django pairs from the train split
     (:data:`DEMONSTRATION_IDS`: a question followed by an instruction, and two instructions, each translated, not
-    carried out) and greedy decoding gets ``repetition_penalty`` :data:`REPETITION_PENALTY`. Both were chosen on 24
+    carried out) and greedy decoding gets ``repetition_penalty`` :data:`REPETITION_PENALTY` (transformers applies
+    it to every token already in the sequence, the prompt and ``<|im_end|>`` included, so it also discourages
+    copying the source's placeholders and stopping; measured as it is). Both were chosen on 24
     of the CLO *training* prompts (10 -> 22 identified as Korean); the held-out measures are
     ``benchmarks/translator_quality.py`` (Django test pairs: a different split of the demonstrations' source) and
     the Korean share of the CLO held-out prompts (another source), in ``results/benchmarks/translators/``.
@@ -163,7 +166,19 @@ class QwenGGUFFewShotTranslator(QwenGGUFTranslator):
     @property
     def version(self) -> str:
         shots = short_hash(repr(sorted((lang, self.demonstrations(lang)) for lang in DEMONSTRATION_IDS)), 8)
-        return f"{super().version}+shots:{shots}+repetition_penalty:{REPETITION_PENALTY}"
+        options = "+".join(f"{k}:{v}" for k, v in sorted(self.generation_options().items()))
+        return f"{super().version}+shots:{shots}+{options}"
+
+    def missing_assets(self) -> list[tuple[str, str]]:
+        missing = super().missing_assets()
+        django = get_pack("django")
+        if not django.is_cached():         # the demonstrations are read from it
+            missing.append((f"{django.requirement} (PyPI wheel, pack 'django')", fetch_command(self.name)))
+        return missing
+
+    def fetch(self) -> None:
+        fetch_pack("django")
+        super().fetch()
 
     def generation_options(self) -> dict:
         return {"repetition_penalty": REPETITION_PENALTY}
