@@ -159,13 +159,18 @@ def test_notebook_refuses_a_bad_parameter_with_a_config_error(notebook, bad, par
     assert not [p for p in results.rglob("*") if p.is_file()], "refused only after writing results"
 
 
-def test_code_version_follows_imports_transitively(tmp_path, monkeypatch):
+def _fake_package(tmp_path, monkeypatch, files: dict[str, str]):
+    """A stand-in for ``paper_utils`` with ``files`` (name -> source) that code_version reads instead."""
     pkg = tmp_path / "pkg"
     pkg.mkdir()
-    (pkg / "a.py").write_text("from .b import f\n")
-    (pkg / "b.py").write_text("X = 1\n")
-    (pkg / "c.py").write_text("Y = 1\n")
+    for name, text in files.items():
+        (pkg / name).write_text(text)
     monkeypatch.setattr(runner, "PACKAGE_DIR", pkg)
+    return pkg
+
+
+def test_code_version_follows_imports_transitively(tmp_path, monkeypatch):
+    pkg = _fake_package(tmp_path, monkeypatch, {"a.py": "from .b import f\n", "b.py": "X = 1\n", "c.py": "Y = 1\n"})
     nb = tmp_path / "n.ipynb"
     _notebook(nb, 'preset = "demo"', "from paper_utils.a import f\nfrom paper_utils import io")
     before = runner.code_version(nb)
@@ -254,11 +259,8 @@ def test_the_runner_asks_each_recipe_for_its_jobs(monkeypatch):
 
 def test_code_version_follows_the_registry_providers(tmp_path, monkeypatch):
     """The registry imports its providers by name: a notebook that reaches it depends on them."""
-    pkg = tmp_path / "pkg"
-    pkg.mkdir()
-    (pkg / "registry.py").write_text("PROVIDERS = ('paper_utils.prov',)\n")
-    (pkg / "prov.py").write_text("X = 1\n")
-    monkeypatch.setattr(runner, "PACKAGE_DIR", pkg)
+    pkg = _fake_package(tmp_path, monkeypatch, {"registry.py": "PROVIDERS = ('paper_utils.prov',)\n",
+                                                "prov.py": "X = 1\n"})
     monkeypatch.setattr(runner, "PROVIDERS", ("paper_utils.prov",))
     nb = tmp_path / "n.ipynb"
     _notebook(nb, 'preset = "demo"', "from paper_utils import registry")
@@ -270,12 +272,8 @@ def test_code_version_follows_the_registry_providers(tmp_path, monkeypatch):
 def test_code_version_does_not_follow_the_registry_through_config(tmp_path, monkeypatch):
     """config reads the registry for names only: a notebook that imports config alone does not depend on the
     providers, one that also imports the registry directly does."""
-    pkg = tmp_path / "pkg"
-    pkg.mkdir()
-    (pkg / "config.py").write_text("from .registry import names\n")
-    (pkg / "registry.py").write_text("PROVIDERS = ('paper_utils.prov',)\n")
-    (pkg / "prov.py").write_text("X = 1\n")
-    monkeypatch.setattr(runner, "PACKAGE_DIR", pkg)
+    pkg = _fake_package(tmp_path, monkeypatch, {"config.py": "from .registry import names\n", "prov.py": "X = 1\n",
+                                                "registry.py": "PROVIDERS = ('paper_utils.prov',)\n"})
     monkeypatch.setattr(runner, "PROVIDERS", ("paper_utils.prov",))
     config_only, direct = tmp_path / "a.ipynb", tmp_path / "b.ipynb"
     _notebook(config_only, 'preset = "demo"', "from paper_utils.config import load")
