@@ -84,3 +84,22 @@ def test_fusion_eval_scores_base_and_fusion_on_the_same_items_and_resumes(tmp_pa
     assert {("base", "fvt", "uz"), ("fusion_last", "fvt", "uz")} <= pairs and not any(
         b == "fvt" and lang == "ms" for _, b, lang in pairs)
     assert len(sig) == with_adapted["holm_family"] > report["holm_family"]
+
+
+def test_translation_language_share_counts_identified_prompts_on_shared_records(tmp_path, monkeypatch):
+    from paper_utils.io import write_jsonl
+    from paper_utils.layout import translations_jsonl
+
+    bench = _load("translation_language_share")
+    monkeypatch.setenv("PAPER_UTILS_RESULTS", str(tmp_path))
+    korean, english = "오늘 날씨가 정말 좋네요. 산책하러 갈까요?", "The weather is really nice today. Shall we go for a walk?"
+    good = [{"id": f"r{i}", "prompt_en": english, "prompt_tgt": korean, "response_tgt": korean} for i in range(6)]
+    bad = [dict(r, prompt_tgt=english) if i % 2 else dict(r) for i, r in enumerate(good)]
+    write_jsonl(translations_jsonl("demo-full", "ko", "new", "train"), good)
+    write_jsonl(translations_jsonl("demo-full", "ko", "old", "train"), bad[:5])      # r5: only the new one has it
+    (row,) = bench.shares("ko", "new", "old")
+    assert (row["split"], row["records"], row["prompt_share_translator"], row["prompt_share_against"]) == \
+        ("train", 5, 1.0, 0.6)
+    assert row["delta"] == 1.0 - 0.6 and row["response_share_translator"] == 1.0
+    (row,) = bench.shares("ko", "new", "old", exclude_first=2)                       # the records a prompt was tuned on
+    assert (row["records"], row["excluded"], row["prompt_share_against"]) == (3, 2, 2 / 3)
