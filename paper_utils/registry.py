@@ -33,7 +33,9 @@ from typing import Any, Callable, Mapping
 from .errors import ConfigError
 
 # modules whose import registers initializers and recipes, in registration order
-PROVIDERS = ("paper_utils.init", "paper_utils.recipes")
+INITIALIZER_PROVIDERS = ("paper_utils.init",)
+RECIPE_PROVIDERS = ("paper_utils.recipes",)
+PROVIDERS = INITIALIZER_PROVIDERS + RECIPE_PROVIDERS
 DATA_OPTIONS = ("encoder", "lexicon", "target_texts", "english_texts", "parallel_pairs")
 
 
@@ -68,14 +70,14 @@ def register_initializer(name: str, *, options: Mapping[str, Any], data: tuple[s
     return add
 
 
-def _load_providers() -> None:
-    for module in PROVIDERS:
+def _load_providers(modules: tuple[str, ...]) -> None:
+    for module in modules:
         importlib.import_module(module)
 
 
 def initializers() -> dict[str, Initializer]:
-    """Every registered initializer, in registration order."""
-    _load_providers()
+    """Every registered initializer, in registration order (loads the initializer providers only)."""
+    _load_providers(INITIALIZER_PROVIDERS)
     return dict(_INITIALIZERS)
 
 
@@ -144,8 +146,8 @@ def register_recipe(name: str, *, summary: str = ""):
 
 
 def recipes() -> dict[str, Recipe]:
-    """Every registered recipe, in registration order."""
-    _load_providers()
+    """Every registered recipe, in registration order (loads the recipe providers only)."""
+    _load_providers(RECIPE_PROVIDERS)
     return dict(_RECIPES)
 
 
@@ -165,5 +167,17 @@ def recipe(name: str) -> Recipe:
     return found[name]
 
 
-__all__ = ["Initializer", "Recipe", "register_recipe", "recipes", "recipe", "register_initializer", "initializers", "initializer_names", "initializer",
-           "check_option_names", "resolve_variant", "PROVIDERS", "DATA_OPTIONS"]
+# which providers each public name loads when called: a module that imports only ``register_*`` or data depends on
+# none of them, one that looks initializers up depends on the initializer providers only
+# (``runner.notebook_modules`` follows these edges; ``tests/test_runner.py`` checks them in a fresh interpreter)
+PROVIDERS_LOADED_BY: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(("initializers", "initializer_names", "initializer", "check_option_names", "resolve_variant"),
+                    INITIALIZER_PROVIDERS),
+    **dict.fromkeys(("recipes", "recipe"), RECIPE_PROVIDERS),
+    **dict.fromkeys(("Initializer", "Recipe", "register_initializer", "register_recipe", "DATA_OPTIONS",
+                     "INITIALIZER_PROVIDERS", "RECIPE_PROVIDERS", "PROVIDERS", "PROVIDERS_LOADED_BY"), ()),
+}
+
+__all__ = ["Initializer", "Recipe", "register_recipe", "recipes", "recipe", "register_initializer", "initializers",
+           "initializer_names", "initializer", "check_option_names", "resolve_variant", "INITIALIZER_PROVIDERS",
+           "RECIPE_PROVIDERS", "PROVIDERS", "PROVIDERS_LOADED_BY", "DATA_OPTIONS"]

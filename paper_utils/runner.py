@@ -32,7 +32,7 @@ from .jobs import Job, stage_job_id
 from .layout import (ModelLayout, executed_dir, failures_dir, fertility_csv, figures_dir, run_info_json,
                      relative, significance_csv, study_root)
 from .paths import NOTEBOOKS_DIR, PACKAGE_DIR, shown
-from .registry import PROVIDERS, recipe
+from .registry import PROVIDERS, PROVIDERS_LOADED_BY, recipe
 
 
 def _fertility_jobs(p: Preset) -> list[Job]:
@@ -184,30 +184,47 @@ def notebook_modules(notebook: Path) -> dict[str, Path]:
     >>> "paper_utils.vocab" in modules, "paper_utils.init" in modules, "paper_utils.recipes" in modules
     (True, False, False)
 
-    Subpackages count through their ``__init__`` and every submodule reached; a notebook that reaches the
-    registry depends on the modules that register into it (``registry.PROVIDERS``), except through ``config``
-    and ``tuning``, which read the registry only to check a preset's method and option names
-    (:data:`NAMES_ONLY_EDGES`; ``tests/test_runner.py`` pins the registry names they import): without that
-    exception every notebook depended on every method and recipe, and any commit made every finished job of a
-    long preset stale. A notebook that runs a method imports
-    it (03 imports ``init``, the recipe notebooks their recipe modules).
+    Subpackages count through their ``__init__`` and every submodule reached. The registry imports the modules
+    that register into it by name, so a module that takes a lookup from it depends on them: on the initializer
+    providers for ``initializer``/``initializers``/..., on the recipe providers for ``recipe``/``recipes``, on
+    none for ``register_*`` (``registry.PROVIDERS_LOADED_BY``), on all for the whole module. ``config`` and
+    ``tuning`` read the registry only to check a preset's method and option names (:data:`NAMES_ONLY_EDGES`;
+    ``tests/test_runner.py`` pins the registry names they import). Without these two rules every notebook
+    depended on every method and recipe (stage 03 on the translators), and any commit made every finished job of
+    a long preset stale. A notebook that runs a method imports it (03 imports ``init``, the recipe notebooks
+    their recipe modules).
     """
     import nbformat
 
     nb = nbformat.read(notebook, as_version=4)
     source = "\n".join(c.source for c in nb.cells if c.cell_type == "code" and not c.source.lstrip().startswith(("%", "!")))
-    todo, seen = sorted(_imported_modules(source)), {}
+    first = _imported_modules(source)
+    todo, seen = sorted(first) + list(_providers_reached(first)), {}
     while todo:
         name = todo.pop()
         path = _module_file(name)
         if name in seen or path is None:
             continue
         seen[name] = path
-        todo.extend(m for m in _imported_modules(path.read_text(encoding="utf-8"), name) - set(seen)
-                    if (name, m) not in NAMES_ONLY_EDGES)
-        if name == "paper_utils.registry":      # the registry imports its providers by name
-            todo.extend(m for m in PROVIDERS if m not in seen)
+        imports = {m for m in _imported_modules(path.read_text(encoding="utf-8"), name)
+                   if (name, m) not in NAMES_ONLY_EDGES}
+        todo.extend(m for m in sorted(imports) + list(_providers_reached(imports)) if m not in seen)
     return seen
+
+
+REGISTRY = "paper_utils.registry"
+
+
+def _providers_reached(imports: set[str]) -> tuple[str, ...]:
+    """The modules the registry imports by name for what ``imports`` takes from it (``registry.PROVIDERS_LOADED_BY``):
+    none for ``register_*``, the initializer providers for initializer lookups, every provider for the whole module
+    or a name not in that table."""
+    if REGISTRY not in imports:
+        return ()
+    names = {m.rpartition(".")[2] for m in imports if m.startswith(REGISTRY + ".")}
+    if not names:
+        return PROVIDERS
+    return tuple(dict.fromkeys(p for n in sorted(names) for p in PROVIDERS_LOADED_BY.get(n, PROVIDERS)))
 
 
 def job_environment(preset: Preset, seed: int = 0) -> dict[str, str]:

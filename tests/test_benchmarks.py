@@ -103,3 +103,11 @@ def test_translation_language_share_counts_identified_prompts_on_shared_records(
     assert row["delta"] == 1.0 - 0.6 and row["response_share_translator"] == 1.0
     (row,) = bench.shares("ko", "new", "old", exclude_first=2)                       # the records a prompt was tuned on
     assert (row["records"], row["excluded"], row["prompt_share_against"]) == (3, 2, 2 / 3)
+    import pandas as pd
+
+    bench.write_rows(tmp_path / "out", bench.shares("ko", "new", "old"))             # a rerun replaces its own rows
+    bench.write_rows(tmp_path / "out", [row])
+    path = bench.write_rows(tmp_path / "out", bench.shares("ko", "new", "old", exclude_first=2))
+    table = pd.read_csv(path)
+    assert list(table["excluded"]) == [0, 2] and list(table["records"]) == [5, 3]
+    assert set(table["translator"]) == {"new"} and set(table["language"]) == {"ko"}

@@ -269,6 +269,57 @@ def test_code_version_follows_the_registry_providers(tmp_path, monkeypatch):
     assert runner.code_version(nb) != before
 
 
+def test_code_version_follows_only_the_providers_a_registry_name_loads(tmp_path, monkeypatch):
+    """A module that looks initializers up depends on the initializer providers, not on the recipes; one that only
+    registers depends on none; the whole registry module on all."""
+    pkg = _fake_package(tmp_path, monkeypatch, {"registry.py": "X = 1\n", "inits.py": "A = 1\n", "recs.py": "B = 1\n",
+                                                "method.py": "from .registry import register\n"})
+    monkeypatch.setattr(runner, "PROVIDERS", ("paper_utils.inits", "paper_utils.recs"))
+    monkeypatch.setattr(runner, "PROVIDERS_LOADED_BY", {"lookup": ("paper_utils.inits",), "register": ()})
+    cases = {"lookup": "from paper_utils.registry import lookup", "register": "from paper_utils.method import f",
+             "whole": "from paper_utils import registry", "unknown": "from paper_utils.registry import other"}
+    expected = {"lookup": {"paper_utils.registry", "paper_utils.inits"},
+                "register": {"paper_utils.method", "paper_utils.registry"},
+                "whole": {"paper_utils", "paper_utils.registry", "paper_utils.inits", "paper_utils.recs"},
+                "unknown": {"paper_utils.registry", "paper_utils.inits", "paper_utils.recs"}}
+    for case, line in cases.items():
+        nb = tmp_path / f"{case}.ipynb"
+        _notebook(nb, 'preset = "demo"', line)
+        assert set(runner.notebook_modules(nb)) - {"paper_utils"} == expected[case] - {"paper_utils"}, case
+    nb = tmp_path / "lookup.ipynb"
+    before = runner.code_version(nb)
+    (pkg / "recs.py").write_text("B = 2\n")
+    assert runner.code_version(nb) == before
+    (pkg / "inits.py").write_text("A = 2\n")
+    assert runner.code_version(nb) != before
+
+
+def test_registry_lookups_load_only_the_providers_the_runner_assumes():
+    """What notebook_modules assumes, checked in a fresh interpreter: initializer lookups never import a recipe
+    module, recipe lookups do; every public registry name has an entry in PROVIDERS_LOADED_BY."""
+    import subprocess
+    import sys
+
+    from paper_utils import registry
+    from paper_utils.paths import REPO_ROOT
+
+    assert set(registry.PROVIDERS_LOADED_BY) == set(registry.__all__)
+    assert set(registry.PROVIDERS) == {p for v in registry.PROVIDERS_LOADED_BY.values() for p in v}
+    code = ("import sys\n"
+            "from paper_utils import registry as r\n"
+            "r.initializers(); r.initializer_names(); r.initializer('fvt'); r.check_option_names('fvt', {})\n"
+            "r.resolve_variant('fvt_cpu', {'method': 'fvt', 'device': 'cpu'})\n"
+            "after_init = sorted(m for m in sys.modules if m.startswith('paper_utils.'))\n"
+            "r.recipe('staged')\n"
+            "print(repr((after_init, 'paper_utils.recipes' in sys.modules)))\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+    after_init, recipes_loaded = ast.literal_eval(out.stdout.strip().splitlines()[-1])
+    assert "paper_utils.init.bxod" in after_init and recipes_loaded
+    assert not [m for m in after_init if m.startswith(("paper_utils.recipes", "paper_utils.translate"))]
+    notebook = runner.notebook_modules(NOTEBOOKS_DIR / "03_anchored_initialization.ipynb")
+    assert set(after_init) <= set(notebook), sorted(set(after_init) - set(notebook))
+
+
 def test_code_version_does_not_follow_the_registry_through_config(tmp_path, monkeypatch):
     """config reads the registry for names only: a notebook that imports config alone does not depend on the
     providers, one that also imports the registry directly does."""
@@ -310,7 +361,9 @@ def test_early_stages_do_not_depend_on_methods_or_recipes():
         assert "paper_utils.config" in modules
         methods = ("paper_utils.init", "paper_utils.recipes", "paper_utils.translate", "paper_utils.fusion")
         assert not {m for m in modules if m in methods or m.startswith(tuple(f"{p}." for p in methods))}, notebook
-    assert "paper_utils.init.bxod" in runner.notebook_modules(NOTEBOOKS_DIR / "03_anchored_initialization.ipynb")
+    stage03 = runner.notebook_modules(NOTEBOOKS_DIR / "03_anchored_initialization.ipynb")
+    assert "paper_utils.init.bxod" in stage03               # 03 runs the methods, not the recipes or translators
+    assert not [m for m in stage03 if m.startswith(("paper_utils.recipes", "paper_utils.translate", "paper_utils.train"))]
 
 
 def test_executed_notebook_metadata_names_no_absolute_path(tmp_path, monkeypatch):
