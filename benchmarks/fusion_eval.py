@@ -47,6 +47,7 @@ from pathlib import Path
 import pandas as pd
 
 from paper_utils.config import load_preset
+from paper_utils.paths import RESULTS_DIR
 from paper_utils.evaluate.classification import classify
 from paper_utils.evaluate.items import classification_data, translation_data
 from paper_utils.evaluate.matching import MATCHING_SEED, matching_items, score_matching
@@ -60,7 +61,7 @@ from paper_utils.stats import correct, mcnemar_exact
 from paper_utils.stats.translation import compare_translations
 from paper_utils.study import data_source, heldout_parallel
 
-OUT = Path("results/benchmarks/fusion_eval")
+OUT = RESULTS_DIR / "benchmarks" / "fusion_eval"
 
 
 def commit() -> str:

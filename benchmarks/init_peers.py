@@ -84,6 +84,7 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from paper_utils.config import load_preset  # noqa: E402
+from paper_utils.paths import RESULTS_DIR  # noqa: E402
 from paper_utils.errors import ConfigError  # noqa: E402
 from paper_utils.init import (METHODS, EmbeddingPatch, base_reference, comparison_table, embedding_matrices,  # noqa: E402
                               english_reference, evaluate_patch, initialize, load_setup, new_tokens, paired_tests,
@@ -362,7 +363,7 @@ def main() -> None:
     ap.add_argument("--model", default="smollm2-135m")
     ap.add_argument("--methods", nargs="*", default=None,
                     help=f"ours ({', '.join(METHODS)}) and peers ({', '.join(PEERS)}); default: {' '.join(DEFAULT_METHODS)}")
-    ap.add_argument("--out", default="results/benchmarks/init_peers")
+    ap.add_argument("--out", default=str(RESULTS_DIR / "benchmarks" / "init_peers"))
     ap.add_argument("--english-questions", type=int, default=300)
     ap.add_argument("--threads", type=int, default=1, help="torch threads and deepfocus processes")
     ap.add_argument("--seed", type=int, default=0)

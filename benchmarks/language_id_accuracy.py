@@ -22,6 +22,7 @@ import pandas as pd
 from paper_utils import corpora
 from paper_utils.io import write_csv
 from paper_utils.language_id import CANDIDATES, STUDY_LANGUAGES, WIDE_CONFUSERS, accepted_labels, identify
+from paper_utils.paths import RESULTS_DIR
 
 CANDIDATE_SETS = {"default": CANDIDATES, "study_only": ("en",) + STUDY_LANGUAGES,
                   "wide": ("en",) + STUDY_LANGUAGES + WIDE_CONFUSERS}
@@ -47,7 +48,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--split", default="test")
     parser.add_argument("--languages", nargs="*", default=list(STUDY_LANGUAGES))
-    parser.add_argument("--out", default="results/benchmarks/language_id/accuracy.csv")
+    parser.add_argument("--out", default=str(RESULTS_DIR / "benchmarks" / "language_id" / "accuracy.csv"))
     args = parser.parse_args(argv)
     table = pd.DataFrame([row for set_name in CANDIDATE_SETS for lang in args.languages
                           for row in rows_for(lang, args.split, set_name)])

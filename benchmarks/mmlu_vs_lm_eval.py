@@ -43,6 +43,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from paper_utils.evaluate import CausalTextLM, score_mmlu  # noqa: E402
 from paper_utils.mmlu_format import LETTERS, N_SHOTS, build_prompt, description  # noqa: E402
+from paper_utils.paths import RESULTS_DIR  # noqa: E402
 from paper_utils.study import mmlu_split  # noqa: E402
 
 DOC_TO_TEXT = "{{question.strip()}}\nA. {{choices[0]}}\nB. {{choices[1]}}\nC. {{choices[2]}}\nD. {{choices[3]}}\nAnswer:"
@@ -175,7 +176,7 @@ def main(argv=None) -> int:
     ap.add_argument("--subjects", type=int, default=0, help="only the first K subjects (in item order); 0 = all")
     ap.add_argument("--budget", type=float, default=float("inf"), help="start no new subject after this many s")
     ap.add_argument("--resume", action="store_true", help="keep earlier output; skip subjects already done")
-    ap.add_argument("--out", default="results/benchmarks/mmlu_vs_lm_eval")
+    ap.add_argument("--out", default=str(RESULTS_DIR / "benchmarks" / "mmlu_vs_lm_eval"))
     args = ap.parse_args(argv)
 
     out = Path(args.out)

@@ -45,6 +45,7 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from paper_utils.config import load_preset  # noqa: E402
+from paper_utils.paths import RESULTS_DIR  # noqa: E402
 from paper_utils.init import embedding_matrices, initialize, load_setup, new_tokens  # noqa: E402
 from paper_utils.init import focus as focus_mod  # noqa: E402
 from paper_utils.init import wechsel as wechsel_mod  # noqa: E402
@@ -248,7 +249,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--language", default="uz")
     ap.add_argument("--model", default="smollm2-135m")
     ap.add_argument("--methods", nargs="+", default=["focus", "wechsel"])
-    ap.add_argument("--out", default="results/benchmarks/rivals_agreement")
+    ap.add_argument("--out", default=str(RESULTS_DIR / "benchmarks" / "rivals_agreement"))
     args = ap.parse_args(argv)
     import torch
 

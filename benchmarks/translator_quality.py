@@ -41,9 +41,10 @@ from paper_utils import corpora
 from paper_utils.corpora.splits import hash_unit
 from paper_utils.evaluate.translation import translation_scores
 from paper_utils.io import read_jsonl, write_csv, write_jsonl
+from paper_utils.paths import RESULTS_DIR
 from paper_utils.translate import get_translator
 
-OUT = Path("results/benchmarks/translators")
+OUT = RESULTS_DIR / "benchmarks" / "translators"
 KEY = ["translator", "direction"]
 
 
