@@ -111,3 +111,30 @@ def test_translation_language_share_counts_identified_prompts_on_shared_records(
     table = pd.read_csv(path)
     assert list(table["excluded"]) == [0, 2] and list(table["records"]) == [5, 3]
     assert set(table["translator"]) == {"new"} and set(table["language"]) == {"ko"}
+
+
+def test_clo_data_report_counts_the_selection_and_finds_overlap():
+    """The report's counts on a tiny pool: a held-out item that copies a training response is found by both checks."""
+    bench = _load("clo_data_report")
+    from paper_utils.clo_data import clo_split
+    from paper_utils.config import load_preset
+
+    share = load_preset("demo-full").clo.heldout_share
+    tasks = [f"evals/group{g}/task" for g in range(40)]
+    held = [t for t in tasks if clo_split(t, share) == "heldout"]
+    train = [t for t in tasks if clo_split(t, share) == "train"]
+    assert held and train
+    words = frozenset("the answer is a good one for this question and that house cat dog".split())
+    pool = [{"task": t, "prompt": f"Is this question {i} a good one?", "response": f"The answer is that the cat {i} is good."}
+            for t in train for i in range(2)]
+    pool += [{"task": held[0], "prompt": "And that dog?", "response": "The answer is that the dog is good for this house."},
+             {"task": held[0], "prompt": "And this one?", "response": "The answer is that the cat 0 is good."}]
+    pool.append({"task": train[0], "prompt": "SELECT x", "response": "x"})          # fails the language rule
+    out = bench.report("demo-full", pool=pool, vocabulary=words, span=6)
+    assert out["pooled"] == {"pairs": len(pool), "tasks": len(train) + 1, "groups": len(train) + 1}
+    assert out["passing"]["train"] == {"pairs": 2 * len(train), "tasks": len(train), "groups": len(train)}
+    assert out["passing"]["heldout"]["pairs"] == 2
+    assert out["groups_keeping_items"] == {"groups": len(train) + 1, "heldout": 1}
+    assert out["heldout_records"] == {"items": 2, "tasks": 1, "most_from_one_task": 2}
+    assert out["overlap"]["heldout_equal_to_a_training_pair"] == 1                   # "the cat 0" response
+    assert out["overlap"]["heldout_sharing_a_span_with_the_2n_records"] == 1           # the dog item shares none
