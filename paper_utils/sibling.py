@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from .corpora.english_instructions import PACK, english_instructions
+from .corpora.splits import hash_unit
 from .errors import ConfigError
 from .fixtures import OPENAI_EVALS
 from .layout import sibling_dir
@@ -161,6 +162,30 @@ def english_pairs(cfg, split: str) -> list[dict]:
     return english_instructions(split, heldout_share=f.heldout_share, pairs_per_task=f.pairs_per_task, roots=roots)
 
 
+def task_balanced(pairs: Sequence[dict], n: int, seed: int = 0) -> list[dict]:
+    """The first ``n`` of ``pairs`` in a task-balanced order: each task's pairs in a seeded order, one from every task
+    (in a seeded task order) before a second from any. The held-out English prompts of the sibling's loss curve and
+    of its instruction-following check: the held-out rows come task after task, so their first 64 were one task's
+    ``[No]`` answers.
+
+    >>> pairs = [{"task": t, "prompt": f"{t}{i}", "response": "r"} for t in "aab" for i in range(3)]
+    >>> sorted(p["task"] for p in task_balanced(pairs, 2))
+    ['a', 'b']
+    """
+    key = lambda p: hash_unit(seed, f"{p.get('task', '')}\x1f{p['prompt']}\x1f{p['response']}")   # noqa: E731
+    rank: dict[str, int] = {}
+    ordered = []
+    for pair in sorted(pairs, key=key):
+        k = rank[pair.get("task", "")] = rank.get(pair.get("task", ""), -1) + 1
+        ordered.append((k, hash_unit(seed, pair.get("task", "")), key(pair), pair))
+    return [row[3] for row in sorted(ordered, key=lambda row: row[:3])][:n]
+
+
+def heldout_pairs(cfg, seed: int = 0) -> list[dict]:
+    """``[franken] heldout_pairs`` held-out English pairs, task-balanced (:func:`task_balanced`)."""
+    return task_balanced(english_pairs(cfg, "heldout"), cfg.franken.heldout_pairs, seed)
+
+
 def load_base(cfg, model: str):
     """``(base model, base tokenizer)`` of the grid ``model`` (smoke: the tiny random model stage 03 extends)."""
     if data_source(cfg).tiny_models:
@@ -207,8 +232,7 @@ def train_sibling(cfg, model: str, *, out_dir: str | Path | None = None, seed: i
     f = cfg.franken
     train, train_counts = sft_examples(tok, english_pairs(cfg, "train"), f.sft_max_prompt_tokens,
                                        f.sft_max_response_tokens)
-    heldout, held_counts = sft_examples(tok, english_pairs(cfg, "heldout"), f.sft_max_prompt_tokens,
-                                        f.sft_max_response_tokens)
+    heldout, held_counts = sft_examples(tok, heldout_pairs(cfg), f.sft_max_prompt_tokens, f.sft_max_response_tokens)
     if not tok.chat_template:
         tok.chat_template = GEMMA_CHAT_TEMPLATE              # saved with the sibling: its chat format
     pad = tok.pad_token_id if tok.pad_token_id is not None else (tok.eos_token_id or 0)
@@ -288,5 +312,5 @@ def follow_instructions(model, tokenizer, pairs: Sequence[dict], max_new_tokens:
 
 
 __all__ = ["GEMMA_TURNS", "GEMMA_END", "GEMMA_CHAT_TEMPLATE", "prompt_texts", "prompt_ids", "end_id", "response_ids", "sft_examples", "collate",
-           "sft_loss", "select_body", "response_loss_evaluator", "english_pairs", "load_base",
+           "sft_loss", "select_body", "response_loss_evaluator", "english_pairs", "task_balanced", "heldout_pairs", "load_base",
            "sft_config", "SiblingResult", "train_sibling", "weight_shift", "follow_instructions"]

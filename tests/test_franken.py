@@ -180,3 +180,17 @@ def test_notebook_10_runs_on_the_smoke_fixtures(tmp_path, monkeypatch):
     executed = tmp_path / "results" / "smoke-franken" / "executed" / f"{job.job_id}.ipynb"
     text = executed.read_text()
     assert "bit for bit: True" in text and "\"ename\"" not in text
+
+
+def test_heldout_english_pairs_are_task_balanced():
+    """The held-out rows come task after task; the sibling's loss curve and instruction check take one pair from
+    every task before a second from any, in a seeded order that does not depend on the rows' order."""
+    from paper_utils.sibling import task_balanced
+
+    pairs = [{"task": f"t{t}", "prompt": f"p{t}-{i}", "response": "r"} for t in range(5) for i in range(20)]
+    first = task_balanced(pairs, 12)
+    counts = {t: sum(p["task"] == t for p in first) for t in {p["task"] for p in pairs}}
+    assert sorted(counts.values()) == [2, 2, 2, 3, 3]
+    assert [p["task"] for p in first[:5]] != ["t0"] * 5 and len({p["task"] for p in first[:5]}) == 5
+    assert task_balanced(list(reversed(pairs)), 12) == first
+    assert task_balanced(pairs, 12, seed=1) != first
