@@ -133,6 +133,10 @@ def _module_file(dotted: str) -> Path | None:
     return None
 
 
+REGISTRY = "paper_utils.registry"
+WHOLE_REGISTRY = REGISTRY + ".*"          # the registry imported as a module (any lookup may follow): every provider
+
+
 def _imported_modules(source: str, module: str = "") -> set[str]:
     """Dotted ``paper_utils`` modules imported by ``source`` (absolute, and relative when it is ``module``'s).
 
@@ -144,6 +148,7 @@ def _imported_modules(source: str, module: str = "") -> set[str]:
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             found |= {a.name for a in node.names if a.name.split(".")[0] == "paper_utils"}
+            found |= {WHOLE_REGISTRY for a in node.names if a.name == REGISTRY}
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 if not module:
@@ -157,6 +162,7 @@ def _imported_modules(source: str, module: str = "") -> set[str]:
                 continue
             found.add(target)
             found |= {f"{target}.{a.name}" for a in node.names}
+            found |= {WHOLE_REGISTRY for a in node.names if f"{target}.{a.name}" == REGISTRY}
     return found
 
 
@@ -210,9 +216,6 @@ def notebook_modules(notebook: Path) -> dict[str, Path]:
                    if (name, m) not in NAMES_ONLY_EDGES}
         todo.extend(m for m in sorted(imports) + list(_providers_reached(imports)) if m not in seen)
     return seen
-
-
-REGISTRY = "paper_utils.registry"
 
 
 def _providers_reached(imports: set[str]) -> tuple[str, ...]:

@@ -277,11 +277,13 @@ def test_code_version_follows_only_the_providers_a_registry_name_loads(tmp_path,
     monkeypatch.setattr(runner, "PROVIDERS", ("paper_utils.inits", "paper_utils.recs"))
     monkeypatch.setattr(runner, "PROVIDERS_LOADED_BY", {"lookup": ("paper_utils.inits",), "register": ()})
     cases = {"lookup": "from paper_utils.registry import lookup", "register": "from paper_utils.method import f",
-             "whole": "from paper_utils import registry", "unknown": "from paper_utils.registry import other"}
+             "whole": "from paper_utils import registry", "unknown": "from paper_utils.registry import other",
+             "mixed": "from paper_utils.registry import lookup\nfrom paper_utils import registry",
+             "mixed_import": "from paper_utils.registry import lookup\nimport paper_utils.registry"}
+    every = {"paper_utils.registry", "paper_utils.inits", "paper_utils.recs"}
     expected = {"lookup": {"paper_utils.registry", "paper_utils.inits"},
                 "register": {"paper_utils.method", "paper_utils.registry"},
-                "whole": {"paper_utils", "paper_utils.registry", "paper_utils.inits", "paper_utils.recs"},
-                "unknown": {"paper_utils.registry", "paper_utils.inits", "paper_utils.recs"}}
+                "whole": every, "unknown": every, "mixed": every, "mixed_import": every}
     for case, line in cases.items():
         nb = tmp_path / f"{case}.ipynb"
         _notebook(nb, 'preset = "demo"', line)
@@ -294,7 +296,7 @@ def test_code_version_follows_only_the_providers_a_registry_name_loads(tmp_path,
     assert runner.code_version(nb) != before
 
 
-def test_registry_lookups_load_only_the_providers_the_runner_assumes():
+def test_registry_lookups_load_only_the_providers_the_runner_assumes(tmp_path):
     """What notebook_modules assumes, checked in a fresh interpreter: initializer lookups never import a recipe
     module, recipe lookups do; every public registry name has an entry in PROVIDERS_LOADED_BY."""
     import subprocess
@@ -318,6 +320,10 @@ def test_registry_lookups_load_only_the_providers_the_runner_assumes():
     assert not [m for m in after_init if m.startswith(("paper_utils.recipes", "paper_utils.translate"))]
     notebook = runner.notebook_modules(NOTEBOOKS_DIR / "03_anchored_initialization.ipynb")
     assert set(after_init) <= set(notebook), sorted(set(after_init) - set(notebook))
+    for name in ("initializers", "initializer_names", "initializer", "check_option_names", "resolve_variant"):
+        nb = tmp_path / f"{name}.ipynb"                 # one lookup alone reaches every initializer module
+        _notebook(nb, 'preset = "demo"', f"from paper_utils.registry import {name}")
+        assert set(after_init) <= set(runner.notebook_modules(nb)), name
 
 
 def test_code_version_does_not_follow_the_registry_through_config(tmp_path, monkeypatch):
