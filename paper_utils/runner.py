@@ -224,9 +224,7 @@ def _providers_reached(imports: set[str]) -> tuple[str, ...]:
     or a name not in that table."""
     if REGISTRY not in imports:
         return ()
-    names = {m.rpartition(".")[2] for m in imports if m.startswith(REGISTRY + ".")}
-    if not names:
-        return PROVIDERS
+    names = {m.rpartition(".")[2] for m in imports if m.startswith(REGISTRY + ".")}   # "*": the whole module
     return tuple(dict.fromkeys(p for n in sorted(names) for p in PROVIDERS_LOADED_BY.get(n, PROVIDERS)))
 
 

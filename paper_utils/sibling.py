@@ -172,12 +172,16 @@ def task_balanced(pairs: Sequence[dict], n: int, seed: int = 0) -> list[dict]:
     >>> sorted(p["task"] for p in task_balanced(pairs, 2))
     ['a', 'b']
     """
-    key = lambda p: hash_unit(seed, f"{p.get('task', '')}\x1f{p['prompt']}\x1f{p['response']}")   # noqa: E731
+    keyed = sorted(((hash_unit(seed, f"{p.get('task', '')}\x1f{p['prompt']}\x1f{p['response']}"), p) for p in pairs),
+                   key=lambda row: row[0])
     rank: dict[str, int] = {}
+    task_order: dict[str, float] = {}
     ordered = []
-    for pair in sorted(pairs, key=key):
-        k = rank[pair.get("task", "")] = rank.get(pair.get("task", ""), -1) + 1
-        ordered.append((k, hash_unit(seed, pair.get("task", "")), key(pair), pair))
+    for key, pair in keyed:
+        task = pair.get("task", "")
+        rank[task] = rank.get(task, -1) + 1
+        order = task_order.setdefault(task, hash_unit(seed, task))
+        ordered.append((rank[task], order, key, pair))
     return [row[3] for row in sorted(ordered, key=lambda row: row[:3])][:n]
 
 
