@@ -44,3 +44,28 @@ def test_chunking_scores_every_token(tiny_model, byte_bpe_tokenizer):
 def test_empty_held_out_set_is_rejected(tiny_model, byte_bpe_tokenizer):
     with pytest.raises(DataError, match="empty"):
         bits_per_byte(tiny_model, byte_bpe_tokenizer, ["", "  "])
+
+
+def test_logit_budget_scores_fewer_rows_and_the_same_bits(tiny_model, byte_bpe_tokenizer):
+    texts = ["The quick brown fox.", "Please enter a valid email address.", "Oʻzbekiston", "Salom dunyo", "A b c"]
+    seen = []
+    hook = tiny_model.model.register_forward_pre_hook(lambda mod, args, kw: seen.append(kw["input_ids"].shape),
+                                                      with_kwargs=True)
+    try:
+        whole = bits_per_byte(tiny_model, byte_bpe_tokenizer, texts, batch_size=16)
+        assert [s[0] for s in seen] == [5]
+        seen.clear()
+        vocab = tiny_model.get_output_embeddings().weight.shape[0]
+        capped = bits_per_byte(tiny_model, byte_bpe_tokenizer, texts, batch_size=16, max_logit_bytes=4 * vocab * 24)
+    finally:
+        hook.remove()
+    assert all(rows * width * vocab * 4 <= 4 * vocab * 24 or rows == 1 for rows, width in seen)
+    assert len(seen) > 1
+    assert capped.bits == pytest.approx(whole.bits, rel=1e-5)
+
+
+def test_bad_batch_settings_name_the_parameter(tiny_model, byte_bpe_tokenizer):
+    with pytest.raises(ValueError, match="batch_size"):
+        bits_per_byte(tiny_model, byte_bpe_tokenizer, ["a"], batch_size=0)
+    with pytest.raises(ValueError, match="max_logit_bytes"):
+        bits_per_byte(tiny_model, byte_bpe_tokenizer, ["a"], max_logit_bytes=0)
