@@ -315,6 +315,52 @@ def follow_instructions(model, tokenizer, pairs: Sequence[dict], max_new_tokens:
                      "chrf++": sum(r["chrf++"] for r in records) / n, "seconds": round(time.perf_counter() - t0, 1)}
 
 
+def instruction_following(cfg, model: str, base, sibling, tokenizer, *, out_dir: str | Path | None = None,
+                          seed: int = 0, resume: bool = True, log: Callable[[str], None] = print) -> dict:
+    """Base vs sibling on the held-out English prompts (:func:`heldout_pairs`), with paired tests; written once.
+
+    Both models answer every prompt greedily in the sibling's chat format (:func:`follow_instructions`). Paired
+    tests, sibling vs base on the same items: exact McNemar on exact match, paired permutation on the mean
+    sentence chrF++ (the two numbers reported). Also :func:`weight_shift`. Written atomically to
+    ``instruction_following.json`` in the sibling's folder; a rerun with the same prompts, answer length and
+    sibling (its ``summary.json``'s step count and training time) reads it back instead of generating again.
+    """
+    from .io import read_json, write_json
+    from .stats import mcnemar_exact, paired_permutation
+
+    out = Path(out_dir) if out_dir else sibling_dir(cfg.name, model)
+    pairs = heldout_pairs(cfg, seed)
+    trained = read_json(out / "summary.json") if (out / "summary.json").exists() else {}
+    key = {"prompts": hash_unit(seed, "\x1e".join(p["prompt"] for p in pairs)), "n": len(pairs),
+           "max_new_tokens": cfg.franken.max_new_tokens, "sibling_steps": trained.get("total_steps"),
+           "sibling_train_seconds": trained.get("train_seconds")}
+    path = out / "instruction_following.json"
+    if resume and path.exists():
+        done = read_json(path)
+        if done.get("key") == key:
+            return done
+    records, scores = {}, {}
+    for name, net in (("base", base), ("sibling", sibling)):
+        records[name], scores[name] = follow_instructions(net, tokenizer, pairs, cfg.franken.max_new_tokens)
+        log(f"{name}: exact match {scores[name]['exact_match']:.3f}, chrF++ {scores[name]['chrf++']:.2f} "
+            f"({scores[name]['seconds']:.0f} s)")
+    tests = [mcnemar_exact([r["exact"] for r in records["base"]], [r["exact"] for r in records["sibling"]],
+                           method_a="base", method_b="sibling", label="exact_match"),
+             paired_permutation([r["chrf++"] for r in records["base"]], [r["chrf++"] for r in records["sibling"]],
+                                method_a="base", method_b="sibling", label="chrf++",
+                                statistic="mean_sentence_chrf2++")]
+    report = {"key": key, "preset": cfg.name, "model": model, "seed": seed,
+              "note": "held-out English prompts (task files never trained on), task-balanced; greedy answers in the "
+                      "sibling's chat format; exact = the answer or its first line equals the ideal, case-folded",
+              "scores": scores,
+              "tests": [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in vars(t).items()}
+                        for t in tests], "weight_shift": weight_shift(base, sibling),
+              "records": records}
+    write_json(path, report)
+    return report
+
+
 __all__ = ["GEMMA_TURNS", "GEMMA_END", "GEMMA_CHAT_TEMPLATE", "prompt_texts", "prompt_ids", "end_id", "response_ids", "sft_examples", "collate",
            "sft_loss", "select_body", "response_loss_evaluator", "english_pairs", "task_balanced", "heldout_pairs", "load_base",
-           "sft_config", "SiblingResult", "train_sibling", "weight_shift", "follow_instructions"]
+           "sft_config", "SiblingResult", "train_sibling", "weight_shift", "follow_instructions",
+           "instruction_following"]

@@ -77,6 +77,21 @@ def test_sibling_sft_freezes_embeddings_and_moves_the_body(tmp_path):
     records, scores = follow_instructions(result.model, result.tokenizer,
                                           [{"prompt": "Say yes.", "response": "yes"}] * 2, max_new_tokens=3)
     assert scores["n"] == 2 and {"answer", "exact", "chrf++"} <= records[0].keys()
+    from paper_utils.sibling import instruction_following
+
+    report = instruction_following(cfg, "smollm2-135m", base, result.model, result.tokenizer,
+                                   out_dir=tmp_path / "sib", log=lambda line: None)
+    n = report["scores"]["base"]["n"]
+    assert n == report["scores"]["sibling"]["n"] == len(report["records"]["sibling"]) > 0
+    tests = {t["metric"]: t for t in report["tests"]}
+    assert tests["exact_match"]["test"] == "mcnemar_exact" and tests["exact_match"]["n"] == n
+    assert tests["chrf++"]["statistic"] == "mean_sentence_chrf2++"
+    assert tests["chrf++"]["delta"] == pytest.approx(report["scores"]["sibling"]["chrf++"]
+                                                     - report["scores"]["base"]["chrf++"])
+    assert 0.0 <= tests["exact_match"]["p_value"] <= 1.0 and tests["exact_match"]["p_adjusted"] is None
+    again = instruction_following(cfg, "smollm2-135m", None, None, result.tokenizer, out_dir=tmp_path / "sib",
+                                  log=lambda line: None)          # read back: no model is touched
+    assert again == report
 
 
 def test_recipe_runs_on_the_smoke_fixtures(tmp_path, monkeypatch):
@@ -180,6 +195,7 @@ def test_notebook_10_runs_on_the_smoke_fixtures(tmp_path, monkeypatch):
     executed = tmp_path / "results" / "smoke-franken" / "executed" / f"{job.job_id}.ipynb"
     text = executed.read_text()
     assert "bit for bit: True" in text and "\"ename\"" not in text
+    assert "mcnemar_exact" in text and "paired_permutation" in text          # base vs sibling, paired
 
 
 def test_heldout_english_pairs_are_task_balanced():
