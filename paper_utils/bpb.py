@@ -16,12 +16,12 @@ tokenizer has no BOS), so *every* token of the text is predicted, including the 
 longer than ``max_tokens`` are scored in consecutive chunks, each conditioned on BOS (documented
 approximation; the demo's sentences are far shorter). Per-document records allow paired tests.
 
-Memory: the logits of one batch are ``rows x width x vocabulary`` floats, 8.6 GB for 16 rows of 513
-tokens over Gemma-3's 262,144-piece vocabulary, and a batch-wide log-softmax made further copies of that
-size. ``max_logit_bytes`` (1 GiB) caps the logits by scoring fewer rows at once (at least one), and each
-row's log-softmax is taken on its own. Measured with Gemma-3-270M on four ~505-token texts (one thread):
-peak RSS 8.2 GB before, 4.0 GB now, same bpb to 1e-8. Before this, Gemma-3's stage 03 peaked at 15-18 GB
-on CPU and was once killed for memory.
+Memory: the logits of one batch are ``rows x width x vocabulary`` floats, 8.6 GB for 16 chunks of 513
+tokens over Gemma-3's 262,144-piece vocabulary, and a batch-wide log-softmax made a copy of that size.
+``max_logit_bytes`` (1 GiB) caps the logits by scoring fewer chunks at once (at least one), and each row's
+log-softmax is taken on its own. Measured with Gemma-3-270M on four ~505-token texts (one thread): peak RSS
+8.2 GB before, 4.0 GB now, same bpb to 1e-8. This is the likely cause of the 15-18 GB peaks of Gemma-3's
+stage 03 on CPU (the arithmetic matches; that stage has not been measured again).
 """
 from __future__ import annotations
 
@@ -58,12 +58,13 @@ def _context_id(tokenizer) -> int:
                     "set tokenizer.bos_token")
 
 
-def _output_size(model) -> int:
-    """Width of the model's logits (the output embedding's rows)."""
+def _output_size(model) -> int | None:
+    """Width of the model's logits (the output embedding's rows; the config's vocabulary size), None if unknown."""
     head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
     if head is not None and getattr(head, "weight", None) is not None:
         return int(head.weight.shape[0])
-    return int(model.config.vocab_size)
+    size = getattr(getattr(model, "config", None), "vocab_size", None)
+    return int(size) if size else None
 
 
 def bits_per_byte(model, tokenizer, texts: Sequence[str], batch_size: int = 16, max_tokens: int = 512,
@@ -98,7 +99,7 @@ def bits_per_byte(model, tokenizer, texts: Sequence[str], batch_size: int = 16, 
         start = 0
         while start < len(order):
             width = len(chunks[order[start]][1])                      # the longest left (order is by length)
-            rows = max(1, min(batch_size, max_logit_bytes // (4 * width * vocab)))
+            rows = max(1, min(batch_size, max_logit_bytes // (4 * width * vocab))) if vocab else batch_size
             batch = [chunks[k] for k in order[start:start + rows]]
             start += rows
             input_ids = torch.full((len(batch), width), pad, dtype=torch.long)

@@ -315,6 +315,20 @@ def follow_instructions(model, tokenizer, pairs: Sequence[dict], max_new_tokens:
                      "chrf++": sum(r["chrf++"] for r in records) / n, "seconds": round(time.perf_counter() - t0, 1)}
 
 
+IF_VERSION = 1      # the scoring rule of :func:`follow_instructions` and the report's layout
+
+
+def _finite(value):
+    """``value`` with every NaN float replaced by None (strict JSON)."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
 def instruction_following(cfg, model: str, base, sibling, tokenizer, *, out_dir: str | Path | None = None,
                           seed: int = 0, resume: bool = True, log: Callable[[str], None] = print) -> dict:
     """Base vs sibling on the held-out English prompts (:func:`heldout_pairs`), with paired tests; written once.
@@ -322,18 +336,30 @@ def instruction_following(cfg, model: str, base, sibling, tokenizer, *, out_dir:
     Both models answer every prompt greedily in the sibling's chat format (:func:`follow_instructions`). Paired
     tests, sibling vs base on the same items: exact McNemar on exact match, paired permutation on the mean
     sentence chrF++ (the two numbers reported). Also :func:`weight_shift`. Written atomically to
-    ``instruction_following.json`` in the sibling's folder; a rerun with the same prompts, answer length and
-    sibling (its ``summary.json``'s step count and training time) reads it back instead of generating again.
+    ``instruction_following.json`` in :func:`~paper_utils.layout.sibling_dir` (the study's own sibling lives there;
+    a released ``[franken] sibling`` gets its report there too). A rerun reads it back when its key matches: the
+    pairs (task, prompt, ideal), the answer length, the chat template, ``[franken] sibling``, the scoring version
+    and, for the study's own sibling, its ``summary.json``'s ``weights_key`` and ``model_fingerprint``.
     """
+    import hashlib
+    import json
+
+    from .errors import DataError
     from .io import read_json, write_json
     from .stats import mcnemar_exact, paired_permutation
 
     out = Path(out_dir) if out_dir else sibling_dir(cfg.name, model)
     pairs = heldout_pairs(cfg, seed)
-    trained = read_json(out / "summary.json") if (out / "summary.json").exists() else {}
-    key = {"prompts": hash_unit(seed, "\x1e".join(p["prompt"] for p in pairs)), "n": len(pairs),
-           "max_new_tokens": cfg.franken.max_new_tokens, "sibling_steps": trained.get("total_steps"),
-           "sibling_train_seconds": trained.get("train_seconds")}
+    if not pairs:
+        raise DataError("instruction_following: no held-out English pairs (set [franken] heldout_pairs > 0, and check "
+                        "that [franken] heldout_share holds out at least one task file)")
+    trained = read_json(out / "summary.json") if (out / "summary.json").exists() and not cfg.franken.sibling else {}
+    items = json.dumps([[p.get("task", ""), p["prompt"], p["response"]] for p in pairs], ensure_ascii=False)
+    key = {"version": IF_VERSION, "pairs": hashlib.sha256(items.encode()).hexdigest()[:16], "n": len(pairs),
+           "max_new_tokens": cfg.franken.max_new_tokens, "sibling": cfg.franken.sibling,
+           "chat_template": hashlib.sha256(str(getattr(tokenizer, "chat_template", "")).encode()).hexdigest()[:16],
+           "sibling_weights_key": trained.get("weights_key"),
+           "sibling_fingerprint": trained.get("model_fingerprint")}
     path = out / "instruction_following.json"
     if resume and path.exists():
         done = read_json(path)
@@ -349,13 +375,13 @@ def instruction_following(cfg, model: str, base, sibling, tokenizer, *, out_dir:
              paired_permutation([r["chrf++"] for r in records["base"]], [r["chrf++"] for r in records["sibling"]],
                                 method_a="base", method_b="sibling", label="chrf++",
                                 statistic="mean_sentence_chrf2++")]
-    report = {"key": key, "preset": cfg.name, "model": model, "seed": seed,
+    report = {"key": key, "preset": cfg.name, "model": model, "seed": seed, "sibling": cfg.franken.sibling or "own SFT",
               "note": "held-out English prompts (task files never trained on), task-balanced; greedy answers in the "
-                      "sibling's chat format; exact = the answer or its first line equals the ideal, case-folded",
-              "scores": scores,
-              "tests": [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in vars(t).items()}
-                        for t in tests], "weight_shift": weight_shift(base, sibling),
+                      "sibling's chat format; exact = the answer or its first line equals the ideal, case-folded; "
+                      "seconds are the run's that wrote this file",
+              "scores": scores, "tests": [vars(t) for t in tests], "weight_shift": weight_shift(base, sibling),
               "records": records}
+    report = _finite(report)
     write_json(path, report)
     return report
 

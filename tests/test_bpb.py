@@ -69,3 +69,25 @@ def test_bad_batch_settings_name_the_parameter(tiny_model, byte_bpe_tokenizer):
         bits_per_byte(tiny_model, byte_bpe_tokenizer, ["a"], batch_size=0)
     with pytest.raises(ValueError, match="max_logit_bytes"):
         bits_per_byte(tiny_model, byte_bpe_tokenizer, ["a"], max_logit_bytes=0)
+
+
+def test_log_softmax_is_taken_one_row_at_a_time(tiny_model, byte_bpe_tokenizer, monkeypatch):
+    shapes = []
+    real = torch.log_softmax
+    monkeypatch.setattr(torch, "log_softmax", lambda x, *a, **k: shapes.append(tuple(x.shape)) or real(x, *a, **k))
+    bits_per_byte(tiny_model, byte_bpe_tokenizer, ["The quick brown fox.", "Salom dunyo", "A b"], batch_size=3)
+    assert len(shapes) == 3 and all(len(s) == 2 for s in shapes)
+
+
+def test_a_model_of_unknown_width_is_scored_without_the_cap(tiny_model, byte_bpe_tokenizer):
+    class Wrapper(torch.nn.Module):                     # returns .logits, has neither a head nor a config
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, **kw):
+            return self.inner(**kw)
+
+    texts = ["The quick brown fox.", "Salom dunyo"]
+    got = bits_per_byte(Wrapper(tiny_model), byte_bpe_tokenizer, texts, max_logit_bytes=1)
+    assert got.bits == pytest.approx(bits_per_byte(tiny_model, byte_bpe_tokenizer, texts).bits, rel=1e-5)

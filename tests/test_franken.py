@@ -92,6 +92,14 @@ def test_sibling_sft_freezes_embeddings_and_moves_the_body(tmp_path):
     again = instruction_following(cfg, "smollm2-135m", None, None, result.tokenizer, out_dir=tmp_path / "sib",
                                   log=lambda line: None)          # read back: no model is touched
     assert again == report
+    longer = load_preset("smoke", **{**SMOKE, "franken": {**SMOKE["franken"], "max_new_tokens": 2}})
+    with pytest.raises(AttributeError):                           # another key: answers again (and needs the models)
+        instruction_following(longer, "smollm2-135m", None, None, result.tokenizer, out_dir=tmp_path / "sib",
+                              log=lambda line: None)
+    redone = instruction_following(longer, "smollm2-135m", base, result.model, result.tokenizer,
+                                   out_dir=tmp_path / "sib", log=lambda line: None)
+    assert redone["key"]["max_new_tokens"] == 2 and redone["key"]["pairs"] == report["key"]["pairs"]
+    assert redone["key"]["sibling_weights_key"] == result.summary["weights_key"]
 
 
 def test_recipe_runs_on_the_smoke_fixtures(tmp_path, monkeypatch):
