@@ -104,6 +104,26 @@ def surface_forms(tokenizer, tokens: Sequence[str], kind: str | None = None) -> 
     return list(tokens)
 
 
+def adds_bos(tokenizer) -> bool:
+    """Does ``tokenizer`` start every encoding with its BOS token (Gemma, Llama-3), i.e. was the model trained on
+    sequences that open with BOS? SmolLM2's and GPT-2's tokenizers add nothing.
+
+    Example::
+
+        >>> from paper_utils.fixtures import evaluation_tokenizer
+        >>> adds_bos(evaluation_tokenizer())
+        False
+
+    A model trained so scores about twice the loss on text that does not open with BOS (Gemma-3-270M on Malay:
+    7.2 nats a token without, 3.7 with), so training blocks and scored chunks open with it
+    (:func:`paper_utils.train.streams.pack`)."""
+    bos = getattr(tokenizer, "bos_token_id", None)
+    if bos is None:
+        return False
+    ids = tokenizer("a")["input_ids"]
+    return bool(ids) and int(ids[0]) == int(bos)
+
+
 def vocab_fingerprint(tokenizer) -> str:
     """sha256 of the (token, id) pairs of a tokenizer's vocabulary (first 16 hex digits).
 

@@ -101,6 +101,36 @@ def test_pack_is_seeded_and_separates_documents(built):
         pack(tok, ["salom"], 1000)
 
 
+def _bos_adding(tok):
+    """A copy of ``tok`` whose encodings open with BOS (as Gemma's and Llama-3's do)."""
+    from tokenizers.processors import TemplateProcessing
+
+    tok = copy.deepcopy(tok)
+    tok.bos_token = tok.eos_token if tok.bos_token is None else tok.bos_token
+    tok.backend_tokenizer.post_processor = TemplateProcessing(
+        single=f"{tok.bos_token} $A", special_tokens=[(tok.bos_token, tok.bos_token_id)])
+    return tok
+
+
+def test_blocks_open_with_bos_only_for_a_tokenizer_that_adds_it(built):
+    from paper_utils.surfaces import adds_bos
+
+    tok = built["setup"].extended_tokenizer
+    texts = built["target_texts"][:60]
+    plain = pack(tok, texts, 16, seed=0)
+    assert not adds_bos(tok) and not bool((plain[:, 0] == tok.bos_token_id).all())   # unchanged: no BOS column
+    bos_tok = _bos_adding(tok)
+    assert adds_bos(bos_tok) and bos_tok("salom")["input_ids"][0] == bos_tok.bos_token_id
+    blocks = pack(bos_tok, texts, 16, seed=0)
+    assert blocks.shape[1] == 16 and bool((blocks[:, 0] == bos_tok.bos_token_id).all())
+    # the same stream, cut into 15-token pieces behind the BOS
+    stream = plain.flatten().tolist()
+    assert blocks[:, 1:].flatten().tolist() == pack(tok, texts, 15, seed=0).flatten().tolist()
+    assert stream[:15] == blocks[0, 1:].tolist()
+    with pytest.raises(ConfigError, match="opens with BOS"):
+        pack(bos_tok, texts, 2)
+
+
 def test_stream_share_order_and_split_are_pure_functions_of_the_step():
     target = torch.arange(7 * 4).view(7, 4)
     english = -torch.arange(1, 13).view(3, 4)
@@ -211,6 +241,10 @@ def test_checkpoint_from_another_model_or_setting_is_refused(built, tmp_path):
         other.get_input_embeddings().weight[built["patch"].token_ids] += 1.0   # another initialization
     with pytest.raises(ConfigError, match="another model"):
         _train(built, out, _config(checkpoint_every=1), model=other)
+    with pytest.raises(ConfigError, match="another model"):       # blocks opening with BOS: not the same run
+        train(_fresh(built), _bos_adding(built["setup"].extended_tokenizer), built["target_texts"], out,
+              _config(checkpoint_every=1), english_texts=built["english_texts"],
+              new_token_ids=built["patch"].token_ids, log=lambda line: None)
     with pytest.raises(ConfigError, match="other training settings"):
         _train(built, out, _config(checkpoint_every=1, seed=1))
     _train(built, out, _config(checkpoint_every=1, seed=1), resume=False, export=False)   # starts over

@@ -91,6 +91,36 @@ def test_gemma3_converts_and_generates(demo_assets):
     assert out.shape[1] > inputs["input_ids"].shape[1]
 
 
+def test_gemma3_training_blocks_open_with_bos_and_smollm2_blocks_do_not(demo_assets):
+    """Gemma-3 scores about twice the loss on text that does not open with BOS, so its packed training blocks
+    open with it; SmolLM2's tokenizer adds no BOS and its blocks are the plain stream."""
+    import torch
+
+    from paper_utils.assets import load_model
+    from paper_utils.surfaces import adds_bos
+    from paper_utils.train import pack
+
+    text = ("Kerajaan Malaysia telah mengumumkan beberapa langkah baharu untuk membantu rakyat menghadapi "
+            "kenaikan kos sara hidup mulai bulan hadapan, dan program subsidi akan diteruskan.")
+    model, tok = load_model("gemma3-270m")
+    assert adds_bos(tok)
+    blocks = pack(tok, [text] * 4, 32)
+    assert bool((blocks[:, 0] == tok.bos_token_id).all())
+    ids = tok(text, add_special_tokens=False)["input_ids"][:31]
+
+    def nll(seq, skip):
+        with torch.no_grad():
+            logp = model(torch.tensor([seq])).logits[0, :-1].log_softmax(-1)
+        return float(-logp.gather(1, torch.tensor(seq[1:])[:, None])[skip:].mean())
+
+    assert nll(ids, 0) > 1.5 * nll([tok.bos_token_id] + ids, 1)
+    _, small = load_model("smollm2-135m")
+    assert not adds_bos(small)
+    plain = pack(small, [text] * 4, 32).flatten().tolist()
+    stream = 4 * (small(text, add_special_tokens=False)["input_ids"] + [small.eos_token_id])
+    assert plain == stream[:len(plain)]
+
+
 @pytest.mark.parametrize("name", ["smollm2", "llama3", "gpt2"])
 def test_joined_apostrophe_pretokenizer_keeps_real_english_ids(demo_assets, name):
     """join_apostrophe_words on the real byte-level tokenizers: every MMLU question keeps its ids,

@@ -25,6 +25,7 @@ from typing import Any, Protocol, Sequence, runtime_checkable
 
 from ..bpb import BitsPerByte, bits_per_byte
 from ..errors import DataError
+from ..surfaces import adds_bos
 from .decoding import greedy_generate, next_token_logits
 
 
@@ -67,7 +68,7 @@ def chat_text(tokenizer, prompt: str) -> str:
     text = tokenizer.apply_chat_template([{"role": "user", "content": prompt}], add_generation_prompt=True,
                                          tokenize=False)
     bos = tokenizer.bos_token
-    if bos and text.startswith(bos) and tokenizer("x")["input_ids"][:1] == [tokenizer.bos_token_id]:
+    if bos and text.startswith(bos) and adds_bos(tokenizer):
         text = text[len(bos):]
     return text
 

@@ -43,7 +43,7 @@ from typing import Any, Callable, Sequence
 
 from ..errors import ConfigError
 from ..io import atomic_dir, read_json, write_json
-from ..surfaces import vocab_fingerprint
+from ..surfaces import adds_bos, vocab_fingerprint
 from .checkpoint import latest_checkpoint, load_weights, read_checkpoint_state, save_checkpoint, set_rng_state
 from .config import AdaptConfig
 from .devices import accelerator, flushes_subnormals, processes, progress, subnormals_flushed
@@ -116,9 +116,12 @@ def train(model, tokenizer, target_texts: Sequence[str], out_dir: str | Path, co
                           if config.english_share > 0 else None)
         return MixedStream(target_blocks, english_blocks, config.english_share, config.seed)
 
+    # blocks that open with BOS (a BOS-adding tokenizer, streams.pack) are another run than the BOS-less blocks
+    # packed before that: their checkpoints and finished runs are not reused
+    fingerprint = model_fingerprint(model, tokenizer) + ("+bos-blocks" if adds_bos(tokenizer) else "")
     return loop(model, tokenizer, stream, out_dir, config, heldout_texts=heldout_texts, new_token_ids=new_token_ids,
                 reference_bpb=reference_bpb, resume=resume, export=export, extra_summary=extra_summary,
-                callback=callback, log=log)
+                callback=callback, log=log, fingerprint=fingerprint)
 
 
 def loop(model, tokenizer, stream, out_dir: str | Path, config: AdaptConfig, *,

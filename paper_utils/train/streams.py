@@ -15,7 +15,10 @@ Example::
 
 * :func:`pack` tokenizes every text (no special tokens), appends EOS after each document, shuffles
   the documents with the seed, concatenates them and cuts the stream into ``seq_len`` blocks (the
-  tail shorter than a block is dropped; a text longer than a block simply spans several).
+  tail shorter than a block is dropped; a text longer than a block simply spans several). With a tokenizer
+  that opens every encoding with BOS (:func:`paper_utils.surfaces.adds_bos`: Gemma, Llama-3) each block is
+  BOS + ``seq_len - 1`` stream tokens, as the model was trained and as held-out bits per byte are scored
+  (:func:`paper_utils.bpb.bits_per_byte` conditions each chunk on BOS); other tokenizers' blocks are unchanged.
 * :class:`ExampleStream` serves encoded examples (preference pairs, SFT prompt -> response) the same way, one
   seeded permutation per epoch, collated by a given function (the CLO recipe, the Franken sibling's SFT).
 * :class:`MixedStream` serves sample ``i`` of an endless stream as a pure function of ``(seed, i)``:
@@ -45,12 +48,16 @@ def pack(tokenizer, texts: Sequence[str], seq_len: int, seed: int = 0, *, name: 
     """``(blocks, seq_len)`` int64 tensor of packed token ids (see module doc); DataError when empty."""
     import torch
 
+    from ..surfaces import adds_bos
+
     texts = [t for t in texts if t and t.strip()]
     if not texts:
         raise DataError(f"the {name} training text is empty: adaptation needs text to train on "
                         "(check the preset's data source and language)")
-    if seq_len < 2:
-        raise ConfigError("seq_len", seq_len, "use at least 2 tokens per sequence")
+    prefix = [int(tokenizer.bos_token_id)] if adds_bos(tokenizer) else []
+    if seq_len < 2 + len(prefix):
+        raise ConfigError("seq_len", seq_len, f"use at least {2 + len(prefix)} tokens per sequence"
+                          + (" (each block opens with BOS)" if prefix else ""))
     eos = tokenizer.eos_token_id
     if eos is None:
         eos = tokenizer.bos_token_id
@@ -62,11 +69,15 @@ def pack(tokenizer, texts: Sequence[str], seq_len: int, seed: int = 0, *, name: 
             stream.extend(ids)
             if eos is not None:
                 stream.append(eos)
-    n = len(stream) // seq_len
+    width = seq_len - len(prefix)
+    n = len(stream) // width
     if n == 0:
         raise DataError(f"the {name} training text has {len(stream)} tokens, fewer than one sequence of "
                         f"seq_len={seq_len}: add text or lower seq_len")
-    return torch.tensor(stream[:n * seq_len], dtype=torch.long).view(n, seq_len)
+    blocks = torch.tensor(stream[:n * width], dtype=torch.long).view(n, width)
+    if prefix:
+        blocks = torch.cat([torch.full((n, 1), prefix[0], dtype=torch.long), blocks], dim=1)
+    return blocks
 
 
 class MixedStream:
