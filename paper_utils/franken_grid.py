@@ -32,6 +32,9 @@ from .errors import ConfigError
 from .recipe_tables import names, open_table
 
 KINDS = ("sibling_ext", "franken", "base_tuned", "sibling_staged")
+# [evaluation] sizes that [franken.evaluation] may set for the comparison labels (every one of them the same items)
+EVALUATION_SIZES = ("mmlu_questions", "translation_sentences", "classification_items", "matching_items",
+                    "english_bpb_texts")
 SIBLING_LABEL = "sibling"
 SFT_MODES = ("full", "lora")
 
@@ -62,6 +65,8 @@ class FrankenSettings:
     eval_every: int = 0                  # 0: about 12 evaluations per run
     staged_sibling: bool = False         # also the study's staged adaptation ([adaptation]) of the sibling with the
                                          # extended vocabulary and the patch's rows: sibling_staged_<init>
+    evaluation: tuple[tuple[str, int], ...] = ()   # [franken.evaluation]: stage 05's sizes for the comparison
+                                                   # labels instead of [evaluation]'s (EVALUATION_SIZES)
 
     @property
     def enabled(self) -> bool:
@@ -127,8 +132,10 @@ def check_franken(table: Any, recipes: tuple[str, ...]) -> FrankenSettings:
     for key in ("languages", "models"):
         if key in table:
             values[key] = names(table, "franken", key, f"list the grid {key} the recipe runs on ([] = all of them)")
+    if "evaluation" in table:
+        values["evaluation"] = _evaluation_sizes(table["evaluation"])
     for key, value in table.items():
-        if key in ("initializers", "languages", "models"):
+        if key in ("initializers", "languages", "models", "evaluation"):
             continue
         default = known[key].default
         if isinstance(default, bool):
@@ -149,8 +156,42 @@ def check_franken(table: Any, recipes: tuple[str, ...]) -> FrankenSettings:
     return FrankenSettings(**values)
 
 
-__all__ = ["FrankenSettings", "KINDS", "SIBLING_LABEL", "SFT_MODES", "franken_label", "franken_labels",
-           "parse_franken_label", "is_franken_label", "franken_cells", "check_franken", "franken_model_dir"]
+def _evaluation_sizes(table: Any) -> tuple[tuple[str, int], ...]:
+    """``[franken.evaluation]`` checked: keys among :data:`EVALUATION_SIZES`, whole numbers (``matching_items`` 0 =
+    every pair, the others at least 1)."""
+    if not isinstance(table, dict):
+        raise ConfigError("franken.evaluation", table, "use a table, e.g. [franken.evaluation] mmlu_questions = 200")
+    out = []
+    for key, value in sorted(table.items()):
+        if key not in EVALUATION_SIZES:
+            raise ConfigError(f"franken.evaluation.{key}", value, f"use one of: {', '.join(EVALUATION_SIZES)}")
+        if not isinstance(value, int) or isinstance(value, bool) or value < (0 if key == "matching_items" else 1):
+            raise ConfigError(f"franken.evaluation.{key}", value, "use a whole number of items "
+                              + ("(0 = every pair)" if key == "matching_items" else "of at least 1"))
+        out.append((key, value))
+    return tuple(out)
+
+
+def evaluated_preset(cfg: Any, label: str) -> Any:
+    """``cfg`` as stage 05 evaluates ``label``: for a Franken comparison label, ``[evaluation]`` with
+    ``[franken.evaluation]``'s sizes (every comparison label the same items); any other label: ``cfg`` itself.
+
+    >>> from paper_utils.config import load_preset
+    >>> cfg = load_preset("demo-full")
+    >>> evaluated_preset(cfg, "franken_fvt").evaluation.mmlu_questions, evaluated_preset(cfg, "fvt") is cfg
+    (200, True)
+    """
+    import dataclasses
+
+    sizes = dict(cfg.franken.evaluation)
+    if not sizes or not is_franken_label(label, cfg.franken):
+        return cfg
+    return dataclasses.replace(cfg, evaluation=dataclasses.replace(cfg.evaluation, **sizes))
+
+
+__all__ = ["FrankenSettings", "KINDS", "SIBLING_LABEL", "SFT_MODES", "EVALUATION_SIZES", "franken_label",
+           "franken_labels", "parse_franken_label", "is_franken_label", "franken_cells", "check_franken",
+           "franken_model_dir", "evaluated_preset"]
 
 
 def franken_model_dir(preset: str, settings: FrankenSettings, language: str, model: str, label: str,

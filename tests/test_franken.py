@@ -30,6 +30,30 @@ def test_franken_table_is_checked():
         load_preset("smoke", **{"grid.recipes": ["staged", "franken"], "franken": {"initializers": ["fvt"],
                                                                                    "sft_step": 3}})
     assert load_preset("smoke").franken.enabled is False
+    for table, match in (({"mmlu_question": 3}, "franken.evaluation.mmlu_question"),
+                         ({"mmlu_questions": 0}, "franken.evaluation.mmlu_questions"),
+                         ({"matching_items": -1}, "franken.evaluation.matching_items"),
+                         ({"english_bpb_texts": True}, "franken.evaluation.english_bpb_texts"),
+                         (5, "franken.evaluation")):
+        with pytest.raises(ConfigError, match=match):
+            load_preset("smoke", **{"grid.recipes": ["staged", "franken"],
+                                    "franken": {"initializers": ["fvt"], "evaluation": table}})
+
+
+def test_comparison_labels_get_their_own_evaluation_sizes_and_are_paired_only_among_themselves():
+    from paper_utils.evaluate.significance import same_items
+    from paper_utils.franken_grid import evaluated_preset
+
+    cfg = load_preset("smoke", **{**SMOKE, "franken": {**SMOKE["franken"],
+                                                       "evaluation": {"mmlu_questions": 3, "matching_items": 0}}})
+    for label in ("sibling", "franken_fvt", "base_tuned_fvt"):
+        ev = evaluated_preset(cfg, label).evaluation
+        assert (ev.mmlu_questions, ev.matching_items, ev.translation_sentences) == (3, 0, 5)
+    assert evaluated_preset(cfg, "fvt") is cfg and cfg.evaluation.mmlu_questions == 20
+    assert same_items(cfg, "sibling", "franken_fvt") and same_items(cfg, "base", "fvt")
+    assert not same_items(cfg, "base", "franken_fvt") and not same_items(cfg, "fvt__seed1", "sibling")
+    plain = load_preset("smoke", **SMOKE)                       # no [franken.evaluation]: every pair is compared
+    assert evaluated_preset(plain, "franken_fvt") is plain and same_items(plain, "base", "franken_fvt")
 
 
 def test_presets_name_the_pairs():
@@ -103,7 +127,7 @@ def test_sibling_sft_freezes_embeddings_and_moves_the_body(tmp_path):
 
 
 def test_recipe_runs_on_the_smoke_fixtures(tmp_path, monkeypatch):
-    from paper_utils.evaluate.runs import load_eval_model
+    from paper_utils.evaluate.runs import load_eval_model, run_evaluation
     from paper_utils.franken_grid import franken_labels
     from paper_utils.init import run_method, smoke_setup
     from paper_utils.layout import MissingStageOutput, franken_dir
@@ -130,6 +154,9 @@ def test_recipe_runs_on_the_smoke_fixtures(tmp_path, monkeypatch):
     for label in franken_labels(cfg.franken):                                         # stage 05 loads every one
         lm, source = load_eval_model(cfg, "smollm2-135m", label, language="uz")
         assert lm.tokenizer is not None and source
+    sized = load_preset("smoke", **{**SMOKE, "franken": {**SMOKE["franken"], "evaluation": {"mmlu_questions": 3}}})
+    scores = run_evaluation(sized, "uz", "smollm2-135m", "franken_fvt", tasks=["mmlu"], log=lambda line: None)
+    assert scores["tasks"]["mmlu"]["n"] == 3 and scores["evaluation_sizes"]["mmlu_questions"] == 3
 
 
 def test_staged_sibling_adapts_the_extended_sibling_with_stage_04s_schedule(tmp_path, monkeypatch):

@@ -22,6 +22,10 @@ Tasks (:data:`TASKS`) and their primary score in ``scores.json["tasks"]``: ``tra
 (``accuracy`` and ``accuracy_norm``; where a labeled set exists), ``mmlu`` (letter format, ``accuracy``),
 ``mmlu_cloze`` (``accuracy``, per-byte normalized; :mod:`~paper_utils.evaluate.cloze`), ``bpb`` (``bpb``).
 
+A Franken-Adapter comparison label is scored at ``[franken.evaluation]``'s sizes where the preset sets them
+(:func:`paper_utils.franken_grid.evaluated_preset`; ``scores.json["evaluation_sizes"]`` says so), so it shares items
+with the other comparison labels, not with the staged runs.
+
 The model is loaded as a :class:`~paper_utils.evaluate.TextLM` (:func:`load_eval_model`); every scorer reads
 it through that interface. The base model's MMLU does not depend on the language: an identical finished
 run of another language is reused. Bits per byte: :func:`paper_utils.bpb.bits_per_byte` on the held-out
@@ -44,7 +48,7 @@ from .. import fixtures
 from ..config import Preset
 from ..errors import ConfigError, DataError
 from ..fusion_data import load_trained_fusion
-from ..franken_grid import franken_labels, franken_model_dir
+from ..franken_grid import evaluated_preset, franken_labels, franken_model_dir
 from ..fusion_grid import fusion_labels, is_fusion_label
 from ..init import smoke_setup
 from ..surgery import load_causal_lm
@@ -188,6 +192,7 @@ def run_evaluation(cfg: Preset, language: str, model: str, method: str = "base",
     import torch
 
     tasks = check_parameters(cfg, language, model, method, seed, tasks)
+    cfg = evaluated_preset(cfg, method)          # a Franken comparison: [franken.evaluation]'s sizes
     out = eval_dir(cfg.name, language, model, method, seed)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
@@ -197,6 +202,8 @@ def run_evaluation(cfg: Preset, language: str, model: str, method: str = "base",
     scores: dict = {"preset": cfg.name, "language": language, "model": model, "method": method, "seed": seed,
                     "model_source": source, "data_source": cfg.data_source, "tasks": {}}
     source_data = data_source(cfg)
+    if dict(cfg.franken.evaluation) and method in franken_labels(cfg.franken):
+        scores["evaluation_sizes"] = {"from": "[franken.evaluation]", **dict(cfg.franken.evaluation)}
     if source_data.weights_note and cfg.name != "smoke":
         scores["note"] = source_data.weights_note
     if "translation" in tasks:

@@ -67,6 +67,7 @@ from .. import stats
 from ..config import Preset
 from ..convergence import convergence_rows
 from ..errors import DataError
+from ..franken_grid import is_franken_label
 from ..io import atomic_path, read_json, read_jsonl
 from ..layout import ModelLayout, eval_label, significance_csv, study_root
 
@@ -154,11 +155,30 @@ def _bits_bytes(records: list[dict], path: Path) -> tuple[list[float], list[floa
                         "document's bits (or bpb) and bytes: rerun stage 05 (notebook 05) for this run") from None
 
 
+def same_items(cfg: Preset, label_a: str, label_b: str) -> bool:
+    """Were the two runs scored on the same items? Not a Franken comparison label against another run when
+    ``[franken.evaluation]`` gives the comparison labels their own sizes (those are compared in notebook 10).
+
+    >>> from paper_utils.config import load_preset
+    >>> cfg = load_preset("demo-full")
+    >>> same_items(cfg, "sibling", "franken_fvt"), same_items(cfg, "base", "franken_fvt"), same_items(cfg, "base", "fvt")
+    (True, False, True)
+    """
+    if not dict(cfg.franken.evaluation):
+        return True
+    def franken(label):
+        return is_franken_label(label.split("__seed")[0], cfg.franken)
+    return franken(label_a) == franken(label_b)
+
+
 def significance_rows(cfg: Preset, correction: str = "holm") -> list[tuple[str, str, stats.ComparisonResult]]:
-    """``(language, model, result)`` for every pair of runs; p-values corrected over the study's primary rows."""
+    """``(language, model, result)`` for every pair of runs scored on the same items (:func:`same_items`); p-values
+    corrected over the study's primary rows."""
     rows = []
     for (lang, model), runs in discover(cfg).items():
         for a, b in combinations(list(runs), 2):
+            if not same_items(cfg, a, b):
+                continue
             for r in compare_runs(runs[a], runs[b], a, b, n_samples=cfg.evaluation.bootstrap_samples):
                 rows.append((lang, model, r))
     for lang in cfg.grid.languages:          # stage 04's held-out curves (paper_utils.convergence)
