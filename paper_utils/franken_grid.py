@@ -157,17 +157,18 @@ def check_franken(table: Any, recipes: tuple[str, ...]) -> FrankenSettings:
 
 
 def _evaluation_sizes(table: Any) -> tuple[tuple[str, int], ...]:
-    """``[franken.evaluation]`` checked: keys among :data:`EVALUATION_SIZES`, whole numbers (``matching_items`` 0 =
-    every pair, the others at least 1)."""
+    """``[franken.evaluation]`` checked: keys among :data:`EVALUATION_SIZES`, whole numbers read as ``[evaluation]``
+    reads them (0 = all items, except ``english_bpb_texts``: at least 1)."""
     if not isinstance(table, dict):
         raise ConfigError("franken.evaluation", table, "use a table, e.g. [franken.evaluation] mmlu_questions = 200")
     out = []
     for key, value in sorted(table.items()):
         if key not in EVALUATION_SIZES:
             raise ConfigError(f"franken.evaluation.{key}", value, f"use one of: {', '.join(EVALUATION_SIZES)}")
-        if not isinstance(value, int) or isinstance(value, bool) or value < (0 if key == "matching_items" else 1):
+        least = 1 if key == "english_bpb_texts" else 0
+        if not isinstance(value, int) or isinstance(value, bool) or value < least:
             raise ConfigError(f"franken.evaluation.{key}", value, "use a whole number of items "
-                              + ("(0 = every pair)" if key == "matching_items" else "of at least 1"))
+                              + ("of at least 1 (documents per English source)" if least else "(0 = all of them)"))
         out.append((key, value))
     return tuple(out)
 

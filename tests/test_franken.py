@@ -31,7 +31,8 @@ def test_franken_table_is_checked():
                                                                                    "sft_step": 3}})
     assert load_preset("smoke").franken.enabled is False
     for table, match in (({"mmlu_question": 3}, "franken.evaluation.mmlu_question"),
-                         ({"mmlu_questions": 0}, "franken.evaluation.mmlu_questions"),
+                         ({"mmlu_questions": -1}, "franken.evaluation.mmlu_questions"),
+                         ({"english_bpb_texts": 0}, "franken.evaluation.english_bpb_texts"),
                          ({"matching_items": -1}, "franken.evaluation.matching_items"),
                          ({"english_bpb_texts": True}, "franken.evaluation.english_bpb_texts"),
                          (5, "franken.evaluation")):

@@ -157,7 +157,9 @@ def _bits_bytes(records: list[dict], path: Path) -> tuple[list[float], list[floa
 
 def same_items(cfg: Preset, label_a: str, label_b: str) -> bool:
     """Were the two runs scored on the same items? Not a Franken comparison label against another run when
-    ``[franken.evaluation]`` gives the comparison labels their own sizes (those are compared in notebook 10).
+    ``[franken.evaluation]`` gives the comparison labels their own sizes (those are compared in notebook 10). The
+    whole pair is left out, also its tasks whose items no size changes (the held-out target bits per byte): the
+    Franken labels form their own family of tests.
 
     >>> from paper_utils.config import load_preset
     >>> cfg = load_preset("demo-full")

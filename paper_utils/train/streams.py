@@ -73,7 +73,8 @@ def pack(tokenizer, texts: Sequence[str], seq_len: int, seed: int = 0, *, name: 
     n = len(stream) // width
     if n == 0:
         raise DataError(f"the {name} training text has {len(stream)} tokens, fewer than one sequence of "
-                        f"seq_len={seq_len}: add text or lower seq_len")
+                        f"seq_len={seq_len}" + (" (BOS + seq_len - 1 text tokens)" if prefix else "")
+                        + ": add text or lower seq_len")
     blocks = torch.tensor(stream[:n * width], dtype=torch.long).view(n, width)
     if prefix:
         blocks = torch.cat([torch.full((n, 1), prefix[0], dtype=torch.long), blocks], dim=1)
