@@ -119,6 +119,11 @@ def eval_label(method: str, seed: int = 0) -> str:
     return method if method == "base" or seed == 0 else f"{method}__seed{seed}"
 
 
+def eval_method(folder_name: str) -> str:
+    """The run label of an evaluation folder (:func:`eval_label` read back): ``"fvt__seed1"`` -> ``"fvt"``."""
+    return folder_name.rpartition("__seed")[0] or folder_name
+
+
 @dataclass(frozen=True)
 class ModelLayout:
     """Paths of one (preset, language, model): ``results/<preset>/<language>/<model key>/...``."""
@@ -220,7 +225,7 @@ def require(path: Path, stage: str, language: str = "", model: str = "") -> Path
 
 __all__ = ["ModelLayout", "MissingStageOutput", "model_key", "relative", "require", "study_root", "fertility_csv",
            "significance_csv", "run_info_json", "figures_dir", "executed_dir", "failures_dir", "adapt_label",
-           "eval_label", "STAGES"]
+           "eval_label", "eval_method", "STAGES"]
 
 
 # the CLO recipe (notebook 09): CLO, its SFT baselines and the base instruction model, one folder per run

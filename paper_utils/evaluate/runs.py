@@ -192,7 +192,8 @@ def run_evaluation(cfg: Preset, language: str, model: str, method: str = "base",
     import torch
 
     tasks = check_parameters(cfg, language, model, method, seed, tasks)
-    cfg = evaluated_preset(cfg, method)          # a Franken comparison: [franken.evaluation]'s sizes
+    sized = evaluated_preset(cfg, method)         # a Franken comparison: [franken.evaluation]'s sizes
+    resized, cfg = sized is not cfg, sized
     out = eval_dir(cfg.name, language, model, method, seed)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
@@ -202,7 +203,7 @@ def run_evaluation(cfg: Preset, language: str, model: str, method: str = "base",
     scores: dict = {"preset": cfg.name, "language": language, "model": model, "method": method, "seed": seed,
                     "model_source": source, "data_source": cfg.data_source, "tasks": {}}
     source_data = data_source(cfg)
-    if dict(cfg.franken.evaluation) and method in franken_labels(cfg.franken):
+    if resized:
         scores["evaluation_sizes"] = {"from": "[franken.evaluation]", **dict(cfg.franken.evaluation)}
     if source_data.weights_note and cfg.name != "smoke":
         scores["note"] = source_data.weights_note

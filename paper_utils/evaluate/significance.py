@@ -69,7 +69,7 @@ from ..convergence import convergence_rows
 from ..errors import DataError
 from ..franken_grid import is_franken_label
 from ..io import atomic_path, read_json, read_jsonl
-from ..layout import ModelLayout, eval_label, significance_csv, study_root
+from ..layout import ModelLayout, eval_label, eval_method, significance_csv, study_root
 
 
 def discover(cfg: Preset) -> dict[tuple[str, str], dict[str, Path]]:
@@ -168,9 +168,8 @@ def same_items(cfg: Preset, label_a: str, label_b: str) -> bool:
     """
     if not dict(cfg.franken.evaluation):
         return True
-    def franken(label):
-        return is_franken_label(label.split("__seed")[0], cfg.franken)
-    return franken(label_a) == franken(label_b)
+    return (is_franken_label(eval_method(label_a), cfg.franken)
+            == is_franken_label(eval_method(label_b), cfg.franken))
 
 
 def significance_rows(cfg: Preset, correction: str = "holm") -> list[tuple[str, str, stats.ComparisonResult]]:

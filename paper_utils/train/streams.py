@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from ..errors import ConfigError, DataError
+from ..surfaces import adds_bos
 
 
 def _seed_of(*parts) -> int:
@@ -47,8 +48,6 @@ def pack(tokenizer, texts: Sequence[str], seq_len: int, seed: int = 0, *, name: 
          batch: int = 2048):
     """``(blocks, seq_len)`` int64 tensor of packed token ids (see module doc); DataError when empty."""
     import torch
-
-    from ..surfaces import adds_bos
 
     texts = [t for t in texts if t and t.strip()]
     if not texts:
