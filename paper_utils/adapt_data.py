@@ -97,6 +97,7 @@ def load_inputs(cfg, language: str, model: str, method: str) -> AdaptInputs:
     target = training_text(cfg, language)
     if not target or not any(t.strip() for t in target):
         raise DataError(f"the training text of {language!r} for preset {cfg.name!r} is empty")
+    notes["training_text"] = {"texts": len(target), "characters": sum(len(t) for t in target)}
     return AdaptInputs(net, base, ext, patch, target, english_training_text(cfg, language),
                        heldout_text(cfg, language), notes)
 

@@ -56,6 +56,7 @@ class DebianPackage:
     extract: tuple[str, ...] = ()       # paths inside the data archive to unpack; () = all
     language: str | None = None         # the study's language code of a language pack
     locale: str | None = None           # the locale folder name inside a language pack
+    corpus: str | None = None           # what the package is read as: "firefox-l10n", "gettext-ui" (None: a tool)
 
     @property
     def apt_spec(self) -> str:

@@ -245,6 +245,10 @@ def test_checkpoint_from_another_model_or_setting_is_refused(built, tmp_path):
         train(_fresh(built), _bos_adding(built["setup"].extended_tokenizer), built["target_texts"], out,
               _config(checkpoint_every=1), english_texts=built["english_texts"],
               new_token_ids=built["patch"].token_ids, log=lambda line: None)
+    with pytest.raises(ConfigError, match="other training text"):  # more (or other) text: another stream
+        _train(built, out, _config(checkpoint_every=1), target_texts=built["target_texts"] + ["Matn qo'shildi."])
+    with pytest.raises(ConfigError, match="other training text"):
+        _train(built, out, _config(checkpoint_every=1), english_texts=built["english_texts"][1:])
     with pytest.raises(ConfigError, match="other training settings"):
         _train(built, out, _config(checkpoint_every=1, seed=1))
     _train(built, out, _config(checkpoint_every=1, seed=1), resume=False, export=False)   # starts over

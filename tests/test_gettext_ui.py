@@ -1,0 +1,171 @@
+"""gettext catalogs as adaptation text: the .mo reader, cleaning, the held-out screen, the pinned packages; one
+``assets`` test reads the real Malay packages and checks the held-out documents stay the same documents."""
+from __future__ import annotations
+
+import struct
+
+import pytest
+
+from paper_utils import debian_packs
+from paper_utils.corpora import gettext_ui
+from paper_utils.corpora.gettext_ui import (
+    adaptation_text,
+    catalog_texts,
+    clean,
+    gettext_packages,
+    gettext_strings,
+    read_mo,
+    screen_against_heldout,
+    write_mo,
+)
+from paper_utils.errors import DataError
+
+
+def test_read_mo_contexts_plurals_and_header(tmp_path):
+    mo = tmp_path / "a.mo"
+    write_mo(mo, [("menu", "File", "Fail"), ("", "%d file\x00%d files", "%d fail\x00%d fail-fail"), ("", "Quit", "")])
+    entries = {e.msgid: e for e in read_mo(mo)}
+    assert entries[""].forms[0].startswith("Content-Type")                       # the header entry
+    assert entries["File"].context == "menu" and entries["File"].forms == ("Fail",)
+    assert entries["%d file"].plural == "%d files" and entries["%d file"].forms == ("%d fail", "%d fail-fail")
+
+
+def test_read_mo_big_endian_and_a_latin1_charset(tmp_path):
+    pairs = [(b"", b"Content-Type: text/plain; charset=ISO-8859-1\n"), (b"Caf", "Café".encode("latin-1"))]
+    table, blob, offsets = 20 + 16 * len(pairs), b"", []
+    for part in [k for k, _ in pairs] + [v for _, v in pairs]:
+        offsets.append((len(part), table + len(blob)))
+        blob += part + b"\x00"
+    data = struct.pack(">5I", 0x950412DE, 0, 2, 20, 36) + b"".join(struct.pack(">2I", *o) for o in offsets) + blob
+    (tmp_path / "be.mo").write_bytes(data)
+    assert read_mo(tmp_path / "be.mo")[-1].forms == ("Café",)
+
+
+def test_read_mo_refuses_what_is_not_a_catalog(tmp_path):
+    (tmp_path / "x.mo").write_bytes(b"not a catalog at all, just text")
+    with pytest.raises(DataError, match="not a gettext .mo file"):
+        read_mo(tmp_path / "x.mo")
+    (tmp_path / "short.mo").write_bytes(b"\xde\x12")
+    with pytest.raises(DataError, match="2 bytes"):
+        read_mo(tmp_path / "short.mo")
+
+
+def test_catalog_texts_drop_credits_copies_and_symbols(tmp_path):
+    mo = tmp_path / "a.mo"
+    write_mo(mo, [("", "_Save", "_Simpan"), ("", "translator-credits", "Ali <ali@example.org>"),
+                  ("NAME OF TRANSLATORS", "Your names", "Ali"), ("", "OK", "OK"), ("", "_Cancel", "Batal"),
+                  ("", "--", "—"), ("", "&Open file", "&Buka fail"), ("", "Save", "Simpan")])
+    assert catalog_texts(mo) == ["Buka fail", "Simpan", "Batal", "Simpan"]       # file order (sorted msgids)
+
+
+def test_clean_removes_accelerators_only_before_letters():
+    assert clean("_Fail") == "Fail" and clean("Laman _Web") == "Laman Web" and clean("&Edit") == "Edit"
+    assert clean("nama_fail") == "nama_fail"                                      # inside a word: kept
+    assert clean("A &amp; B") == "A &amp; B" and clean("100 %") == "100 %"
+
+
+def test_screen_reasons_each_rule():
+    texts = ["Buka fail itu sekarang",            # kept
+             "buka FAIL itu sekarang!",           # same normalized text as the first: in_training
+             "Tetapan",                           # a training text
+             "Pilihan lanjutan untuk pengguna",   # equal to a held-out Django target
+             "Ini Pilihan lanjutan untuk pengguna baharu juga",   # contains it (>= 20 characters): django_heldout
+             "Tutup tetingkap ini",               # contains the whole Firefox string "tetingkap ini"
+             "Muat turun fail dari pelayan jauh",  # shares the 3-gram "fail dari pelayan" with a Firefox string
+             "Muat naik"]                         # kept
+    reasons = screen_against_heldout(texts, training=["Tetapan"], django_heldout=["Pilihan lanjutan untuk pengguna"],
+                                     firefox=["Tetingkap ini", "Salin fail dari pelayan lain dengan selamat"])
+    assert reasons == [None, "in_training", "in_training", "django_heldout", "django_heldout", "firefox_contained",
+                       "firefox_ngram", None]
+
+
+def test_a_firefox_string_longer_than_six_words_is_not_a_contained_window():
+    long = "satu dua tiga empat lima enam tujuh"
+    assert screen_against_heldout(["x " + long], [], [], [long]) == ["firefox_ngram"]   # caught by the 3-grams
+    assert screen_against_heldout(["lapan sembilan"], [], [], [long]) == [None]
+
+
+def test_pinned_packages_are_malay_gettext_catalogs():
+    keys = gettext_packages("ms")
+    assert len(keys) == 40 and gettext_packages("uz") == []
+    for key in keys:
+        pin = debian_packs.get_package(key)
+        assert (pin.language, pin.locale, pin.corpus, pin.presets) == ("ms", "ms", "gettext-ui", ("demo-full",))
+        assert pin.extract and all(path.endswith("/ms/LC_MESSAGES") for path in pin.extract)
+        assert len(pin.sha256) == 64 and "django" not in pin.package and "firefox" not in pin.package
+    assert not set(keys) & set(debian_packs.for_preset("demo"))
+
+
+def _fake_packages(monkeypatch, tmp_path, catalogs):
+    """Two fake gettext-ui packages of 'ms' (folders with .mo files), the registry and roots pointing at them."""
+    pins = {}
+    roots = {}
+    for key, files in catalogs.items():
+        for rel, entries in files.items():
+            path = tmp_path / key / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_mo(path, entries)
+        roots[key] = tmp_path / key
+        pins[key] = debian_packs.DebianPackage(key, key, "1", "all", "0" * 64, "GPL", "test", ("demo-full",),
+                                               language="ms", locale="ms", corpus="gettext-ui")
+    monkeypatch.setattr(gettext_ui, "registry", lambda: pins)
+    return roots
+
+
+def test_gettext_strings_reads_only_the_locale_catalogs_first_occurrence_wins(monkeypatch, tmp_path):
+    roots = _fake_packages(monkeypatch, tmp_path, {
+        "pkg-a": {"usr/share/locale/ms/LC_MESSAGES/a.mo": [("", "Open", "Buka"), ("", "Close", "Tutup")],
+                  "usr/share/locale/id/LC_MESSAGES/a.mo": [("", "Open", "Bukalah")]},          # another locale
+        "pkg-b": {"usr/share/locale/ms/LC_MESSAGES/b.mo": [("", "Close", "Tutup"), ("", "Print", "Cetak")]}})
+    assert gettext_strings("ms", roots=roots) == [("pkg-a", "Tutup"), ("pkg-a", "Buka"), ("pkg-b", "Cetak")]  # msgid order
+
+
+def test_a_pinned_package_without_catalogs_is_an_error_naming_it(monkeypatch, tmp_path):
+    roots = _fake_packages(monkeypatch, tmp_path, {"pkg-a": {"usr/share/locale/id/LC_MESSAGES/a.mo": [("", "A", "B")]}})
+    with pytest.raises(DataError, match="'pkg-a'.*extract"):
+        gettext_strings("ms", roots=roots)
+
+
+def test_adaptation_text_screens_against_training_django_and_the_kept_firefox_strings(monkeypatch, tmp_path):
+    from paper_utils.corpora import firefox_l10n, monolingual_text, pairs
+
+    roots = _fake_packages(monkeypatch, tmp_path, {"pkg-a": {"usr/share/locale/ms/LC_MESSAGES/a.mo": [
+        ("", "a", "Simpan dokumen anda"), ("", "b", "Tetapan"), ("", "c", "Pilihan lanjutan untuk pengguna"),
+        ("", "d", "Tutup tetingkap ini"), ("", "e", "Tab baharu dibuka")]}})
+    monkeypatch.setattr(monolingual_text, "monolingual", lambda lang, split, roots=None: {"text": ["Tetapan", "Tab baharu"]})
+    monkeypatch.setattr(pairs, "held_out_keys_for", lambda *a: frozenset({"pilihan lanjutan untuk pengguna"}))
+    # "Tab baharu" is removed from the held-out documents (contained in training): it cannot drop gettext text
+    monkeypatch.setattr(firefox_l10n, "translated_strings",
+                        lambda lang, roots=None: [("f", "k1", "Tetingkap ini", "This window"),
+                                                  ("f", "k2", "Tab baharu", "New tab")])
+    texts, report = adaptation_text("ms", roots=roots)
+    assert texts == ["Simpan dokumen anda", "Tab baharu dibuka"]
+    assert report["removed"] == {"in_training": 1, "django_heldout": 1, "firefox_contained": 1, "firefox_ngram": 0}
+    assert report["kept"] == 2 and report["kept_by_package"] == {"pkg-a": 2}
+
+
+def test_a_language_without_pins_has_no_adaptation_text():
+    assert adaptation_text("uz") == ([], {"source": "gettext-ui", "packages": [], "strings": 0, "kept": 0})
+
+
+@pytest.mark.assets
+def test_real_malay_catalogs_leave_the_heldout_documents_unchanged():
+    from paper_utils.config import load_preset
+    from paper_utils.corpora import firefox_languages, monolingual
+    from paper_utils.corpora.firefox_heldout import firefox_heldout
+    from paper_utils.corpora.firefox_l10n import translated_strings
+    from paper_utils.corpora.heldout_documents import build
+    from paper_utils.study import data_source
+
+    needed = gettext_packages("ms") + [firefox_languages()["ms"][0], "firefox-esr"]
+    if not all(debian_packs.get_package(key).is_cached() for key in needed):
+        pytest.skip("the Malay gettext-ui and Firefox packages are not in the cache "
+                    "(python -m paper_utils assets fetch --preset demo-full)")
+    texts, report = adaptation_text("ms")
+    assert report["kept"] > 15_000 and report["kept_characters"] > 400_000           # 2026-12-02: 20,280 / 554,888
+    assert all(report["kept_by_package"][k] > 0 for k in report["packages"])
+    training = list(monolingual("ms", "train")["text"])
+    assert data_source(load_preset("demo-full")).training_text("ms") == training + texts
+    documents, _ = firefox_heldout("ms")
+    rebuilt, _ = build(translated_strings("ms"), training + texts, source="check")
+    assert rebuilt == documents                     # the screen keeps the held-out documents what they were
