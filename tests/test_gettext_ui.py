@@ -85,15 +85,29 @@ def test_a_firefox_string_longer_than_six_words_is_not_a_contained_window():
     assert screen_against_heldout(["lapan sembilan"], [], [], [long]) == [None]
 
 
-def test_pinned_packages_are_malay_gettext_catalogs():
-    keys = gettext_packages("ms")
-    assert len(keys) == 40 and gettext_packages("uz") == []
+@pytest.mark.parametrize("lang", ["ms", "uz"])
+def test_pinned_packages_are_gettext_catalogs_of_the_language(lang):
+    keys = gettext_packages(lang)
+    assert len(keys) == 40 and gettext_packages("ko") == []
     for key in keys:
         pin = debian_packs.get_package(key)
-        assert (pin.language, pin.locale, pin.corpus, pin.presets) == ("ms", "ms", "gettext-ui", ("demo-full",))
-        assert pin.extract and all(path.endswith("/ms/LC_MESSAGES") for path in pin.extract)
+        assert (pin.language, pin.locale, pin.corpus, pin.presets) == (lang, lang, "gettext-ui", ("demo-full",))
+        assert pin.extract and all(path.endswith(f"/{lang}/LC_MESSAGES") for path in pin.extract)
         assert len(pin.sha256) == 64 and "django" not in pin.package and "firefox" not in pin.package
     assert not set(keys) & set(debian_packs.for_preset("demo"))
+
+
+def test_the_same_deb_pinned_for_two_languages_has_one_file_and_two_folders():
+    ms, uz = debian_packs.get_package("vlc-l10n"), debian_packs.get_package("vlc-l10n.uz")
+    assert (ms.package, ms.sha256, ms.deb_path) == (uz.package, uz.sha256, uz.deb_path)
+    assert ms.unpacked_path != uz.unpacked_path
+
+
+def test_script_rule_drops_text_mostly_in_another_script():
+    reasons = screen_against_heldout(["Faylni saqlash", "Файлни сақлаш", "OK Файл"], [], [], [], script="Latn")
+    assert reasons == [None, "script", "script"]
+    with pytest.raises(Exception, match="script"):
+        screen_against_heldout(["x"], [], [], [], script="Klingon")
 
 
 def _fake_packages(monkeypatch, tmp_path, catalogs):
@@ -140,16 +154,17 @@ def test_adaptation_text_screens_against_training_django_and_the_kept_firefox_st
                                                   ("f", "k2", "Tab baharu", "New tab")])
     texts, report = adaptation_text("ms", roots=roots)
     assert texts == ["Simpan dokumen anda", "Tab baharu dibuka"]
-    assert report["removed"] == {"in_training": 1, "django_heldout": 1, "firefox_contained": 1, "firefox_ngram": 0}
+    assert report["removed"] == {"in_training": 1, "script": 0, "django_heldout": 1, "firefox_contained": 1, "firefox_ngram": 0}
     assert report["kept"] == 2 and report["kept_by_package"] == {"pkg-a": 2}
 
 
 def test_a_language_without_pins_has_no_adaptation_text():
-    assert adaptation_text("uz") == ([], {"source": "gettext-ui", "packages": [], "strings": 0, "kept": 0})
+    assert adaptation_text("ko") == ([], {"source": "gettext-ui", "packages": [], "strings": 0, "kept": 0})
 
 
 @pytest.mark.assets
-def test_real_malay_catalogs_leave_the_heldout_documents_unchanged():
+@pytest.mark.parametrize("lang, strings, characters", [("ms", 15_000, 400_000), ("uz", 8_000, 250_000)])
+def test_real_catalogs_leave_the_heldout_documents_unchanged(lang, strings, characters):
     from paper_utils.config import load_preset
     from paper_utils.corpora import firefox_languages, monolingual
     from paper_utils.corpora.firefox_heldout import firefox_heldout
@@ -157,15 +172,16 @@ def test_real_malay_catalogs_leave_the_heldout_documents_unchanged():
     from paper_utils.corpora.heldout_documents import build
     from paper_utils.study import data_source
 
-    needed = gettext_packages("ms") + [firefox_languages()["ms"][0], "firefox-esr"]
+    needed = gettext_packages(lang) + [firefox_languages()[lang][0], "firefox-esr"]
     if not all(debian_packs.get_package(key).is_cached() for key in needed):
-        pytest.skip("the Malay gettext-ui and Firefox packages are not in the cache "
+        pytest.skip(f"the {lang} gettext-ui and Firefox packages are not in the cache "
                     "(python -m paper_utils assets fetch --preset demo-full)")
-    texts, report = adaptation_text("ms")
-    assert report["kept"] > 15_000 and report["kept_characters"] > 400_000           # 2026-12-02: 20,280 / 554,888
+    texts, report = adaptation_text(lang)
+    # 2026-12-02: ms 20,280 strings / 554,888 characters, uz 10,363 / 325,999
+    assert report["kept"] > strings and report["kept_characters"] > characters
     assert all(report["kept_by_package"][k] > 0 for k in report["packages"])
-    training = list(monolingual("ms", "train")["text"])
-    assert data_source(load_preset("demo-full")).training_text("ms") == training + texts
-    documents, _ = firefox_heldout("ms")
-    rebuilt, _ = build(translated_strings("ms"), training + texts, source="check")
+    training = list(monolingual(lang, "train")["text"])
+    assert data_source(load_preset("demo-full")).training_text(lang) == training + texts
+    documents, _ = firefox_heldout(lang)
+    rebuilt, _ = build(translated_strings(lang), training + texts, source="check")
     assert rebuilt == documents                     # the screen keeps the held-out documents what they were

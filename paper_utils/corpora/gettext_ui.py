@@ -15,8 +15,10 @@ Why: ``demo-full``'s Malay training text was 624 Django strings (16,748 characte
 runs pass over about 14 times and memorize (README section 8). GNOME, MATE, Xfce, KDE, VLC and other free
 desktop software ship human translations of their interfaces; Debian packages them as ``.mo`` files under
 ``usr/share/locale/<locale>/LC_MESSAGES/``. ``data/debian.toml`` pins the packages (``corpus = "gettext-ui"``,
-``language``, ``locale``), chosen by how much Malay text survives the screen below (measured 2026-12-02 over
-every bookworm package with a Malay catalog; the 40 largest are pinned).
+``language``, ``locale``), chosen by how much text survives the screen below (measured 2026-12-02 over every
+bookworm package with a Malay or Uzbek catalog; the 40 largest per language are pinned: Malay 20,280 strings,
+554,888 characters; Uzbek 10,363 and 325,999). A package pinned for two languages has one key per language
+(``vlc-l10n``, ``vlc-l10n.uz``): one ``.deb``, two unpacked folders.
 
 **Adaptation text only.** :func:`adaptation_text` feeds the text-LM training of stage 04 and the Franken
 recipe (``study.OfflineDebian.training_text``); the tokenizer (stage 02) and the initializers (stage 03) keep
@@ -26,6 +28,8 @@ recipe (``study.OfflineDebian.training_text``); the tokenizer (stage 02) and the
 no Mozilla or Django package is pinned here. The screen (:func:`screen_against_heldout`) drops a string when
 
 * ``in_training``: it repeats an earlier string or a ``monolingual(lang, "train")`` text (normalized);
+* ``script``: fewer than half of its letters are in the language's script (``data/languages.toml``; Debian's
+  ``uz`` catalogs hold some Cyrillic Uzbek beside the Latin the study uses);
 * ``django_heldout``: its normalized text equals a held-out (dev or test) Django target, or contains one of
   at least ``MIN_CONTAINED_CHARS`` characters as whole words (the rule of :func:`.monolingual`);
 * ``firefox_contained``: some run of at most ``CONTAINED_MAX_WORDS`` consecutive words equals a whole
@@ -46,18 +50,20 @@ from __future__ import annotations
 import os
 import re
 import struct
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Mapping, NamedTuple, Sequence
 
 from ..debian_packs import registry
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 from .arguments import debian_root
 from .heldout_documents import CONTAINED_MAX_WORDS, NGRAM
 from .splits import normalize_key
 
 CORPUS = "gettext-ui"
-REASONS = ("in_training", "django_heldout", "firefox_contained", "firefox_ngram")
+REASONS = ("in_training", "script", "django_heldout", "firefox_contained", "firefox_ngram")
+SCRIPT_NAMES = {"Latn": "LATIN", "Cyrl": "CYRILLIC", "Hang": "HANGUL", "Taml": "TAMIL", "Sinh": "SINHALA"}
 _MAGIC = 0x950412DE
 _CREDIT_IDS = {"translator-credits", "translator_credits", "Your names", "Your emails", "translators"}
 _CREDIT_CONTEXTS = {"NAME OF TRANSLATORS", "EMAIL OF TRANSLATORS"}
@@ -190,8 +196,23 @@ def _windows(words: Sequence[str], longest: int) -> Iterable[tuple[str, ...]]:
     return (tuple(words[i:i + n]) for n in range(1, min(longest, len(words)) + 1) for i in range(len(words) - n + 1))
 
 
+def script_share(text: str, script: str) -> float:
+    """The share of the letters of ``text`` in ``script`` (an ISO 15924 code of ``SCRIPT_NAMES``); 0 without letters.
+
+    Example::
+
+        >>> script_share("Faylni saqlash", "Latn"), script_share("Файлни сақлаш", "Latn")
+        (1.0, 0.0)
+    """
+    if script not in SCRIPT_NAMES:
+        raise ConfigError("script", script, f"use one of: {', '.join(SCRIPT_NAMES)} (data/languages.toml)")
+    letters = [c for c in text if c.isalpha()]
+    name = SCRIPT_NAMES[script]
+    return sum(unicodedata.name(c, "").startswith(name) for c in letters) / len(letters) if letters else 0.0
+
+
 def screen_against_heldout(texts: Sequence[str], training: Iterable[str], django_heldout: Iterable[str],
-                           firefox: Iterable[str]) -> list[str | None]:
+                           firefox: Iterable[str], script: str | None = None) -> list[str | None]:
     """For each text, the reason it is dropped (``REASONS``) or None when it is kept (module docstring).
 
     Example::
@@ -214,6 +235,8 @@ def screen_against_heldout(texts: Sequence[str], training: Iterable[str], django
         words = key.split()
         if not words or key in seen:
             reason = "in_training"
+        elif script is not None and script_share(texts[i], script) < 0.5:
+            reason = "script"
         elif key in held or i in containing:
             reason = "django_heldout"
         elif any(w in firefox_whole for w in _windows(words, CONTAINED_MAX_WORDS)):
@@ -250,6 +273,7 @@ def _build(lang, roots):
         return [], {"source": CORPUS, "packages": [], "strings": 0, "kept": 0}
     from .firefox_l10n import translated_strings
     from .heldout_documents import TrainingIndex, screen
+    from .language_table import target_language
     from .monolingual_text import monolingual
     from .pairs import held_out_keys_for
     from .splits import DEV_SIZE, SPLIT_SEED, TEST_SIZE
@@ -260,7 +284,8 @@ def _build(lang, roots):
     firefox = [text for _, _, text, _, reason in screen(translated_strings(lang, roots=roots), TrainingIndex(training))
                if reason is None]
     reasons = screen_against_heldout([t for _, t in rows], training,
-                                     held_out_keys_for(lang, roots, SPLIT_SEED, TEST_SIZE, DEV_SIZE), firefox)
+                                     held_out_keys_for(lang, roots, SPLIT_SEED, TEST_SIZE, DEV_SIZE), firefox,
+                                     script=target_language(lang).script)
     kept = [(key, text) for (key, text), reason in zip(rows, reasons) if reason is None]
     report = {"source": CORPUS, "packages": packages, "strings": len(rows),
               "removed": {r: reasons.count(r) for r in REASONS}, "kept": len(kept),
