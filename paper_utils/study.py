@@ -58,7 +58,7 @@ class DataSource:
         raise NotImplementedError
 
     def training_text(self, lang: str) -> list[str]:
-        """Target-language training text (tokenizer training, adaptation); never the held-out text."""
+        """Target-language training text of adaptation (stage 04, the Franken recipe); never the held-out text."""
         raise NotImplementedError
 
     def vocabulary_training(self, preset: Preset, lang: str) -> tuple[list[str], list[int]]:
@@ -277,7 +277,7 @@ class OfflineDebian(Offline):
 
     The adaptation text (:meth:`training_text`: stage 04, the Franken recipe) adds the screened gettext
     catalogs of the language's pinned ``gettext-ui`` packages (:mod:`paper_utils.corpora.gettext_ui`; Malay:
-    20,280 desktop UI strings, 554,888 characters, besides 624 Django strings; Uzbek: 10,363 strings, 325,999
+    18,008 desktop UI strings, 455,991 characters, besides 624 Django strings; Uzbek: 9,508 strings, 280,776
     characters); the tokenizer and initializer text (stages 02-03) stays ``monolingual(lang, "train")``."""
 
     name = "offline-debian"
@@ -399,7 +399,7 @@ def heldout_english(preset: Preset, languages) -> list[str]:
 
 
 def training_text(preset: Preset, lang: str) -> list[str]:
-    """Target-language training text (tokenizer training, adaptation); never the held-out text."""
+    """Target-language training text of adaptation (stage 04, the Franken recipe); never the held-out text."""
     return data_source(preset).training_text(lang)
 
 
