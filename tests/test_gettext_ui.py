@@ -147,10 +147,10 @@ def test_the_screen_keeps_every_heldout_document_whatever_the_kept_text_random_c
         assert build(strings, training + kept, source="t", min_bytes=1)[0] == before, case
 
 
-@pytest.mark.parametrize("lang", ["ms", "uz"])
+@pytest.mark.parametrize("lang", ["ms", "uz", "ko", "es"])
 def test_pinned_packages_are_gettext_catalogs_of_the_language(lang):
     keys = gettext_packages(lang)
-    assert len(keys) == 40 and gettext_packages("ko") == []
+    assert len(keys) == 40 and gettext_packages("ta") == []
     for key in keys:
         pin = debian_packs.get_package(key)
         assert (pin.language, pin.locale, pin.corpus, pin.presets) == (lang, lang, "gettext-ui", ("demo-full",))
@@ -168,6 +168,8 @@ def test_the_same_deb_pinned_for_two_languages_has_one_file_and_two_folders():
 def test_script_rule_drops_text_mostly_in_another_script():
     reasons = screen_against_heldout(["Faylni saqlash", "Файлни сақлаш", "OK Файл"], [], [], [], script="Latn")
     assert reasons == [None, "script", "script"]
+    assert screen_against_heldout(["ISO 9660 설정", "DVD-ROM", "設定 설정 完了"], [], [], [], script="Hang") == [
+        None, "script", "script"]                          # Latin terms are neutral in Korean text; Han is not
     with pytest.raises(ConfigError, match="script"):
         screen_against_heldout(["x"], [], [], [], script="Klingon")
 
@@ -221,11 +223,12 @@ def test_adaptation_text_screens_against_training_django_and_the_kept_firefox_st
 
 
 def test_a_language_without_pins_has_no_adaptation_text():
-    assert adaptation_text("ko") == ([], {"source": "gettext-ui", "packages": [], "strings": 0, "kept": 0})
+    assert adaptation_text("ta") == ([], {"source": "gettext-ui", "packages": [], "strings": 0, "kept": 0})
 
 
 @pytest.mark.assets
-@pytest.mark.parametrize("lang, strings, characters", [("ms", 15_000, 380_000), ("uz", 8_000, 230_000)])
+@pytest.mark.parametrize("lang, strings, characters", [("ms", 15_000, 380_000), ("uz", 8_000, 230_000),
+                                                       ("ko", 30_000, 500_000), ("es", 30_000, 650_000)])
 def test_real_catalogs_leave_the_heldout_documents_unchanged(lang, strings, characters):
     from paper_utils.config import load_preset
     from paper_utils.corpora import firefox_languages, monolingual
@@ -239,7 +242,7 @@ def test_real_catalogs_leave_the_heldout_documents_unchanged(lang, strings, char
         pytest.skip(f"the {lang} gettext-ui and Firefox packages are not in the cache "
                     "(python -m paper_utils assets fetch --preset demo-full)")
     texts, report = adaptation_text(lang)
-    # 2026-12-02: ms 18,008 strings / 455,991 characters, uz 9,508 / 280,776
+    # 2026-12-02: ms 18,008 strings / 455,991 characters, uz 9,508 / 280,776, ko 40,276 / 644,163, es 35,580 / 818,321
     assert report["kept"] > strings and report["kept_characters"] > characters
     assert all(report["kept_by_package"][k] > 0 for k in report["packages"])
     training = list(monolingual(lang, "train")["text"])

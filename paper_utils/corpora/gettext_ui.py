@@ -16,8 +16,9 @@ runs pass over about 14 times and memorize (README section 8). GNOME, MATE, Xfce
 desktop software ship human translations of their interfaces; Debian packages them as ``.mo`` files under
 ``usr/share/locale/<locale>/LC_MESSAGES/``. ``data/debian.toml`` pins the packages (``corpus = "gettext-ui"``,
 ``language``, ``locale``), chosen by how much text survives the screen below (measured 2026-12-02 over every
-bookworm package with a Malay or Uzbek catalog; the 40 largest per language are pinned: Malay 18,008 strings,
-455,991 characters; Uzbek 9,508 and 280,776). A package pinned for two languages has one key per language
+bookworm package with a Malay or Uzbek catalog, and for Korean and Spanish among the 571 packages downloaded for
+that; the 40 largest per language are pinned: Malay 18,008 strings, 455,991 characters; Uzbek 9,508 and 280,776;
+Korean 40,276 and 644,163; Spanish 35,580 and 818,321). A package pinned for two languages has one key per language
 (``vlc-l10n``, ``vlc-l10n.uz``): one ``.deb``, two unpacked folders.
 
 **Adaptation text only.** :func:`adaptation_text` feeds the text-LM training of stage 04 and the Franken
@@ -28,8 +29,8 @@ recipe (``study.OfflineDebian.training_text``); the tokenizer (stage 02) and the
 no Mozilla or Django package is pinned here. The screen (:func:`screen_against_heldout`) drops a string when
 
 * ``in_training``: it repeats an earlier string or a ``monolingual(lang, "train")`` text (normalized);
-* ``script``: fewer than half of its letters are in the language's script (``data/languages.toml``; Debian's
-  ``uz`` catalogs hold some Cyrillic Uzbek beside the Latin the study uses);
+* ``script``: fewer than half of its letters are in the language's script (:func:`script_share`;
+  ``data/languages.toml``; Debian's ``uz`` catalogs hold some Cyrillic Uzbek beside the Latin the study uses);
 * ``django_heldout``: it holds a held-out (dev or test) Django target, the targets of translation and
   matching: some run of at most ``CONTAINED_MAX_WORDS`` consecutive words equals a whole target, or it contains
   a longer target as whole words, or it shares a word ``NGRAM``-gram with a target (stricter than
@@ -206,16 +207,24 @@ def _windows(words: Sequence[str], longest: int) -> Iterable[tuple[str, ...]]:
 def script_share(text: str, script: str) -> float:
     """The share of the letters of ``text`` in ``script`` (an ISO 15924 code of ``SCRIPT_NAMES``); 0 without letters.
 
+    For a language not written in Latin, Latin letters are left out of the count: Korean UI strings name
+    technical terms in Latin (``ISO 9660 설정``), which is still Korean text; a text with no letter of the
+    script (``DVD-ROM``) scores 0. Modifier letters (Uzbek ``ʻ``) are not counted.
+
     Example::
 
         >>> script_share("Faylni saqlash", "Latn"), script_share("Файлни сақлаш", "Latn"), script_share("gʻoʻza", "Latn")
         (1.0, 0.0, 1.0)
+        >>> script_share("ISO 9660 설정", "Hang"), script_share("DVD-ROM", "Hang")
+        (1.0, 0.0)
     """
     if script not in SCRIPT_NAMES:
         raise ConfigError("script", script, f"use one of: {', '.join(SCRIPT_NAMES)} (data/languages.toml)")
-    letters = [c for c in text if c.isalpha() and unicodedata.category(c) != "Lm"]   # ʻ (Uzbek o'/g') is Lm
     name = SCRIPT_NAMES[script]
-    return sum(unicodedata.name(c, "").startswith(name) for c in letters) / len(letters) if letters else 0.0
+    letters = [unicodedata.name(c, "") for c in text if c.isalpha() and unicodedata.category(c) != "Lm"]
+    if name != "LATIN":
+        letters = [n for n in letters if not n.startswith("LATIN")]
+    return sum(n.startswith(name) for n in letters) / len(letters) if letters else 0.0
 
 
 def _held_index(held: Iterable[str]) -> tuple[set, set, list[str]]:
