@@ -102,6 +102,7 @@ class Adaptation:
     english_share: float
     eval_every: int = 0                 # held-out bpb every N steps; 0 = about 12 evaluations per run
     convergence_step: int = 0           # logged step whose held-out bpb stage 06 tests; 0 = stage 1's end (eval_steps)
+    embedding_lr_scales: tuple[tuple[str, float], ...] = ()   # (model key, factor on its embeddings' learning rate)
 
 
 @dataclass(frozen=True)
@@ -254,6 +255,28 @@ def _str_list(table: dict, key: str, where: str, allowed: tuple[str, ...] | None
     return tuple(values)
 
 
+def _embedding_lr_scales(table) -> tuple[tuple[str, float], ...]:
+    """``[adaptation] embedding_lr_scales = { model = factor }``: a model key of ``assets.MODELS``, a finite factor > 0.
+
+    Example::
+
+        >>> _embedding_lr_scales({"gemma3-270m": 0.1})
+        (('gemma3-270m', 0.1),)
+    """
+    import math
+
+    from .assets import MODELS
+
+    if not isinstance(table, dict):
+        raise ConfigError("adaptation.embedding_lr_scales", table, 'use a table, e.g. { "gemma3-270m" = 0.1 }')
+    for model, factor in table.items():
+        if model not in MODELS:
+            raise ConfigError("adaptation.embedding_lr_scales", model, f"use model names: {', '.join(MODELS)}")
+        if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not (factor > 0 and math.isfinite(factor)):
+            raise ConfigError(f"adaptation.embedding_lr_scales.{model}", factor, "use a finite factor > 0")
+    return tuple(sorted((m, float(f)) for m, f in table.items()))
+
+
 def _positive(value, key: str, fix: str = "use a value > 0", allow_zero: bool = False):
     if value < 0 or (value == 0 and not allow_zero):
         raise ConfigError(key, value, fix)
@@ -358,7 +381,8 @@ def validate(raw: dict[str, Any], name: str, source_file: str = "") -> Preset:
         _positive(_get(a, "eval_every", int, "adaptation", "0 = about 12 evaluations per run"),
                   "adaptation.eval_every", "use an integer >= 0", allow_zero=True) if "eval_every" in a else 0,
         check_convergence_step(a.get("convergence_step", 0), a["stage1_steps"], a["stage2_steps"],
-                               a.get("eval_every", 0)))
+                               a.get("eval_every", 0)),
+        _embedding_lr_scales(a.get("embedding_lr_scales", {})))
 
     e = _get(raw, "evaluation", dict, "preset", "add an [evaluation] table")
     _check_keys(e, Evaluation, "evaluation")

@@ -211,6 +211,39 @@ def test_optimizer_groups_keep_the_layout_of_checkpoints_from_before_lr_scales()
         optimizer_for(model, stage, _config(stages=(stage,), lr_scales=(("model.nrom", 5.0),)))
 
 
+def test_embedding_lr_scale_scales_the_embedding_matrices_by_identity_tied_or_not():
+    from paper_utils.fixtures import tiny_model
+    from paper_utils.train.trainable import optimizer_for
+
+    for arch, tied in (("llama", False), ("gemma", True)):
+        model = tiny_model(arch, 80, tied=tied)
+        emb = {id(model.get_input_embeddings().weight), id(model.get_output_embeddings().weight)}
+        assert len(emb) == (1 if tied else 2)
+        opt = optimizer_for(model, Stage("full", 1), _config(stages=(Stage("full", 1),), embedding_lr_scale=0.1))
+        lrs = {id(p): g["lr"] for g in opt.param_groups for p in g["params"]}
+        assert [lrs[i] for i in emb] == pytest.approx([1e-3] * len(emb))           # 1e-2 x 0.1
+        assert [v for i, v in lrs.items() if i not in emb] == pytest.approx([1e-2] * (len(lrs) - len(emb)))
+    assert _config(embedding_lr_scale=1.0).weights_key() == _config().weights_key()       # old runs keep their key
+    assert _config(embedding_lr_scale=0.1).weights_key() != _config().weights_key()
+    for bad in (0, -1.0, float("nan"), True, "0.1"):
+        with pytest.raises(ConfigError, match="embedding_lr_scale"):
+            _config(embedding_lr_scale=bad)
+
+
+def test_from_preset_gives_a_model_its_embedding_lr_scale():
+    from paper_utils.config import load_preset
+
+    preset = load_preset("demo-full")
+    assert dict(preset.adaptation.embedding_lr_scales) == {"gemma3-270m": 0.1}
+    assert AdaptConfig.from_preset(preset, model="gemma3-270m").embedding_lr_scale == 0.1
+    assert AdaptConfig.from_preset(preset, model="smollm2-135m").embedding_lr_scale == 1.0
+    assert AdaptConfig.from_preset(preset).embedding_lr_scale == 1.0
+    with pytest.raises(ConfigError, match="embedding_lr_scales"):
+        load_preset("demo", **{"adaptation.embedding_lr_scales": {"no-such-model": 0.1}})
+    with pytest.raises(ConfigError, match="embedding_lr_scales.smollm2-135m"):
+        load_preset("demo", **{"adaptation.embedding_lr_scales": {"smollm2-135m": 0.0}})
+
+
 def test_lr_scales_change_the_weights_key_only_when_set():
     assert _config().weights_key() == "3fcb98ea0443a806"       # the key of this config before lr_scales existed
     assert _config(flush_subnormals=False).weights_key() == _config().weights_key()   # an execution detail

@@ -83,3 +83,24 @@ def test_stage05_scores_carry_the_english_identity_column(smoke_run):
             assert all(bool(r["english_changed"]) != r["english_identical"] for r in rows), records
             share = sum(r["english_identical"] for r in rows) / len(rows)
             assert per_file[records.name]["english_identical_share"] == share, records
+
+
+def test_embedding_lr_probe_scores_dev_documents_on_the_smoke_outputs(smoke_run, tmp_path, monkeypatch):
+    """benchmarks/embedding_lr_probe.py reads stage 02-03 outputs (never rebuilds them) and scores the dev text."""
+    import importlib.util
+
+    from paper_utils.config import load_preset
+    from paper_utils.study import data_source
+
+    monkeypatch.setenv("PAPER_UTILS_RESULTS", str(smoke_run))
+    spec = importlib.util.spec_from_file_location("probe", REPO_ROOT / "benchmarks" / "embedding_lr_probe.py")
+    probe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(probe)
+    report = probe.main(["--preset", "smoke", "--language", "uz", "--model", "smollm2-135m", "--lrs", "1e-2", "1e-4",
+                         "--steps", "2", "--eval-every", "1", "--dev-documents", "3", "--out", str(tmp_path / "runs"),
+                         "--json", str(tmp_path / "probe.json")])
+    assert report["dev_documents"] == 3 == len(data_source(load_preset("smoke")).step0_dev_text("uz")[:3])
+    first, second = report["runs"]["0.01"]["dev_bpb"], report["runs"]["0.0001"]["dev_bpb"]
+    assert sorted(first) == [0, 1, 2] and first[0] == second[0]        # the same start, scored at every step
+    assert first[2] != second[2]                                      # the rate changed the rows
+    assert json.loads((tmp_path / "probe.json").read_text())["runs"].keys() == {"0.01", "0.0001"}

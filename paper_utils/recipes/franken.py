@@ -125,7 +125,7 @@ def staged_sibling(cfg: Preset, language: str, model: str, seed: int, extended_s
     import copy
 
     label = franken_label("sibling_staged", record["initializer"])
-    config = AdaptConfig.from_preset(cfg, seed=seed)
+    config = AdaptConfig.from_preset(cfg, seed=seed, model=model)
     heldout = [t for t in inputs.heldout_texts if t.strip()][:config.eval_documents]
     t0 = time.perf_counter()
     result = train(copy.deepcopy(extended_sibling), tokenizer, inputs.target_texts,

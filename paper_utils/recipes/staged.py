@@ -64,7 +64,7 @@ def run_adaptation(cfg, language: str, model: str, method: str, seed: int = 0, *
     from ..init import apply_patch
 
     check_parameters(cfg, language, model, method, seed, stage2)
-    config = AdaptConfig.from_preset(cfg, seed=seed, stage2=stage2, **overrides)
+    config = AdaptConfig.from_preset(cfg, seed=seed, stage2=stage2, model=model, **overrides)
     inputs = inputs or load_inputs(cfg, language, model, method)
     out = Path(out_dir) if out_dir else adapt_dir(cfg.name, language, model, method, seed)
     heldout = [t for t in inputs.heldout_texts if t.strip()][:config.eval_documents]

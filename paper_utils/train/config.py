@@ -78,13 +78,18 @@ class AdaptConfig:
     device: str = "auto"                 # auto | cpu | cuda
     lr_scales: tuple[tuple[str, float], ...] = ()   # (parameter-name prefix, factor): that parameter's learning
                                          # rate is the stage's times the factor (the first prefix that matches)
+    embedding_lr_scale: float = 1.0      # factor on the input/output embedding matrices' learning rate (by identity,
+                                         # whatever the parameter names; [adaptation] embedding_lr_scales per model)
 
     @classmethod
-    def from_preset(cls, preset, seed: int = 0, stage2: str = "lora", **overrides) -> "AdaptConfig":
+    def from_preset(cls, preset, seed: int = 0, stage2: str = "lora", *, model: str | None = None,
+                    **overrides) -> "AdaptConfig":
+        """``[adaptation]``'s run of ``model`` (its ``embedding_lr_scales`` entry, 1.0 when it has none)."""
         a = preset.adaptation
         stages = (Stage("embeddings", a.stage1_steps), Stage(stage2, a.stage2_steps))
         values = dict(stages=stages, seq_len=a.seq_len, batch_size=a.batch_size, learning_rate=a.learning_rate,
                       english_share=a.english_share, seed=seed, eval_every=a.eval_every,
+                      embedding_lr_scale=dict(a.embedding_lr_scales).get(model, 1.0),
                       device=preset.device if preset.device in ("auto", "cpu", "cuda") else "auto")
         unknown = set(overrides) - {f for f in cls.__dataclass_fields__}
         if unknown:
@@ -103,6 +108,10 @@ class AdaptConfig:
                 raise ConfigError(f"lr_scales[{k}]", item, 'use (parameter-name prefix, finite factor > 0), e.g. '
                                   '(("end_of_input", 100.0),)')
         object.__setattr__(self, "lr_scales", tuple((name, float(f)) for name, f in self.lr_scales))
+        if (isinstance(self.embedding_lr_scale, bool) or not isinstance(self.embedding_lr_scale, (int, float))
+                or not (self.embedding_lr_scale > 0 and math.isfinite(self.embedding_lr_scale))):
+            raise ConfigError("embedding_lr_scale", self.embedding_lr_scale, "use a finite factor > 0 (1.0: the stage's rate)")
+        object.__setattr__(self, "embedding_lr_scale", float(self.embedding_lr_scale))
         if not stages:
             raise ConfigError("stages", stages, f"give at least one stage of: {', '.join(STAGE_KINDS)}")
         for k, st in enumerate(stages):
@@ -172,11 +181,11 @@ class AdaptConfig:
     def weights_key(self) -> str:
         """Hash of every setting that changes the trained weights (not logging/eval/checkpoint cadence, nor
         execution details that change them only at the last bit: device, gradient checkpointing, the subnormal
-        flush); ``lr_scales`` counts only when set, so runs from before it keep their key."""
+        flush); ``lr_scales`` and ``embedding_lr_scale`` count only when set, so runs from before them keep their key."""
         keep = {k: v for k, v in asdict(self).items()
                 if k not in ("log_every", "eval_every", "eval_documents", "checkpoint_every", "keep_checkpoints",
                              "gradient_checkpointing", "device", "flush_subnormals")
-                and not (k == "lr_scales" and not v)}
+                and not (k == "lr_scales" and not v) and not (k == "embedding_lr_scale" and v == 1.0)}
         return hashlib.sha256(json.dumps(keep, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

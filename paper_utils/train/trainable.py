@@ -123,7 +123,8 @@ def optimizer_for(model, stage: Stage, config: AdaptConfig):
     for name, p in model.named_parameters():
         if p.requires_grad:
             decays = not (id(p) in emb or p.ndim < 2 or "norm" in name)
-            groups.setdefault((config.lr_scale(name), decays), []).append(p)
+            scale = config.lr_scale(name) * (config.embedding_lr_scale if id(p) in emb else 1.0)
+            groups.setdefault((scale, decays), []).append(p)
             matched.update(prefix for prefix, _ in config.lr_scales if name.startswith(prefix))
     unmatched = [prefix for prefix, _ in config.lr_scales if prefix not in matched]
     if unmatched:
