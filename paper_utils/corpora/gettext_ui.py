@@ -62,7 +62,7 @@ from typing import Iterable, Mapping, NamedTuple, Sequence
 from ..debian_packs import registry
 from ..errors import ConfigError, DataError
 from .arguments import debian_root
-from .heldout_documents import CONTAINED_MAX_WORDS, NGRAM
+from .heldout_documents import CONTAINED_MAX_WORDS, NGRAM, _ngrams
 from .splits import normalize_key
 
 CORPUS = "gettext-ui"
@@ -118,12 +118,10 @@ def read_mo(path: str | os.PathLike) -> list[MoEntry]:
         return out
 
     raw = list(zip(strings(originals), strings(translations)))
+    found = re.search(rb"charset=([\w.-]+)", dict(raw).get(b"", b""))            # the header entry's charset
     charset = "utf-8"
-    for key, value in raw:
-        if key == b"":
-            found = re.search(rb"charset=([\w.-]+)", value)
-            if found and found.group(1).lower() not in (b"charset", b"utf-8", b"utf8"):
-                charset = found.group(1).decode("ascii")
+    if found and found.group(1).lower() not in (b"charset", b"utf-8", b"utf8"):
+        charset = found.group(1).decode("ascii")
     entries = []
     for key, value in raw:
         try:
@@ -200,8 +198,9 @@ def gettext_strings(lang: str, *, roots: Mapping[str, str | os.PathLike] | None 
     return [(key, text) for text, key in seen.items()]
 
 
-def _windows(words: Sequence[str], longest: int) -> Iterable[tuple[str, ...]]:
-    return (tuple(words[i:i + n]) for n in range(1, min(longest, len(words)) + 1) for i in range(len(words) - n + 1))
+def _windows(words: Sequence[str]) -> list[tuple[str, ...]]:
+    """Every run of 1 to ``CONTAINED_MAX_WORDS`` consecutive words (the n-grams ``TrainingIndex`` holds)."""
+    return [g for n in range(1, CONTAINED_MAX_WORDS + 1) for g in _ngrams(words, n)]
 
 
 def script_share(text: str, script: str) -> float:
@@ -238,7 +237,7 @@ def _held_index(held: Iterable[str]) -> tuple[set, set, list[str]]:
             whole.add(tuple(words))
         elif words:
             longer.append(key)
-        grams.update(g for g in _windows(words, NGRAM) if len(g) == NGRAM)
+        grams.update(_ngrams(words, NGRAM))
     return whole, grams, longer
 
 
@@ -262,7 +261,7 @@ def screen_against_heldout(texts: Sequence[str], training: Iterable[str], django
     reasons: list[str | None] = []
     for i, key in enumerate(keys):
         words = key.split()
-        windows = list(_windows(words, CONTAINED_MAX_WORDS))
+        windows = _windows(words)
         grams = [g for g in windows if len(g) == NGRAM]
         if not words or key in seen:
             reason = "in_training"

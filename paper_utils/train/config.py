@@ -48,6 +48,11 @@ class Stage:
         return self.kind == "embeddings" if self.new_rows_only is None else bool(self.new_rows_only)
 
 
+def _is_factor(value) -> bool:
+    """A learning-rate factor: a finite number > 0 that is not a bool."""
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and value > 0 and math.isfinite(value)
+
+
 @dataclass(frozen=True)
 class AdaptConfig:
     """Every setting of a run; ``from_preset`` fills it from ``[adaptation]``."""
@@ -103,13 +108,11 @@ class AdaptConfig:
         object.__setattr__(self, "lora_targets", tuple(self.lora_targets))
         for k, item in enumerate(self.lr_scales):
             if (not isinstance(item, (tuple, list)) or len(item) != 2 or not isinstance(item[0], str) or not item[0]
-                    or isinstance(item[1], bool) or not isinstance(item[1], (int, float))
-                    or not (item[1] > 0 and math.isfinite(item[1]))):
+                    or not _is_factor(item[1])):
                 raise ConfigError(f"lr_scales[{k}]", item, 'use (parameter-name prefix, finite factor > 0), e.g. '
                                   '(("end_of_input", 100.0),)')
         object.__setattr__(self, "lr_scales", tuple((name, float(f)) for name, f in self.lr_scales))
-        if (isinstance(self.embedding_lr_scale, bool) or not isinstance(self.embedding_lr_scale, (int, float))
-                or not (self.embedding_lr_scale > 0 and math.isfinite(self.embedding_lr_scale))):
+        if not _is_factor(self.embedding_lr_scale):
             raise ConfigError("embedding_lr_scale", self.embedding_lr_scale, "use a finite factor > 0 (1.0: the stage's rate)")
         object.__setattr__(self, "embedding_lr_scale", float(self.embedding_lr_scale))
         if not stages:
