@@ -279,3 +279,68 @@ def test_mmlu_multi_token_letters_fall_back_to_per_choice_loglik():
             logp = torch.log_softmax(model(torch.tensor([whole])).logits[0].float(), -1)
         manual.append(float(sum(logp[p - 1, whole[p]] for p in range(len(ctx), len(whole)))))
     assert res.logprobs[0] == pytest.approx(manual, abs=1e-4)
+
+
+def _without_timings(value):
+    """``value`` with every ``seconds`` entry dropped (wall times differ between two runs of the same scoring)."""
+    if isinstance(value, dict):
+        return {k: _without_timings(v) for k, v in value.items() if k != "seconds"}
+    if isinstance(value, list):
+        return [_without_timings(v) for v in value]
+    return value
+
+
+def test_an_interrupted_evaluation_resumes_task_by_task_and_equals_an_uninterrupted_one(tmp_path, monkeypatch):
+    from paper_utils.evaluate import runs
+
+    cfg = load_preset("smoke")
+    monkeypatch.setenv("PAPER_UTILS_RESULTS", str(tmp_path / "whole"))
+    whole = runs.run_evaluation(cfg, "uz", "smollm2-135m", "base", log=lambda *_: None)
+
+    monkeypatch.setenv("PAPER_UTILS_RESULTS", str(tmp_path / "cut"))
+    out = tmp_path / "cut" / "smoke" / "uz" / "smollm2-135m" / "eval" / "base"
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt("killed during the cloze task")
+
+    monkeypatch.setattr(runs, "score_mmlu_cloze", killed)
+    with pytest.raises(KeyboardInterrupt):
+        runs.run_evaluation(cfg, "uz", "smollm2-135m", "base", log=lambda *_: None)
+    assert not (out / "scores.json").exists()
+    saved = json.loads((out / "progress.json").read_text())
+    assert list(saved["tasks"]) == ["translation", "matching", "classification", "mmlu"]
+    monkeypatch.undo()
+    monkeypatch.setenv("PAPER_UTILS_RESULTS", str(tmp_path / "cut"))
+
+    calls = {}
+    for name in ("evaluate_translation", "score_matching", "classify", "score_mmlu", "score_mmlu_cloze"):
+        def counted(*args, _name=name, _real=getattr(runs, name), **kwargs):
+            calls[_name] = calls.get(_name, 0) + 1
+            return _real(*args, **kwargs)
+        monkeypatch.setattr(runs, name, counted)
+    (out / "mmlu.jsonl").write_text((out / "mmlu.jsonl").read_text() + "\n")     # a finished task's file changed
+    logged = []
+    resumed = runs.run_evaluation(cfg, "uz", "smollm2-135m", "base", log=logged.append)
+    # translation, matching and classification are taken back; mmlu (its file changed) and the rest are scored
+    assert calls == {"score_mmlu": 1, "score_mmlu_cloze": 1}
+    assert sum("taken from the interrupted run" in line for line in logged) == 3
+    assert not (out / "progress.json").exists()                        # finished: nothing left to resume
+    on_disk = json.loads((out / "scores.json").read_text())
+    assert _without_timings(on_disk) == _without_timings(json.loads(json.dumps(whole)))
+    assert _without_timings(json.loads(json.dumps(resumed))) == _without_timings(on_disk)
+    for name in ("translation_en-uz.jsonl", "matching_uz-en.jsonl", "classification.jsonl", "mmlu.jsonl",
+                 "mmlu_cloze.jsonl", "bpb.jsonl", "english_bpb.jsonl"):
+        first = tmp_path / "whole" / "smoke" / "uz" / "smollm2-135m" / "eval" / "base" / name
+        assert _without_timings(evaluate.read_jsonl(out / name)) == _without_timings(evaluate.read_jsonl(first)), name
+
+    # an interrupted run of other settings (here the batch size) is not taken back: every task is scored again
+    monkeypatch.setattr(runs, "score_mmlu_cloze", killed)
+    with pytest.raises(KeyboardInterrupt):
+        runs.run_evaluation(cfg, "uz", "smollm2-135m", "base", batch_size=4, log=lambda *_: None)
+    monkeypatch.setattr(runs, "score_mmlu_cloze", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt()))
+    calls.clear()
+    logged.clear()
+    with pytest.raises(KeyboardInterrupt):
+        runs.run_evaluation(cfg, "uz", "smollm2-135m", "base", batch_size=8, log=logged.append)
+    assert calls == {"evaluate_translation": 2, "score_matching": 1, "classify": 1, "score_mmlu": 1}
+    assert any("another run (differs in batch_size)" in line for line in logged)

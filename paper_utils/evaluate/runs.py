@@ -14,7 +14,10 @@ Outputs go to ``results/<preset>/<language>/<model>/eval/<method>/`` (:func:`eva
 records per task (``translation_en-uz.jsonl``, ``translation_uz-en.jsonl``, ``matching_uz-en.jsonl``,
 ``matching_en-uz.jsonl``, ``classification.jsonl``, ``mmlu.jsonl``, ``mmlu_cloze.jsonl``, ``bpb.jsonl``) and
 ``scores.json`` (corpus scores, sacrebleu signatures, item counts, the exact prompt settings and the data notes).
-Every file is written atomically.
+Every file is written atomically. An interrupted evaluation resumes task by task: each finished task is recorded in
+``progress.json`` with its files' sha256, and a rerun with the same weights, tokenizer, code and settings takes it
+back instead of scoring it again (:mod:`~paper_utils.evaluate.progress`); the record is removed with ``scores.json``
+written.
 
 Tasks (:data:`TASKS`) and their primary score in ``scores.json["tasks"]``: ``translation`` (per direction:
 ``chrf++``, BLEU beside it as ``bleu``; :mod:`~paper_utils.evaluate.translation`), ``matching`` (per direction:
@@ -63,6 +66,7 @@ from .cloze import score_mmlu_cloze
 from .items import classification_data, translation_data
 from .matching import MATCHING_SEED, matching_items, score_matching
 from .mmlu import score_mmlu
+from .progress import PROGRESS_FILE, EvaluationProgress, evaluation_fingerprint
 from .textlm import CausalTextLM, TextLM
 from .translation import evaluate_translation
 
@@ -203,11 +207,23 @@ def run_evaluation(cfg: Preset, language: str, model: str, method: str = "base",
     scores: dict = {"preset": cfg.name, "language": language, "model": model, "method": method, "seed": seed,
                     "model_source": source, "data_source": cfg.data_source, "tasks": {}}
     source_data = data_source(cfg)
+    run = {"preset": cfg.name, "language": language, "model": model, "method": method, "seed": seed,
+           "model_dir": str(model_dir), "model_source": str(source), "batch_size": batch_size}
+    progress = EvaluationProgress(out, evaluation_fingerprint(run, lm), log=log)
+
+    def resumed(task: str) -> bool:
+        # a task an interrupted run of these weights, code and settings finished: its summary and files, kept
+        summary = progress.finished(task)
+        if summary is not None:
+            scores["tasks"][task] = summary
+            log(f"{task}: taken from the interrupted run ({PROGRESS_FILE}: same weights, code and settings)")
+        return summary is not None
+
     if resized:
         scores["evaluation_sizes"] = {"from": "[franken.evaluation]", **dict(cfg.franken.evaluation)}
     if source_data.weights_note and cfg.name != "smoke":
         scores["note"] = source_data.weights_note
-    if "translation" in tasks:
+    if "translation" in tasks and not resumed("translation"):
         test, demos = translation_data(cfg, language, ev.translation_sentences, seed=0)
         scores["tasks"]["translation"] = {}
         for direction in (f"en-{language}", f"{language}-en"):
@@ -219,7 +235,9 @@ def run_evaluation(cfg: Preset, language: str, model: str, method: str = "base",
             log(f"translation {direction} ({s['style']}): chrF++ {s['chrf++']:.2f} BLEU {s['bleu']:.2f} "
                 f"(n={s['n']}, {s['seconds']}s)"
                 + _english_note(s))
-    if "matching" in tasks:
+        progress.record("translation", scores["tasks"]["translation"],
+                        [f"translation_{d}.jsonl" for d in scores["tasks"]["translation"]])
+    if "matching" in tasks and not resumed("matching"):
         targets, english = heldout_parallel(cfg, language)
         items = matching_items(targets, english, language, ev.matching_items, seed=MATCHING_SEED)
         records, by_direction = score_matching(lm, items, language, batch_size=batch_size, base_tokenizer=base_tok)
@@ -230,7 +248,9 @@ def run_evaluation(cfg: Preset, language: str, model: str, method: str = "base",
                                                                       "held_out_pairs": len(targets)}}
             log(f"matching {direction}: acc {s['accuracy']:.3f} (per byte; sum {s['accuracy_sum']:.3f}, chance 0.25, "
                 f"n={s['n']})" + _english_note(s))
-    if "classification" in tasks:
+        progress.record("matching", scores["tasks"]["matching"],
+                        [f"matching_{d}.jsonl" for d in scores["tasks"]["matching"]])
+    if "classification" in tasks and not resumed("classification"):
         data = classification_data(cfg, language, ev.classification_items, seed=0)
         if data is None:
             scores["tasks"]["classification"] = {"skipped": f"no labeled classification set for {language!r} offline"}
@@ -242,7 +262,9 @@ def run_evaluation(cfg: Preset, language: str, model: str, method: str = "base",
             scores["tasks"]["classification"] = s
             log(f"classification {task}: acc {s['accuracy']:.3f} acc_norm {s['accuracy_norm']:.3f} (n={s['n']})"
                 + _english_note(s))
-    if "mmlu" in tasks:
+        progress.record("classification", scores["tasks"]["classification"],
+                        [] if data is None else ["classification.jsonl"])
+    if "mmlu" in tasks and not resumed("mmlu"):
         config = {"n": ev.mmlu_questions, "seed": 0, "data_source": cfg.data_source, "shots": 5,
                   "subjects": ev.mmlu_subjects or "all"}
         s = _reuse_base_mmlu(cfg, language, model, config, out) if method == "base" and not model_dir else None
@@ -254,7 +276,8 @@ def run_evaluation(cfg: Preset, language: str, model: str, method: str = "base",
         scores["tasks"]["mmlu"] = s
         log(f"mmlu: acc {s['accuracy']:.3f} (n={s['n']})" + (" [reused]" if "reused_from" in s else "")
             + _english_note(s))
-    if "mmlu_cloze" in tasks:
+        progress.record("mmlu", s, ["mmlu.jsonl"])
+    if "mmlu_cloze" in tasks and not resumed("mmlu_cloze"):
         config = {"n": ev.mmlu_questions, "seed": 0, "data_source": cfg.data_source, "shots": 0,
                   "subjects": ev.mmlu_subjects or "all"}
         s = (_reuse_base_mmlu(cfg, language, model, config, out, "mmlu_cloze")
@@ -267,19 +290,23 @@ def run_evaluation(cfg: Preset, language: str, model: str, method: str = "base",
         scores["tasks"]["mmlu_cloze"] = s
         log(f"mmlu cloze: acc {s['accuracy']:.3f} (per byte; sum {s['accuracy_sum']:.3f}, n={s['n']})"
             + (" [reused]" if "reused_from" in s else "") + _english_note(s))
-    if "bpb" in tasks:
+        progress.record("mmlu_cloze", s, ["mmlu_cloze.jsonl"])
+    if "bpb" in tasks and not resumed("bpb"):
         texts = evaluation_bpb_text(cfg, language)
         records, s = evaluate_bpb(lm, texts)
         write_jsonl(out / "bpb.jsonl", records)
         scores["tasks"]["bpb"] = s
         log(f"bpb: {s['bpb']:.4f} (n={s['n']} documents)")
-    if "english_bpb" in tasks:
+        progress.record("bpb", s, ["bpb.jsonl"])
+    if "english_bpb" in tasks and not resumed("english_bpb"):
         records, s = evaluate_english_bpb(lm, english_bpb_texts(cfg), base_tokenizer=base_tok)
         write_jsonl(out / "english_bpb.jsonl", records)
         scores["tasks"]["english_bpb"] = s
         log(f"English bpb: {s['bpb']:.4f} (n={s['n']} documents; "
             + ", ".join(f"{k} {v['bpb']:.3f}" for k, v in s["by_source"].items()) + ")")
+        progress.record("english_bpb", s, ["english_bpb.jsonl"])
     write_json(out / "scores.json", scores)
+    progress.clear()                          # finished: a later run of this folder starts afresh
     return scores
 
 
