@@ -344,3 +344,24 @@ def test_an_interrupted_evaluation_resumes_task_by_task_and_equals_an_uninterrup
         runs.run_evaluation(cfg, "uz", "smollm2-135m", "base", batch_size=8, log=logged.append)
     assert calls == {"evaluate_translation": 2, "score_matching": 1, "classify": 1, "score_mmlu": 1}
     assert any("another run (differs in batch_size)" in line for line in logged)
+
+
+def test_a_finished_task_is_taken_back_only_while_the_code_it_ran_is_unchanged(tmp_path, monkeypatch):
+    from paper_utils.evaluate import progress
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "scorer_under_test.py").write_text("WEIGHT = 1\n")
+    monkeypatch.syspath_prepend(str(lib))
+    monkeypatch.setattr(progress, "loaded_modules", lambda: ["scorer_under_test"])
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "task.jsonl").write_text('{"id": 1}\n')
+    progress.EvaluationProgress(out, {"weights": "w"}).record("task", {"accuracy": 0.5}, ["task.jsonl"])
+    assert progress.EvaluationProgress(out, {"weights": "w"}).finished("task") == {"accuracy": 0.5}
+    (lib / "scorer_under_test.py").write_text("WEIGHT = 2\n")              # a commit changed the scorer
+    logged = []
+    assert progress.EvaluationProgress(out, {"weights": "w"}, log=logged.append).finished("task") is None
+    assert logged == ["task: the code has changed since the interrupted run scored it; scored again"]
+    (lib / "scorer_under_test.py").unlink()                                  # or removed it
+    assert progress.EvaluationProgress(out, {"weights": "w"}, log=logged.append).finished("task") is None

@@ -15,8 +15,8 @@ records per task (``translation_en-uz.jsonl``, ``translation_uz-en.jsonl``, ``ma
 ``matching_en-uz.jsonl``, ``classification.jsonl``, ``mmlu.jsonl``, ``mmlu_cloze.jsonl``, ``bpb.jsonl``) and
 ``scores.json`` (corpus scores, sacrebleu signatures, item counts, the exact prompt settings and the data notes).
 Every file is written atomically. An interrupted evaluation resumes task by task: each finished task is recorded in
-``progress.json`` with its files' sha256, and a rerun with the same weights, tokenizer, code and settings takes it
-back instead of scoring it again (:mod:`~paper_utils.evaluate.progress`); the record is removed with ``scores.json``
+``progress.json`` with its files' sha256, and a rerun with the same weights, tokenizer, settings and scoring code
+takes it back instead of scoring it again (:mod:`~paper_utils.evaluate.progress`); the record is removed with ``scores.json``
 written.
 
 Tasks (:data:`TASKS`) and their primary score in ``scores.json["tasks"]``: ``translation`` (per direction:
