@@ -196,6 +196,39 @@ def test_evaluation_saves_per_item_scores_for_paired_tests(uninterrupted, tmp_pa
         compare_clo_runs(a, b, "target_bleu")
 
 
+def test_a_stopped_clo_evaluation_resumes_after_its_generations(tmp_path, monkeypatch):
+    from paper_utils.evaluate import clo as clo_eval
+    from paper_utils.fixtures import evaluation_model
+
+    cfg = _preset(retention=True, mmlu_questions=3)
+    whole = clo_eval.evaluate_clo_run(cfg, "uz", MODEL, "base", start=evaluation_model(), out_dir=tmp_path / "whole",
+                                      log=lambda line: None)
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt("stopped during English retention")
+
+    monkeypatch.setattr(clo_eval, "english_retention", killed)
+    with pytest.raises(KeyboardInterrupt):
+        clo_eval.evaluate_clo_run(cfg, "uz", MODEL, "base", start=evaluation_model(), out_dir=tmp_path / "cut",
+                                  log=lambda line: None)
+    assert (tmp_path / "cut" / "generations.jsonl").exists() and not (tmp_path / "cut" / "scores.json").exists()
+    monkeypatch.undo()
+    model, tok = evaluation_model()
+    generated = []
+    real_generate = clo_eval.CausalTextLM.generate
+    monkeypatch.setattr(clo_eval.CausalTextLM, "generate",
+                        lambda self, *a, **k: generated.append(1) or real_generate(self, *a, **k))
+    logged = []
+    resumed = clo_eval.evaluate_clo_run(cfg, "uz", MODEL, "base", start=(model, tok), out_dir=tmp_path / "cut",
+                                        log=logged.append)
+    assert generated == [] and any("generations taken from the interrupted run" in line for line in logged)
+    assert not (tmp_path / "cut" / "progress.json").exists()
+    strip = lambda d: {k: v for k, v in d.items() if k != "seconds"}                     # noqa: E731
+    assert strip(resumed)["items"] == strip(whole)["items"] and resumed["target"] == whole["target"]
+    assert {k: strip(v) for k, v in resumed["retention"].items()} == {k: strip(v) for k, v in whole["retention"].items()}
+    assert (tmp_path / "cut" / "generations.jsonl").read_text() == (tmp_path / "whole" / "generations.jsonl").read_text()
+
+
 # ------------------------------------------------------------------------------------------------ notebook 09
 
 SMOKE_CLO = """

@@ -25,7 +25,8 @@ retention** (``[clo] retention``): stage 05's scorers on the same TextLM: MMLU l
 ``[clo] mmlu_questions`` items (0: ``evaluation.mmlu_questions``), and English bits per byte
 (``evaluation.english_bpb_texts`` per held-out source). Per-item values go to ``scores.json`` (``items``: lists in
 record order, the same order for every run of a language) so :func:`compare_clo_runs` can run paired tests between
-variants; the generations go to ``generations.jsonl``. A chrF++ test is on the number the table reports: the
+variants; the generations go to ``generations.jsonl``. A stopped evaluation resumes: the generations and the
+retention scores are each kept in ``progress.json`` once done (:mod:`paper_utils.evaluate.progress`). A chrF++ test is on the number the table reports: the
 corpus chrF++ of both runs, recomputed in every approximate-randomization trial from the sentence statistics
 (``<side>_chrf_stats``), as sacrebleu's ``--paired-ar``; mean sentence chrF++ is the labelled secondary
 (``<side>_chrf_mean``). English bpb is tested on corpus bits per byte (:func:`paper_utils.stats.compare_bpb`).
@@ -46,6 +47,7 @@ from ..study import english_bpb_texts, mmlu_split
 from .cloze import score_mmlu_cloze
 from .english_bpb import evaluate_english_bpb
 from .mmlu import score_mmlu
+from .progress import PROGRESS_FILE, EvaluationProgress, evaluation_fingerprint
 from .textlm import CausalTextLM, chat_text
 from .translation import translation_scores
 
@@ -101,11 +103,26 @@ def evaluate_clo_run(cfg: Preset, language: str, model: str, label: str, seed: i
     records = heldout_records(cfg, language)[:c.eval_prompts]
     if not records:
         raise ConfigError("clo.heldout_share", c.heldout_share, f"{language} has no held-out records: raise it")
-    t0 = time.perf_counter()
-    target = lm.generate([chat_text(tok, r["prompt_tgt"]) for r in records], max_new_tokens=c.max_new_tokens,
-                         batch_size=batch_size)
-    english = lm.generate([chat_text(tok, r["prompt_en"]) for r in records], max_new_tokens=c.max_new_tokens,
-                          batch_size=batch_size)
+    out.mkdir(parents=True, exist_ok=True)
+    run = {"preset": cfg.name, "language": language, "model": model, "method": label, "seed": seed,
+           "record_ids": [r["id"] for r in records], "batch_size": batch_size}
+    progress = EvaluationProgress(out, evaluation_fingerprint(run, lm), log=log)   # a stopped evaluation resumes
+    done = progress.finished("generation")
+    if done is None:
+        t0 = time.perf_counter()
+        target = lm.generate([chat_text(tok, r["prompt_tgt"]) for r in records], max_new_tokens=c.max_new_tokens,
+                             batch_size=batch_size)
+        english = lm.generate([chat_text(tok, r["prompt_en"]) for r in records], max_new_tokens=c.max_new_tokens,
+                              batch_size=batch_size)
+        write_jsonl(out / "generations.jsonl",
+                    [{"id": r["id"], "prompt_tgt": r["prompt_tgt"], "response": t, "reference": r["response_tgt"],
+                      "prompt_en": r["prompt_en"], "response_en_generated": e, "reference_en": r["response_en"]}
+                     for r, t, e in zip(records, target, english)])
+        done = {"target": target, "english": english, "seconds": round(time.perf_counter() - t0, 1)}
+        progress.record("generation", done, ["generations.jsonl"])
+    else:
+        log(f"{label}: generations taken from the interrupted run ({PROGRESS_FILE})")
+    target, english, seconds = done["target"], done["english"], done["seconds"]
     flags, identifier = target_flags(target, language)
     target_refs, english_refs = [r["response_tgt"] for r in records], [r["response_en"] for r in records]
     items = {"target_language": flags,
@@ -128,14 +145,20 @@ def evaluate_clo_run(cfg: Preset, language: str, model: str, label: str, seed: i
     log(f"{label}: target rate {scores['target']['target_rate']}, target chrF++ {target_corpus['chrf++']:.1f}, "
         f"English chrF++ {english_corpus['chrf++']:.1f}, exact {scores['english']['exact_match']:.3f}")
     if c.retention:
-        scores["retention"], retention_items = english_retention(cfg, lm, batch_size)
-        items.update(retention_items)
-    scores["seconds"] = round(time.perf_counter() - t0, 1)
-    write_jsonl(out / "generations.jsonl",
-                [{"id": r["id"], "prompt_tgt": r["prompt_tgt"], "response": t, "reference": r["response_tgt"],
-                  "prompt_en": r["prompt_en"], "response_en_generated": e, "reference_en": r["response_en"]}
-                 for r, t, e in zip(records, target, english)])
+        kept = progress.finished("retention")
+        if kept is None:
+            t0 = time.perf_counter()
+            summary, retention_items = english_retention(cfg, lm, batch_size)
+            kept = {"summary": summary, "items": retention_items, "seconds": round(time.perf_counter() - t0, 1)}
+            progress.record("retention", kept, [])
+        else:
+            log(f"{label}: English retention taken from the interrupted run ({PROGRESS_FILE})")
+        scores["retention"] = kept["summary"]
+        items.update(kept["items"])
+        seconds += kept["seconds"]
+    scores["seconds"] = round(seconds, 1)
     write_json(out / "scores.json", scores)
+    progress.clear()
     return scores
 
 
