@@ -212,6 +212,14 @@ def test_a_stopped_clo_evaluation_resumes_after_its_generations(tmp_path, monkey
         clo_eval.evaluate_clo_run(cfg, "uz", MODEL, "base", start=evaluation_model(), out_dir=tmp_path / "cut",
                                   log=lambda line: None)
     assert (tmp_path / "cut" / "generations.jsonl").exists() and not (tmp_path / "cut" / "scores.json").exists()
+    # a rerun under other settings (here a preset override) does not take the generations back ...
+    logged = []
+    for settings in (_preset(retention=True, mmlu_questions=3, max_new_tokens=6), cfg):    # ... nor does the way back
+        with pytest.raises(KeyboardInterrupt):
+            clo_eval.evaluate_clo_run(settings, "uz", MODEL, "base", start=evaluation_model(), out_dir=tmp_path / "cut",
+                                      log=logged.append)
+    assert sum("differs in preset" in line for line in logged) == 2
+    assert not any("generations taken" in line for line in logged)
     monkeypatch.undo()
     model, tok = evaluation_model()
     generated = []

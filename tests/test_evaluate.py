@@ -4,6 +4,7 @@ Tiny random Llama models only (seconds on a 2-core CPU).
 """
 import csv
 import json
+import os
 
 import pytest
 import torch
@@ -352,6 +353,7 @@ def test_a_finished_task_is_taken_back_only_while_the_code_it_ran_is_unchanged(t
     lib = tmp_path / "lib"
     lib.mkdir()
     (lib / "scorer_under_test.py").write_text("WEIGHT = 1\n")
+    os.utime(lib / "scorer_under_test.py", (1e9, 1e9))          # there before this process started
     monkeypatch.syspath_prepend(str(lib))
     monkeypatch.setattr(progress, "loaded_modules", lambda: ["scorer_under_test"])
     out = tmp_path / "run"
@@ -365,3 +367,14 @@ def test_a_finished_task_is_taken_back_only_while_the_code_it_ran_is_unchanged(t
     assert logged == ["task: the code has changed since the interrupted run scored it; scored again"]
     (lib / "scorer_under_test.py").unlink()                                  # or removed it
     assert progress.EvaluationProgress(out, {"weights": "w"}, log=logged.append).finished("task") is None
+    # a scorer changed on disk while the evaluation ran: what ran is unknown, so the task is recorded as not resumable
+    (lib / "scorer_under_test.py").write_text("WEIGHT = 1\n")
+    running = progress.EvaluationProgress(out, {"weights": "v"}, log=logged.append)
+    running.record("task", {"accuracy": 0.5}, ["task.jsonl"])
+    assert running.tasks["task"]["code"]["digest"] is None
+    os.utime(lib / "scorer_under_test.py", (1e9, 1e9))
+    assert progress.EvaluationProgress(out, {"weights": "v"}, log=logged.append).finished("task") is None
+    # an unreadable record is discarded, not fatal
+    (out / "progress.json").write_text("{not json")
+    assert progress.EvaluationProgress(out, {"weights": "v"}, log=logged.append).finished("task") is None
+    assert "unreadable" in logged[-1]

@@ -47,7 +47,7 @@ from ..study import english_bpb_texts, mmlu_split
 from .cloze import score_mmlu_cloze
 from .english_bpb import evaluate_english_bpb
 from .mmlu import score_mmlu
-from .progress import PROGRESS_FILE, EvaluationProgress, evaluation_fingerprint
+from .progress import PROGRESS_FILE, EvaluationProgress, content_digest, evaluation_fingerprint
 from .textlm import CausalTextLM, chat_text
 from .translation import translation_scores
 
@@ -105,8 +105,9 @@ def evaluate_clo_run(cfg: Preset, language: str, model: str, label: str, seed: i
         raise ConfigError("clo.heldout_share", c.heldout_share, f"{language} has no held-out records: raise it")
     out.mkdir(parents=True, exist_ok=True)
     run = {"preset": cfg.name, "language": language, "model": model, "method": label, "seed": seed,
-           "record_ids": [r["id"] for r in records], "batch_size": batch_size}
-    progress = EvaluationProgress(out, evaluation_fingerprint(run, lm), log=log)   # a stopped evaluation resumes
+           "batch_size": batch_size, "records": content_digest([[r["id"], r["prompt_tgt"], r["prompt_en"],
+                                                                 r["response_tgt"], r["response_en"]] for r in records])}
+    progress = EvaluationProgress(out, evaluation_fingerprint(run, lm, cfg), log=log)   # a stopped evaluation resumes
     done = progress.finished("generation")
     if done is None:
         t0 = time.perf_counter()

@@ -17,12 +17,14 @@ Example::
 A stage-05 evaluation of one model runs several tasks one after another (45 minutes to hours on a CPU). Each
 finished task's per-item file is written atomically; :meth:`EvaluationProgress.record` then adds the task's
 summary and the sha256 of each file it wrote to ``progress.json`` (atomically) in the run's folder. A rerun with
-the same fingerprint (:func:`evaluation_fingerprint`: the evaluated weights and tokenizer, the presets and data pins,
-the run's parameters) takes those tasks back instead of scoring them again, as long as the package modules loaded
-when each finished (its scorers among them) and the files it wrote are unchanged on disk; another fingerprint
-discards the record (said in the log) and every task is scored anew. A commit that touches none of those modules
-(a report, another recipe) leaves the record usable, so a run stopped at the end of one working session resumes in
-the next.
+the same fingerprint (:func:`evaluation_fingerprint`: the run's parameters and items, the preset's content, the
+evaluated weights, model configs and tokenizers, the data pins, Python's and the scoring libraries' versions) takes
+those tasks back instead of scoring them again, as long as the files each wrote and the package modules loaded when it
+finished (its scorers among them) are unchanged on disk; another fingerprint discards the record (the log says what
+differed) and every task is scored anew. The code check is coarse: a stage-05 process loads about 100 of the
+package's modules, and a change to any of them (a commit, or a file changed while the evaluation ran: then the task is
+recorded as not resumable) makes the task be scored again. A rerun on the same commit (a run killed at the end of a
+working session, restarted in the next) takes everything finished back.
 :meth:`EvaluationProgress.clear` removes the record once ``scores.json`` is written, so a finished evaluation is
 never half reused: only an interrupted one resumes.
 """
@@ -31,7 +33,9 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import os
 import sys
+import time
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -78,12 +82,74 @@ def weights_digest(module) -> str:
     return h.hexdigest()
 
 
+def content_digest(value: Any) -> str:
+    """sha256 (16 hex digits) of a JSON-able value, keys sorted."""
+    return hashlib.sha256(json.dumps(value, sort_keys=True, ensure_ascii=False, default=repr).encode()).hexdigest()[:16]
+
+
 def data_digest(data_dir: Path = DATA_DIR) -> str:
-    """sha256 over the data folder's TOML files: the presets and the asset and corpus pins (not the cache)."""
+    """sha256 over the data folder's pin files (``data/*.toml``: assets, packs, corpora; not the cache)."""
     h = hashlib.sha256()
-    for path in sorted([*data_dir.glob("*.toml"), *(data_dir / "presets").glob("*.toml")]):
-        h.update(f"{path.relative_to(data_dir).as_posix()}\0".encode() + path.read_bytes() + b"\0")
+    for path in sorted(data_dir.glob("*.toml")):
+        h.update(f"{path.name}\0".encode() + path.read_bytes() + b"\0")
     return h.hexdigest()[:16]
+
+
+def preset_digest(cfg) -> str:
+    """A digest of a validated preset's content (every table; overrides and preset files outside ``data/presets``
+    included; not its file path)."""
+    import dataclasses
+
+    content = dataclasses.asdict(cfg)
+    content.pop("source_file", None)
+    return content_digest(content)
+
+
+def tokenizer_digest(tokenizer) -> str:
+    """A digest of what a tokenizer does: its full definition where it has one (a fast tokenizer's JSON: vocabulary,
+    merges, normalizer, BOS/EOS post-processing, added tokens), else its vocabulary; its special tokens and chat
+    template."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    definition = backend.to_str() if backend is not None else sorted(tokenizer.get_vocab().items())
+    return content_digest([definition, str(getattr(tokenizer, "special_tokens_map", "")),
+                    getattr(tokenizer, "chat_template", None)])
+
+
+def model_config_digest(module) -> str:
+    """A digest of the configs of a model and its sub-models (non-persistent buffers such as rotary frequencies and the
+    attention implementation come from them); their folder path left out."""
+    configs = []
+    for part in module.modules():
+        config = getattr(part, "config", None)
+        if config is not None and hasattr(config, "to_dict") and id(config) not in {id(c) for c, _ in configs}:
+            content = config.to_dict()
+            content.pop("_name_or_path", None)
+            configs.append((config, content))
+    return content_digest([content for _, content in configs])
+
+
+def environment() -> dict[str, str | None]:
+    """Python's and the scoring libraries' versions."""
+    from importlib import metadata
+
+    versions: dict[str, str | None] = {"python": sys.version.split()[0]}
+    for name in ("torch", "transformers", "tokenizers", "sacrebleu", "numpy"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def process_started() -> float:
+    """When this process started (Linux: from ``/proc``; elsewhere: now, a later bound)."""
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        boot = next(float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                    if line.startswith("btime "))
+        return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, StopIteration, IndexError):
+        return time.time()
 
 
 def loaded_modules(package: str = "paper_utils") -> list[str]:
@@ -92,8 +158,21 @@ def loaded_modules(package: str = "paper_utils") -> list[str]:
                   if (name == package or name.startswith(package + ".")) and getattr(module, "__file__", None))
 
 
-def modules_digest(names: Iterable[str]) -> str | None:
-    """sha256 over the source files of the named modules as they are on disk now; None when one is gone.
+def _module_file(name: str) -> Path | None:
+    module = sys.modules.get(name)
+    origin = getattr(module, "__file__", None) if module is not None else None
+    if origin is None:
+        try:
+            spec = importlib.util.find_spec(name)
+        except Exception:  # noqa: BLE001 - a changed or broken package: the module cannot be found
+            spec = None
+        origin = spec.origin if spec is not None else None
+    return Path(origin) if origin and Path(origin).is_file() else None
+
+
+def modules_digest(names: Iterable[str], changed_after: float | None = None) -> str | None:
+    """sha256 over the source files of the named modules as they are on disk now; None when one is gone or (with
+    ``changed_after``, a time) was modified after that time.
 
     >>> modules_digest(["paper_utils.io"]) == modules_digest(["paper_utils.io"]) != modules_digest(["paper_utils.paths"])
     True
@@ -102,26 +181,24 @@ def modules_digest(names: Iterable[str]) -> str | None:
     """
     h = hashlib.sha256()
     for name in sorted(names):
-        try:
-            spec = importlib.util.find_spec(name)
-        except (ImportError, ValueError):
-            spec = None
-        if spec is None or not spec.origin or not Path(spec.origin).is_file():
+        path = _module_file(name)
+        if path is None or (changed_after is not None and path.stat().st_mtime > changed_after):
             return None
-        h.update(f"{name}\0".encode() + Path(spec.origin).read_bytes() + b"\0")
+        h.update(f"{name}\0".encode() + path.read_bytes() + b"\0")
     return h.hexdigest()[:16]
 
 
-def evaluation_fingerprint(run: Mapping[str, Any], lm) -> dict[str, Any]:
-    """What must be equal for a restarted evaluation to take back an interrupted one's finished tasks:
-    ``run`` (language, model, method, seed, model folder, batch size, ...), the weights of ``lm.model``, the
-    size and vocabulary of ``lm.tokenizer`` and :func:`data_digest` (each task adds the code it ran:
+def evaluation_fingerprint(run: Mapping[str, Any], lm, cfg=None) -> dict[str, Any]:
+    """What must be equal for a restarted evaluation to take back an interrupted one's finished tasks: ``run``
+    (language, model, method, seed, model folder, batch size, the items' digest, ...), the preset's content
+    (``cfg`` as evaluated), the weights and configs of ``lm.model``, its tokenizers (``tokenizer`` and, for a fused
+    model, ``encoder_tokenizer``), the data pins and the library versions (each task adds the code it ran:
     :meth:`EvaluationProgress.record`)."""
-    tokenizer = getattr(lm, "tokenizer", None)
-    vocab = tokenizer.get_vocab() if tokenizer is not None else {}
-    vocab_digest = hashlib.sha256(json.dumps(sorted(vocab.items()), ensure_ascii=False).encode()).hexdigest()[:16]
-    return {**{k: run[k] for k in sorted(run)}, "weights": weights_digest(lm.model),
-            "tokenizer": {"size": len(vocab), "vocab": vocab_digest}, "data": data_digest()}
+    tokenizers = {name: tokenizer_digest(getattr(lm, name)) for name in ("tokenizer", "encoder_tokenizer")
+                  if getattr(lm, name, None) is not None}
+    return {**{k: run[k] for k in sorted(run)}, "preset": preset_digest(cfg) if cfg is not None else None,
+            "weights": weights_digest(lm.model), "model_config": model_config_digest(lm.model),
+            "tokenizers": tokenizers, "data": data_digest(), "environment": environment()}
 
 
 class EvaluationProgress:
@@ -132,8 +209,16 @@ class EvaluationProgress:
         self.fingerprint = json.loads(json.dumps(fingerprint))        # as it reads back from the file
         self.log = log
         self.tasks: dict[str, dict] = {}
+        self.started = process_started()    # code changed on disk after this: the task is not resumable
+        saved = None
         if self.path.exists():
-            saved = read_json(self.path)
+            try:
+                saved = read_json(self.path)
+            except (ValueError, OSError) as exc:
+                log(f"{self.path.name}: unreadable ({exc}); every task is scored again")
+            if not isinstance(saved, dict) or not isinstance(saved.get("tasks"), dict):
+                saved = None
+        if saved is not None:
             if saved.get("fingerprint") == self.fingerprint:
                 self.tasks = dict(saved.get("tasks") or {})
             else:
@@ -148,7 +233,8 @@ class EvaluationProgress:
         entry = self.tasks.get(task)
         if entry is None:
             return None
-        if modules_digest(entry["code"]["modules"]) != entry["code"]["digest"]:
+        recorded = entry["code"]["digest"]
+        if recorded is None or modules_digest(entry["code"]["modules"]) != recorded:
             self.log(f"{task}: the code has changed since the interrupted run scored it; scored again")
             return None
         folder = self.path.parent
@@ -163,9 +249,11 @@ class EvaluationProgress:
         modules loaded by then (:func:`loaded_modules`: the code it ran, with the rest of what the process imported)."""
         folder = self.path.parent
         modules = loaded_modules()
-        self.tasks[task] = {"summary": json.loads(json.dumps(summary)),
+        # a module file changed since this evaluation began: what ran may not be what is on disk (None: not resumable)
+        digest = modules_digest(modules, changed_after=self.started)
+        self.tasks[task] = {"summary": json.loads(json.dumps(summary, default=str)),
                             "files": {name: _file_sha256(folder / name) for name in files},
-                            "code": {"modules": modules, "digest": modules_digest(modules)}}
+                            "code": {"modules": modules, "digest": digest}}
         write_json(self.path, {"fingerprint": self.fingerprint, "tasks": self.tasks})
 
     def clear(self) -> None:
@@ -174,5 +262,5 @@ class EvaluationProgress:
         self.tasks = {}
 
 
-__all__ = ["EvaluationProgress", "evaluation_fingerprint", "weights_digest", "data_digest", "loaded_modules",
-           "modules_digest", "PROGRESS_FILE"]
+__all__ = ["EvaluationProgress", "evaluation_fingerprint", "weights_digest", "content_digest", "data_digest", "preset_digest",
+           "tokenizer_digest", "model_config_digest", "environment", "loaded_modules", "modules_digest", "PROGRESS_FILE"]

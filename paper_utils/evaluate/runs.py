@@ -209,7 +209,7 @@ def run_evaluation(cfg: Preset, language: str, model: str, method: str = "base",
     source_data = data_source(cfg)
     run = {"preset": cfg.name, "language": language, "model": model, "method": method, "seed": seed,
            "model_dir": str(model_dir), "model_source": str(source), "batch_size": batch_size}
-    progress = EvaluationProgress(out, evaluation_fingerprint(run, lm), log=log)
+    progress = EvaluationProgress(out, evaluation_fingerprint(run, lm, cfg), log=log)
 
     def resumed(task: str) -> bool:
         # a task an interrupted run of these weights, code and settings finished: its summary and files, kept
