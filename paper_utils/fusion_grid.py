@@ -68,6 +68,13 @@ class FusionSettings:
                                         # encoder reads the target sentence) is logged at each evaluation; 0 = off
     eval_every: int = 0                 # held-out English loss every N steps; 0 = about 12 evaluations
     fusion_heads: int = 4               # attention heads of transformer_softmax's layer
+    # { model = pairs per forward }: gradient accumulation for an LLM whose logits would not fit (Gemma-3's 262k
+    # tokens); a model not named runs its whole batch in one forward
+    micro_batch_sizes: tuple[tuple[str, int], ...] = ()
+
+    def micro_batch_size(self, model: str) -> int:
+        """Pairs per forward for ``model`` (0: the whole batch)."""
+        return dict(self.micro_batch_sizes).get(model, 0)
 
     @property
     def enabled(self) -> bool:
@@ -136,7 +143,30 @@ def check_fusion(table: Any, recipes: tuple[str, ...]) -> FusionSettings:
         values["heldout_share"] = share(table, "fusion", "heldout_share")
     if "english_sources" in table:
         values["english_sources"] = english_sources(table, "fusion")
+    if "micro_batch_sizes" in table:
+        values["micro_batch_sizes"] = _micro_batch_sizes(table["micro_batch_sizes"],
+                                                         values.get("batch_size", FusionSettings.batch_size))
     return FusionSettings(**values)
+
+
+def _micro_batch_sizes(table: Any, batch_size: int) -> tuple[tuple[str, int], ...]:
+    """``[fusion] micro_batch_sizes = { model = pairs }``: model keys of ``assets.MODELS``, each a divisor of
+    ``batch_size``.
+
+    >>> _micro_batch_sizes({"gemma3-270m": 2}, 8)
+    (('gemma3-270m', 2),)
+    """
+    from .assets import MODELS
+
+    if not isinstance(table, dict):
+        raise ConfigError("fusion.micro_batch_sizes", table, 'use a table, e.g. { "gemma3-270m" = 2 }')
+    for model, size in table.items():
+        if model not in MODELS:
+            raise ConfigError("fusion.micro_batch_sizes", model, f"use model names: {', '.join(MODELS)}")
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1 or batch_size % size:
+            raise ConfigError(f"fusion.micro_batch_sizes.{model}", size,
+                              f"use a whole number of pairs that divides batch_size = {batch_size}")
+    return tuple(sorted(table.items()))
 
 
 __all__ = ["FUSION_MODES", "VECTOR_PARAMETERS", "FUSION_ENCODERS", "HUB_ENCODERS", "FusionSettings", "fusion_label", "fusion_labels", "is_fusion_label",

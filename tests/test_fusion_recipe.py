@@ -86,6 +86,9 @@ def test_english_pairs_cap_per_task_and_refuse_a_bad_split():
     ({"fusion": {"modes": ["last"], "encoder": ["e5-small"]}}, "fusion.encoder"),       # not a name
     ({"fusion": {"modes": ["last"], "learning_rate": float("nan")}}, "fusion.learning_rate"),
     ({"fusion": {"modes": ["last"], "vector_learning_rate": 0.0}}, "fusion.vector_learning_rate"),
+    ({"fusion": {"modes": ["last"], "micro_batch_sizes": {"gpt2": 2}}}, "fusion.micro_batch_sizes"),
+    ({"fusion": {"modes": ["last"], "micro_batch_sizes": {"gemma3-270m": 3}}}, "fusion.micro_batch_sizes.gemma3-270m"),
+    ({"fusion": {"modes": ["last"], "micro_batch_sizes": 2}}, "fusion.micro_batch_sizes"),
 ])
 def test_fusion_table_errors_name_the_key(change, key):
     with pytest.raises(ConfigError) as err:
@@ -185,6 +188,21 @@ def test_finished_run_is_loaded_and_its_summary_logs_heldout_english_loss(uninte
     again = run_fusion(_preset(), MODEL, "fusion_global_softmax", 0, out_dir=uninterrupted.out_dir,
                        checkpoint_every=1, learning_rate=1e-2, log=lambda line: None)
     assert all(torch.equal(v, _state(uninterrupted)[k]) for k, v in _state(again).items())
+
+
+def test_micro_batch_sizes_split_a_models_steps_and_leave_other_runs_keys_alone(tmp_path):
+    from paper_utils.recipes.fusion import fusion_config, run_fusion
+
+    split = _preset(steps=2, micro_batch_sizes={MODEL: 1})
+    assert fusion_config(split, 0, "last", MODEL).micro_batch_size == 1
+    assert fusion_config(split, 0, "last", "gemma3-270m").micro_batch_size == 0     # not named: one forward
+    # a model without an entry trains exactly as before the table existed (same weights key: finished runs stay valid)
+    assert (fusion_config(split, 0, "last", "gemma3-270m").weights_key()
+            == fusion_config(_preset(steps=2), 0, "last", "gemma3-270m").weights_key()
+            == fusion_config(_preset(steps=2), 0, "last").weights_key())
+    result = run_fusion(split, MODEL, "fusion_last", 0, out_dir=tmp_path / "split", log=lambda line: None)
+    assert [r["step"] for r in result.log if r["type"] == "train"] == [1, 2]
+    assert result.summary["weights_key"] == fusion_config(split, 0, "last", MODEL).weights_key()
 
 
 def _moved(result, start):

@@ -164,8 +164,9 @@ class FusionResult:
     parts: FusionParts | None = field(default=None, repr=False)     # the frozen encoder, LLM and tokenizers
 
 
-def fusion_config(cfg: Preset, seed: int, mode: str, **overrides) -> AdaptConfig:
-    """The loop's settings of a ``mode`` fusion run from ``[fusion]`` (one stage of kind ``fusion``)."""
+def fusion_config(cfg: Preset, seed: int, mode: str, model: str | None = None, **overrides) -> AdaptConfig:
+    """The loop's settings of a ``mode`` fusion run from ``[fusion]`` (one stage of kind ``fusion``); ``model``'s
+    ``micro_batch_sizes`` entry, where it has one, splits each step into forwards of that many pairs."""
     f = cfg.fusion
     scales = () if f.vector_learning_rate is None else tuple(
         (name, f.vector_learning_rate / f.learning_rate) for name in VECTOR_PARAMETERS[mode])
@@ -173,6 +174,8 @@ def fusion_config(cfg: Preset, seed: int, mode: str, **overrides) -> AdaptConfig
                   batch_size=f.batch_size, learning_rate=f.learning_rate, seed=seed, eval_every=f.eval_every,
                   eval_documents=f.heldout_pairs, device=cfg.device if cfg.device in ("auto", "cpu", "cuda") else "auto",
                   lr_scales=scales)
+    if model is not None and f.micro_batch_size(model):
+        values["micro_batch_size"] = f.micro_batch_size(model)      # only when set: other runs keep their weights key
     values.update(overrides)
     return AdaptConfig(**values)
 
@@ -273,7 +276,7 @@ def run_fusion(cfg: Preset, model: str, label: str, seed: int = 0, *,
     state_path = out / "fusion_state.pt"
     parts = parts or load_fusion_parts(cfg, model)
     fused = build_fused(cfg, parts, label, seed)
-    config = fusion_config(cfg, seed, mode, **overrides)
+    config = fusion_config(cfg, seed, mode, model, **overrides)
     fingerprint, wkey = start_fingerprint(fused, parts), config.weights_key()
     if resume and state_path.exists() and (out / "summary.json").exists():
         done = read_json(out / "summary.json")
