@@ -27,6 +27,7 @@ from .franken_grid import FrankenSettings, check_franken
 from .fusion_grid import FusionSettings, check_fusion, fusion_labels
 from .layout import model_key
 from .paths import DATA_DIR, PRESETS_DIR
+from .recipe_tables import per_model
 from .registry import initializer_names, recipes, resolve_variant
 from .seed_groups import SeedGroup, check_seed_groups, check_seeds, seeds_for
 from .tuning import (BLEND_METHOD, check_blend_weight, check_label, check_sweep, check_variant_label,
@@ -267,14 +268,10 @@ def _embedding_lr_scales(table) -> tuple[tuple[str, float], ...]:
 
     from .assets import MODELS
 
-    if not isinstance(table, dict):
-        raise ConfigError("adaptation.embedding_lr_scales", table, 'use a table, e.g. { "gemma3-270m" = 0.1 }')
-    for model, factor in table.items():
-        if model not in MODELS:
-            raise ConfigError("adaptation.embedding_lr_scales", model, f"use model names: {', '.join(MODELS)}")
-        if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not (factor > 0 and math.isfinite(factor)):
-            raise ConfigError(f"adaptation.embedding_lr_scales.{model}", factor, "use a finite factor > 0")
-    return tuple(sorted((m, float(f)) for m, f in table.items()))
+    checked = per_model(table, "adaptation.embedding_lr_scales", tuple(MODELS),
+                        lambda f: not isinstance(f, bool) and isinstance(f, (int, float)) and f > 0 and math.isfinite(f),
+                        "use a finite factor > 0", '{ "gemma3-270m" = 0.1 }')
+    return tuple((m, float(f)) for m, f in checked)
 
 
 def _positive(value, key: str, fix: str = "use a value > 0", allow_zero: bool = False):

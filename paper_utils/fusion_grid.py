@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import ConfigError
-from .recipe_tables import english_sources, number, open_table, share
+from .recipe_tables import english_sources, number, open_table, per_model, share
 
 FUSION_MODES = ("last", "global_softmax", "transformer_softmax")
 FUSION_ENCODERS = ("e5-small",)          # multilingual-e5-small as a torch model (paper_utils.e5_torch), offline
@@ -158,15 +158,10 @@ def _micro_batch_sizes(table: Any, batch_size: int) -> tuple[tuple[str, int], ..
     """
     from .assets import MODELS
 
-    if not isinstance(table, dict):
-        raise ConfigError("fusion.micro_batch_sizes", table, 'use a table, e.g. { "gemma3-270m" = 2 }')
-    for model, size in table.items():
-        if model not in MODELS:
-            raise ConfigError("fusion.micro_batch_sizes", model, f"use model names: {', '.join(MODELS)}")
-        if isinstance(size, bool) or not isinstance(size, int) or size < 1 or batch_size % size:
-            raise ConfigError(f"fusion.micro_batch_sizes.{model}", size,
-                              f"use a whole number of pairs that divides batch_size = {batch_size}")
-    return tuple(sorted(table.items()))
+    return per_model(table, "fusion.micro_batch_sizes", tuple(MODELS),
+                     lambda size: isinstance(size, int) and not isinstance(size, bool) and size >= 1
+                     and batch_size % size == 0,
+                     f"use a whole number of pairs that divides batch_size = {batch_size}", '{ "gemma3-270m" = 2 }')
 
 
 __all__ = ["FUSION_MODES", "VECTOR_PARAMETERS", "FUSION_ENCODERS", "HUB_ENCODERS", "FusionSettings", "fusion_label", "fusion_labels", "is_fusion_label",

@@ -90,6 +90,23 @@ def pins(lock: Path = LOCK) -> dict[str, str]:
     return parse_pins(Path(lock).read_text())
 
 
+def installed_versions(names) -> dict[str, str | None]:
+    """Installed version of each distribution in ``names`` (None when it is not installed).
+
+    >>> installed_versions(["no-such-distribution-here"])
+    {'no-such-distribution-here': None}
+    """
+    from importlib import metadata
+
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
 def check(pyproject: Path = PYPROJECT, lock: Path = LOCK) -> str | None:
     """None when the lock was made from this pyproject.toml, else the message saying what to run."""
     if not Path(lock).exists():

@@ -23,10 +23,10 @@ import os
 import platform
 import subprocess
 import time
-from importlib import metadata
 from pathlib import Path
 
 from .errors import ConfigError
+from .lockfile import installed_versions
 from .paths import REPO_ROOT
 
 PACKAGES = ("torch", "transformers", "tokenizers", "sentence-transformers", "datasets", "accelerate", "peft",
@@ -124,13 +124,7 @@ def require_clean_code(preset: str, allow_dirty_code: bool = False, log=print, r
 
 def package_versions(names=PACKAGES) -> dict[str, str | None]:
     """Installed version of each distribution in ``names`` (None when it is not installed)."""
-    versions = {}
-    for name in names:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
+    return installed_versions(names)
 
 
 def device_info() -> dict:

@@ -29,7 +29,7 @@ empty names and duplicates. This module sits below the recipe grids (``clo_grid`
 from __future__ import annotations
 
 from dataclasses import fields
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from .errors import ConfigError
 
@@ -83,6 +83,24 @@ def names(table: Mapping[str, Any], recipe: str, key: str, fix: str = "use a lis
 # English instruction sources (clo_data.english_pool) and the pack each reads (alpaca: yahma/alpaca-cleaned from the
 # Hub, the paper preset's; no pack): [clo] and [fusion] english_sources
 SOURCE_PACKS = {"evals": "openai-evals", "bigbench": "bigbench", "alpaca": None}
+
+
+def per_model(table: Any, key: str, models, valid: Callable[[Any], bool], fix: str,
+              example: str) -> tuple[tuple[str, Any], ...]:
+    """``key = { model = value }`` checked: a table whose keys are in ``models`` and whose values pass ``valid``
+    (ConfigError naming ``key``, or ``key.<model>`` with ``fix``); sorted ``(model, value)`` pairs.
+
+    >>> per_model({"b": 2, "a": 1}, "fusion.micro_batch_sizes", ("a", "b"), lambda v: v > 0, "use > 0", "{ a = 1 }")
+    (('a', 1), ('b', 2))
+    """
+    if not isinstance(table, dict):
+        raise ConfigError(key, table, f"use a table, e.g. {example}")
+    for model, value in table.items():
+        if model not in models:
+            raise ConfigError(key, model, f"use model names: {', '.join(models)}")
+        if not valid(value):
+            raise ConfigError(f"{key}.{model}", value, fix)
+    return tuple(sorted(table.items()))
 
 
 def english_sources(table: Mapping[str, Any], recipe: str) -> tuple[str, ...]:

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from ..io import read_json, write_json
+from ..lockfile import installed_versions
 from ..paths import DATA_DIR
 
 PROGRESS_FILE = "progress.json"
@@ -130,15 +131,8 @@ def model_config_digest(module) -> str:
 
 def environment() -> dict[str, str | None]:
     """Python's and the scoring libraries' versions."""
-    from importlib import metadata
-
-    versions: dict[str, str | None] = {"python": sys.version.split()[0]}
-    for name in ("torch", "transformers", "tokenizers", "sacrebleu", "numpy"):
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
+    return {"python": sys.version.split()[0],
+            **installed_versions(("torch", "transformers", "tokenizers", "sacrebleu", "numpy"))}
 
 
 def process_started() -> float:
