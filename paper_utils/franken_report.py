@@ -7,9 +7,12 @@ Example::
 
 Rows are the recipe's run labels (:func:`paper_utils.franken_grid.franken_labels`) evaluated by stage 05 (missing
 ones are skipped, so the table grows as evaluations finish). Columns (:data:`COLUMNS`): translation chrF++ in both
-directions, translation matching accuracy in both directions, MMLU letter and cloze accuracy, target-language and
-English bits per byte. :func:`paired_tests` compares each label with a reference (the sibling, by default) on the
-same items: exact McNemar for accuracies, paired approximate randomization of the corpus ratio for bits per byte
+directions, translation matching accuracy in both directions, classification accuracy (where the language has a
+labeled set), MMLU letter and cloze accuracy, target-language and English bits per byte, and English instruction
+following (exact match and mean sentence chrF++ on the sibling report's held-out English prompts; notebook 10).
+:func:`paired_tests` compares each label with a reference (the sibling, by default) on the same items, each on the
+number the table reports: paired bootstrap of corpus chrF++, exact McNemar for accuracies and exact match, paired
+permutation of mean sentence chrF++, paired approximate randomization of the corpus ratio for bits per byte
 (:mod:`paper_utils.stats`), Holm-corrected over the table. ``english_regression_percent``: the relative drop of
 English retention (MMLU letter, MMLU cloze accuracy; English bpb rise) against the sibling, beside the paper's
 "< 1 %".
@@ -36,6 +39,7 @@ def _columns(language: str) -> list[tuple[str, tuple[str, ...], str]]:
             (f"chrF++ {language}-en", ("translation", f"{language}-en", "chrf++"), f"translation_{language}-en.jsonl"),
             (f"matching {language}-en", ("matching", f"{language}-en", "accuracy"), "matching_" + language + "-en.jsonl"),
             (f"matching en-{language}", ("matching", f"en-{language}", "accuracy"), f"matching_en-{language}.jsonl"),
+            ("classification", ("classification", "accuracy"), "classification.jsonl"),
             ("MMLU letter", ("mmlu", "accuracy"), "mmlu.jsonl"), ("MMLU cloze", ("mmlu_cloze", "accuracy"), "mmlu_cloze.jsonl"),
             (f"bpb {language}", ("bpb", "bpb"), "bpb.jsonl"), ("English bpb", ("english_bpb", "bpb"), "english_bpb.jsonl")]
 
@@ -49,6 +53,24 @@ def _get(scores: dict, path: Sequence[str]):
     return node
 
 
+def instruction_reports(preset: str, language: str, model: str, labels: Sequence[str], seed: int = 0) -> dict:
+    """``{label: report}``: each label's English instruction following (``instruction_following.json``, written by
+    notebook 10: :func:`paper_utils.recipes.franken.label_instruction_following`; the sibling's own from its
+    report), for the labels that have one."""
+    from .layout import franken_dir, sibling_dir
+
+    out = {}
+    for label in labels:
+        if label == "sibling":
+            path = sibling_dir(preset, model) / "instruction_following.json"
+            if path.exists():
+                report = read_json(path)
+                out[label] = {"scores": report["scores"]["sibling"], "records": report["records"]["sibling"]}
+        elif (franken_dir(preset, language, model, label, seed) / "instruction_following.json").exists():
+            out[label] = read_json(franken_dir(preset, language, model, label, seed) / "instruction_following.json")
+    return out
+
+
 def comparison_table(preset: str, language: str, model: str, labels: Sequence[str], seed: int = 0,
                      reference: str = "sibling"):
     """A DataFrame: one row per evaluated label, the scores of :func:`_columns` and the English regression."""
@@ -59,10 +81,14 @@ def comparison_table(preset: str, language: str, model: str, labels: Sequence[st
     found = {lab: read_json(lay.eval_dir(lab, seed) / "scores.json") for lab in labels
              if (lay.eval_dir(lab, seed) / "scores.json").exists()}
     ref = found.get(reference)
+    following = instruction_reports(preset, language, model, labels, seed)
     for label, scores in found.items():
         row = {"label": label}
         for column, path, _ in _columns(language):
             row[column] = _get(scores, path)
+        report = following.get(label)
+        row["English IF exact"] = report["scores"]["exact_match"] if report else None
+        row["English IF chrF++"] = report["scores"]["chrf++"] if report else None
         if ref is not None:
             drops = [regression_percent(_get(ref, (t, k)), _get(scores, (t, k)), lower_is_better=low)
                      for t, k, low in ENGLISH_TASKS if _get(ref, (t, k)) is not None and _get(scores, (t, k)) is not None]
@@ -73,25 +99,38 @@ def comparison_table(preset: str, language: str, model: str, labels: Sequence[st
 
 def paired_tests(preset: str, language: str, model: str, labels: Sequence[str], seed: int = 0,
                  reference: str = "sibling", ci_samples: int = 1000, n_samples: int = 10000):
-    """Paired tests of each label against ``reference`` on every shared per-item file; Holm-corrected. A DataFrame."""
+    """Paired tests of each label against ``reference`` on every shared per-item file, each on the number the table
+    reports: paired bootstrap of corpus chrF++ (translation; the references must be the same), exact McNemar for
+    accuracies and for English instruction-following exact match, paired permutation of the mean sentence chrF++ of
+    the English answers, paired approximate randomization of corpus bits per byte; Holm over the table. A DataFrame.
+    """
     import pandas as pd
 
-    from .stats import compare_bpb, correct, mcnemar_exact
+    from .errors import DataError
+    from .stats import compare_bpb, compare_translations, correct, mcnemar_exact, paired_permutation
 
     lay = ModelLayout(preset, language, model)
     ref_dir = lay.eval_dir(reference, seed)
+    following = instruction_reports(preset, language, model, [reference, *labels], seed)
     results = []
     for label in labels:
         if label == reference:
             continue
         for column, _, name in _columns(language):
             a_path, b_path = ref_dir / name, lay.eval_dir(label, seed) / name
-            if not (a_path.exists() and b_path.exists()) or name.startswith("translation"):
-                continue                     # translation: stage 06's corpus-level tests (chrF++ is not per item)
+            if not (a_path.exists() and b_path.exists()):
+                continue
             a, b = _paired(read_jsonl(a_path), read_jsonl(b_path))
             if not a:
                 continue
-            if "bpb" in name:
+            if name.startswith("translation"):
+                refs = [r["reference"] for r in a]
+                if refs != [r["reference"] for r in b]:
+                    raise DataError(f"{name}: the references differ between {reference} and {label}")
+                results.append(compare_translations([r["hypothesis"] for r in a], [r["hypothesis"] for r in b], refs,
+                                                    "chrf++", test="paired_bootstrap", n_samples=n_samples,
+                                                    method_a=reference, method_b=label, label=column))
+            elif "bpb" in name:
                 results.append(compare_bpb([r["bits"] for r in a], [r["bytes"] for r in a], [r["bits"] for r in b],
                                            [r["bytes"] for r in b], method_a=reference, method_b=label,
                                            secondary=None, n_samples=n_samples, ci_samples=ci_samples,
@@ -99,6 +138,15 @@ def paired_tests(preset: str, language: str, model: str, labels: Sequence[str], 
             else:
                 results.append(mcnemar_exact([r["correct"] for r in a], [r["correct"] for r in b], method_a=reference,
                                              method_b=label, label=column, ci_samples=ci_samples))
+        if reference in following and label in following:
+            a, b = _paired(following[reference]["records"], following[label]["records"])
+            if a and [r["prompt"] for r in a] == [r["prompt"] for r in b]:
+                results.append(mcnemar_exact([r["exact"] for r in a], [r["exact"] for r in b], method_a=reference,
+                                             method_b=label, label="English IF exact", ci_samples=ci_samples))
+                results.append(paired_permutation([r["chrf++"] for r in a], [r["chrf++"] for r in b],
+                                                  method_a=reference, method_b=label, label="English IF chrF++",
+                                                  statistic="mean_sentence_chrf2++", n_samples=n_samples,
+                                                  ci_samples=ci_samples))
     results = correct(results, "holm") if results else []
     return pd.DataFrame([{"metric": r.metric, "a": r.method_a, "b": r.method_b, "delta": r.delta, "ci_low": r.ci_low,
                           "ci_high": r.ci_high, "p": r.p_value, "p_holm": r.p_adjusted, "test": r.test, "n": r.n}
@@ -112,4 +160,4 @@ def _paired(a: list[dict], b: list[dict]) -> tuple[list[dict], list[dict]]:
     return keep, [by_id[str(r.get("id"))] for r in keep]
 
 
-__all__ = ["ENGLISH_TASKS", "regression_percent", "comparison_table", "paired_tests"]
+__all__ = ["ENGLISH_TASKS", "regression_percent", "instruction_reports", "comparison_table", "paired_tests"]

@@ -155,6 +155,18 @@ def test_recipe_runs_on_the_smoke_fixtures(tmp_path, monkeypatch):
     for label in franken_labels(cfg.franken):                                         # stage 05 loads every one
         lm, source = load_eval_model(cfg, "smollm2-135m", label, language="uz")
         assert lm.tokenizer is not None and source
+    # English instruction following of a compared model: the sibling report's prompts, written once, read back
+    from paper_utils import sibling as sibling_module
+    from paper_utils.recipes.franken import label_instruction_following
+    report = label_instruction_following(cfg, "uz", "smollm2-135m", "franken_fvt", log=lambda line: None)
+    pairs = sibling_module.heldout_pairs(cfg, 0)
+    assert [r["prompt"] for r in report["records"]] == [p["prompt"] for p in pairs] and report["scores"]["n"] == 4
+    monkeypatch.setattr(sibling_module, "follow_instructions", lambda *a, **k: (_ for _ in ()).throw(AssertionError))
+    assert label_instruction_following(cfg, "uz", "smollm2-135m", "franken_fvt")["records"] == report["records"]
+    with pytest.raises(MissingStageOutput):                    # the sibling's own: notebook 10 writes its report first
+        label_instruction_following(cfg, "uz", "smollm2-135m", "sibling")
+    monkeypatch.undo()
+    monkeypatch.setenv("PAPER_UTILS_RESULTS", str(tmp_path))
     sized = load_preset("smoke", **{**SMOKE, "franken": {**SMOKE["franken"], "evaluation": {"mmlu_questions": 3}}})
     scores = run_evaluation(sized, "uz", "smollm2-135m", "franken_fvt", tasks=["mmlu"], log=lambda line: None)
     assert scores["tasks"]["mmlu"]["n"] == 3 and scores["evaluation_sizes"]["mmlu_questions"] == 3
@@ -207,6 +219,39 @@ def test_report_reads_evaluations_and_tests_pairs(tmp_path, monkeypatch):
     tests = paired_tests("smoke", "uz", "m", ["sibling", "franken_fvt"], ci_samples=0, n_samples=200)
     assert set(tests["metric"]) == {"MMLU letter", "English bpb"} and (tests["p_holm"] >= tests["p"]).all()
 
+    # translation (tested on corpus chrF++, the table's number) and English instruction following join the table
+    from paper_utils.layout import franken_dir, sibling_dir
+    from paper_utils.stats import corpus_score
+    from paper_utils.stats.metrics import resolve_metric
+
+    refs = ["bu uy katta", "men kitob o'qiyman", "bugun havo issiq", "u maktabga bordi"]
+    hyps = {"sibling": ["bu uy", "men kitob", "havo issiq", "u bordi"],
+            "franken_fvt": ["bu uy katta", "men kitob o'qiyman", "bugun havo", "u maktabga"]}
+    for label, hyp in hyps.items():
+        write_jsonl(lay.eval_dir(label) / "translation_en-uz.jsonl",
+                    [{"id": f"s{i}", "reference": r, "hypothesis": h} for i, (r, h) in enumerate(zip(refs, hyp))])
+    answers = {"sibling": [(True, 80.0), (False, 10.0), (False, 20.0)],
+               "franken_fvt": [(True, 90.0), (True, 100.0), (False, 30.0)]}
+    for label, folder in (("sibling", sibling_dir("smoke", "m")), ("franken_fvt", franken_dir("smoke", "uz", "m", "franken_fvt"))):
+        records = [{"id": i, "prompt": f"p{i}", "exact": e, "chrf++": c} for i, (e, c) in enumerate(answers[label])]
+        scores = {"exact_match": sum(e for e, _ in answers[label]) / 3, "chrf++": sum(c for _, c in answers[label]) / 3}
+        write_json(folder / "instruction_following.json",
+                   {"scores": {"sibling": scores}, "records": {"sibling": records}} if label == "sibling"
+                   else {"scores": scores, "records": records})
+    table = comparison_table("smoke", "uz", "m", ["sibling", "franken_fvt"]).set_index("label")
+    assert table.loc["franken_fvt", "English IF exact"] == pytest.approx(2 / 3)
+    assert table.loc["sibling", "English IF chrF++"] == pytest.approx(110 / 3)
+    tests = paired_tests("smoke", "uz", "m", ["sibling", "franken_fvt"], ci_samples=0, n_samples=200).set_index("metric")
+    assert set(tests.index) == {"MMLU letter", "English bpb", "chrF++ en-uz", "English IF exact", "English IF chrF++"}
+    chrf = resolve_metric("chrf++")
+    expected = (corpus_score(chrf.sentence_stats(hyps["franken_fvt"], refs), "chrf++")
+                - corpus_score(chrf.sentence_stats(hyps["sibling"], refs), "chrf++"))
+    assert tests.loc["chrF++ en-uz", "delta"] == pytest.approx(expected) and expected > 0
+    assert tests.loc["chrF++ en-uz", "test"] == "paired_bootstrap"
+    assert tests.loc["English IF exact", "delta"] == pytest.approx(1 / 3)
+    assert tests.loc["English IF chrF++", "delta"] == pytest.approx(220 / 3 - 110 / 3)
+    assert (tests["p_holm"] >= tests["p"]).all()
+
 
 @pytest.mark.notebooks
 def test_notebook_10_runs_on_the_smoke_fixtures(tmp_path, monkeypatch):
@@ -232,6 +277,9 @@ def test_notebook_10_runs_on_the_smoke_fixtures(tmp_path, monkeypatch):
     text = executed.read_text()
     assert "bit for bit: True" in text and "\"ename\"" not in text
     assert "mcnemar_exact" in text and "paired_permutation" in text          # base vs sibling, paired
+    for label in ("sibling_ext_fvt", "franken_fvt", "base_tuned_fvt"):       # every compared model answered English
+        assert (tmp_path / "results" / "smoke-franken" / "uz" / "smollm2-135m" / "franken" / f"{label}__seed0"
+                / "instruction_following.json").exists()
 
 
 def test_heldout_english_pairs_are_task_balanced():

@@ -203,6 +203,59 @@ def run_franken(cfg: Preset, language: str, model: str, seed: int = 0, *, resume
     return summary
 
 
+def _folder_digest(folder: Path) -> str:
+    """sha256 over a model folder's weights and tokenizer files (what a compared model answers with)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for path in sorted([*folder.glob("*.safetensors"), *folder.glob("tokenizer*.json"), *folder.glob("*.jinja")]):
+        h.update(path.name.encode() + b"\0")
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()[:16]
+
+
+def label_instruction_following(cfg: Preset, language: str, model: str, label: str, seed: int = 0, *,
+                                resume: bool = True, log: Callable[[str], None] = print) -> dict:
+    """English instruction following of one compared model, on the same held-out English prompts as the sibling's
+    report (:func:`paper_utils.sibling.instruction_following`), answered the same way; written once to
+    ``instruction_following.json`` in the label's run folder and read back while its key matches (the prompts, the
+    answer length, the scoring version, a digest of the model folder's weights and tokenizer). ``sibling``: the
+    sibling report's own answers (notebook 10 writes it first). Returns ``{"label", "scores", "records", ...}``.
+    """
+    import hashlib
+    import json
+
+    from ..franken_grid import franken_model_dir, parse_franken_label
+    from ..layout import require, sibling_dir
+    from ..sibling import IF_VERSION, follow_instructions, heldout_pairs
+    from ..surgery import load_causal_lm
+
+    parse_franken_label(label)
+    if label == SIBLING_LABEL:
+        report = read_json(require(sibling_dir(cfg.name, model) / "instruction_following.json", "10", language, model))
+        return {"label": label, "scores": report["scores"]["sibling"], "records": report["records"]["sibling"],
+                "from": "the sibling's instruction_following.json"}
+    pairs = heldout_pairs(cfg, seed)
+    folder = Path(franken_model_dir(cfg.name, cfg.franken, language, model, label, seed))
+    items = json.dumps([[p.get("task", ""), p["prompt"], p["response"]] for p in pairs], ensure_ascii=False)
+    key = {"version": IF_VERSION, "pairs": hashlib.sha256(items.encode()).hexdigest()[:16], "n": len(pairs),
+           "max_new_tokens": cfg.franken.max_new_tokens, "model": _folder_digest(folder)}
+    path = franken_dir(cfg.name, language, model, label, seed) / "instruction_following.json"
+    if resume and path.exists() and read_json(path).get("key") == key:
+        return read_json(path)
+    net, tokenizer = load_causal_lm(str(folder))
+    records, scores = follow_instructions(net, tokenizer, pairs, cfg.franken.max_new_tokens)
+    log(f"{label}: English exact match {scores['exact_match']:.3f}, chrF++ {scores['chrf++']:.2f} "
+        f"({scores['seconds']:.0f} s)")
+    report = {"key": key, "label": label, "language": language, "model": model, "seed": seed, "scores": scores,
+              "note": "the sibling report's held-out English prompts, greedy answers in the Gemma turn format",
+              "records": records}
+    write_json(path, report)
+    return report
+
+
 def surgery_row(preset: str, language: str, model: str, initializer: str, seed: int = 0, token: str = "") -> dict:
     """The surgery on one token's row: ``token`` (default: the first new token) in the untuned sibling
     (``sibling_ext_<init>``: the patch's row), the tuned checkpoint, and the exported Franken model; ``equal``:
