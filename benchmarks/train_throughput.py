@@ -18,6 +18,10 @@ model, frozen, fused into the frozen LLM; AdamW on fusion + projection + end-of-
 prompt of ``seq_len // 2`` encoder tokens and a response of ``seq_len // 2`` LLM tokens, the same tokens per step
 as the other stages, so ``fusion / embeddings`` compares the two recipes' step costs on the same LLM.
 
+``--stages embeddings embeddings_rows_head`` times the embeddings-only step with ``AdaptConfig.rows_only_head`` (the
+output head's weight gradient for the new rows only, :func:`paper_utils.train.trainable.rows_only_head`) beside the
+plain one.
+
 ``--stages sft_full sft_lora`` (issue 18) time one step of the Franken-Adapter recipe's sibling SFT
 (:func:`paper_utils.sibling.select_body`: the body in full or LoRA, the embeddings frozen; no new rows; the loss on
 the second half of each row, as on a response), beside ``embeddings`` (the recipe's embedding tuning on the base).
@@ -149,10 +153,11 @@ def run_stage(args) -> dict:
     base_rows = model.get_input_embeddings().weight.shape[0]
     model.resize_token_embeddings(base_rows + new_tokens, mean_resizing=False)
     new_ids = list(range(base_rows, base_rows + new_tokens))
-    stage = Stage(args.stage[4:] if sft else args.stage, args.steps + args.warmup)
+    rows_head = args.stage == "embeddings_rows_head"
+    stage = Stage(args.stage[4:] if sft else "embeddings" if rows_head else args.stage, args.steps + args.warmup)
     config = AdaptConfig(stages=(stage,), seq_len=args.seq_len, batch_size=args.batch, learning_rate=1e-4,
                          micro_batch_size=args.micro or 0, gradient_checkpointing=args.gradient_checkpointing,
-                         device="cpu" if args.cpu else "auto")
+                         device="cpu" if args.cpu else "auto", rows_only_head=rows_head)
     micro = config.micro_batch_size or config.batch_size
     accum = config.batch_size // micro
     acc = accelerator(config, accum)

@@ -120,7 +120,7 @@ def paired_tests(preset: str, language: str, model: str, labels: Sequence[str], 
             a_path, b_path = ref_dir / name, lay.eval_dir(label, seed) / name
             if not (a_path.exists() and b_path.exists()):
                 continue
-            a, b = _paired(read_jsonl(a_path), read_jsonl(b_path))
+            a, b = _paired(read_jsonl(a_path), read_jsonl(b_path), name)
             if not a:
                 continue
             if name.startswith("translation"):
@@ -139,8 +139,11 @@ def paired_tests(preset: str, language: str, model: str, labels: Sequence[str], 
                 results.append(mcnemar_exact([r["correct"] for r in a], [r["correct"] for r in b], method_a=reference,
                                              method_b=label, label=column, ci_samples=ci_samples))
         if reference in following and label in following:
-            a, b = _paired(following[reference]["records"], following[label]["records"])
-            if a and [r["prompt"] for r in a] == [r["prompt"] for r in b]:
+            a, b = _paired(following[reference]["records"], following[label]["records"], "instruction_following.json")
+            if [r["prompt"] for r in a] != [r["prompt"] for r in b]:
+                raise DataError(f"instruction_following.json: {label} answered other prompts than {reference}; "
+                                "rerun notebook 10 (every label answers the sibling report's prompts)")
+            if a:
                 results.append(mcnemar_exact([r["exact"] for r in a], [r["exact"] for r in b], method_a=reference,
                                              method_b=label, label="English IF exact", ci_samples=ci_samples))
                 results.append(paired_permutation([r["chrf++"] for r in a], [r["chrf++"] for r in b],
@@ -153,11 +156,16 @@ def paired_tests(preset: str, language: str, model: str, labels: Sequence[str], 
                          for r in results])
 
 
-def _paired(a: list[dict], b: list[dict]) -> tuple[list[dict], list[dict]]:
-    """The records of both files on the ids they share, in the order of ``a``."""
+def _paired(a: list[dict], b: list[dict], name: str = "") -> tuple[list[dict], list[dict]]:
+    """The records of both files in the order of ``a``; DataError when they hold other items (the table's numbers
+    would then not be the tested ones)."""
+    from .errors import DataError
+
     by_id = {str(r.get("id")): r for r in b}
-    keep = [r for r in a if str(r.get("id")) in by_id]
-    return keep, [by_id[str(r.get("id"))] for r in keep]
+    if sorted(by_id) != sorted(str(r.get("id")) for r in a) or len(by_id) != len(b):
+        raise DataError(f"{name}: the two runs scored different items; evaluate both on the same items "
+                        "([franken.evaluation] sizes)")
+    return a, [by_id[str(r.get("id"))] for r in a]
 
 
 __all__ = ["ENGLISH_TASKS", "regression_percent", "instruction_reports", "comparison_table", "paired_tests"]

@@ -327,6 +327,45 @@ def test_embeddings_stage_with_mask_moves_only_new_rows(built, tmp_path, tied):
     assert not torch.equal(in0[old], _rows(res.model)[0][old])
 
 
+@pytest.mark.parametrize("arch, tied", [("llama", False), ("gemma", True)])
+def test_rows_only_head_gives_the_masked_gradient_without_the_full_head_product(arch, tied):
+    from paper_utils.fixtures import tiny_model
+    from paper_utils.train.trainable import select_stage
+
+    new = [70, 71, 75, 79]
+    ids = torch.tensor([[1, 70, 5, 71, 9, 79, 3, 2], [4, 4, 75, 8, 70, 6, 7, 1]])
+    grads, logits = {}, {}
+    for fast in (False, True):
+        torch.manual_seed(0)
+        model = tiny_model(arch, 80, tied=tied)
+        model, hooks = select_stage(model, Stage("embeddings", 1), _config(rows_only_head=fast), new)
+        out = model(input_ids=ids, labels=ids)
+        out.loss.backward()
+        logits[fast] = out.logits.detach()
+        grads[fast] = {n: p.grad.clone() for n, p in model.named_parameters() if p.requires_grad}
+        head = model.get_output_embeddings()
+        assert ("forward" in head.__dict__) == fast
+        for h in hooks:
+            h.remove()
+        assert "forward" not in head.__dict__                             # the stage's end restores the head
+    torch.testing.assert_close(logits[True], logits[False], rtol=1e-5, atol=1e-6)
+    assert grads[True].keys() == grads[False].keys() and len(grads[True]) == (1 if tied else 2)
+    for name in grads[False]:
+        torch.testing.assert_close(grads[True][name], grads[False][name], rtol=1e-5, atol=1e-7)
+        old = [i for i in range(80) if i not in new]
+        assert grads[True][name][old].abs().sum() == 0 and grads[True][name][new].abs().sum() > 0
+    assert _config(rows_only_head=True).weights_key() == _config().weights_key()     # the same training, faster
+
+
+def test_rows_only_head_trains_the_same_rows_as_the_plain_head(built, tmp_path):
+    config = _config(stages=(Stage("embeddings", 3),))
+    plain = _train(built, tmp_path / "plain", config, export=False)
+    fast = _train(built, tmp_path / "fast", _config(stages=(Stage("embeddings", 3),), rows_only_head=True),
+                  export=False)
+    _assert_same_weights(plain.model, fast.model, exact=False, atol=1e-5)
+    assert "forward" not in fast.model.get_output_embeddings().__dict__
+
+
 def test_two_stages_log_and_export_loadable_with_lora_merged(built, tmp_path):
     from safetensors import safe_open
     from transformers import AutoModelForCausalLM, AutoTokenizer

@@ -251,6 +251,17 @@ def test_report_reads_evaluations_and_tests_pairs(tmp_path, monkeypatch):
     assert tests.loc["English IF exact", "delta"] == pytest.approx(1 / 3)
     assert tests.loc["English IF chrF++", "delta"] == pytest.approx(220 / 3 - 110 / 3)
     assert (tests["p_holm"] >= tests["p"]).all()
+    # answers to other prompts, or other items, are refused: the table's numbers would not be the tested ones
+    from paper_utils.errors import DataError
+    other = franken_dir("smoke", "uz", "m", "franken_fvt") / "instruction_following.json"
+    report = __import__("json").loads(other.read_text())
+    report["records"][0]["prompt"] = "another prompt"
+    write_json(other, report)
+    with pytest.raises(DataError, match="other prompts"):
+        paired_tests("smoke", "uz", "m", ["sibling", "franken_fvt"], ci_samples=0, n_samples=200)
+    write_jsonl(lay.eval_dir("franken_fvt") / "mmlu.jsonl", [{"id": i, "correct": True} for i in range(3)])
+    with pytest.raises(DataError, match="different items"):
+        paired_tests("smoke", "uz", "m", ["sibling", "franken_fvt"], ci_samples=0, n_samples=200)
 
 
 @pytest.mark.notebooks

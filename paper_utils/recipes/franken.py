@@ -208,7 +208,8 @@ def _folder_digest(folder: Path) -> str:
     import hashlib
 
     h = hashlib.sha256()
-    for path in sorted([*folder.glob("*.safetensors"), *folder.glob("tokenizer*.json"), *folder.glob("*.jinja")]):
+    for path in sorted([*folder.glob("*.safetensors"), *folder.glob("tokenizer*.json"), *folder.glob("*.jinja"),
+                        *folder.glob("config.json"), *folder.glob("generation_config.json")]):
         h.update(path.name.encode() + b"\0")
         with open(path, "rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
@@ -219,7 +220,8 @@ def _folder_digest(folder: Path) -> str:
 def label_instruction_following(cfg: Preset, language: str, model: str, label: str, seed: int = 0, *,
                                 resume: bool = True, log: Callable[[str], None] = print) -> dict:
     """English instruction following of one compared model, on the same held-out English prompts as the sibling's
-    report (:func:`paper_utils.sibling.instruction_following`), answered the same way; written once to
+    report (:func:`paper_utils.sibling.instruction_following`, made with seed 0 whatever the run's seed, so every
+    seed's labels answer the same prompts), answered the same way (on the GPU where the preset's device allows); written once to
     ``instruction_following.json`` in the label's run folder and read back while its key matches (the prompts, the
     answer length, the scoring version, a digest of the model folder's weights and tokenizer). ``sibling``: the
     sibling report's own answers (notebook 10 writes it first). Returns ``{"label", "scores", "records", ...}``.
@@ -237,7 +239,7 @@ def label_instruction_following(cfg: Preset, language: str, model: str, label: s
         report = read_json(require(sibling_dir(cfg.name, model) / "instruction_following.json", "10", language, model))
         return {"label": label, "scores": report["scores"]["sibling"], "records": report["records"]["sibling"],
                 "from": "the sibling's instruction_following.json"}
-    pairs = heldout_pairs(cfg, seed)
+    pairs = heldout_pairs(cfg, 0)        # the sibling report's prompts (seed 0 for every seed: one shared report)
     folder = Path(franken_model_dir(cfg.name, cfg.franken, language, model, label, seed))
     items = json.dumps([[p.get("task", ""), p["prompt"], p["response"]] for p in pairs], ensure_ascii=False)
     key = {"version": IF_VERSION, "pairs": hashlib.sha256(items.encode()).hexdigest()[:16], "n": len(pairs),
@@ -245,7 +247,11 @@ def label_instruction_following(cfg: Preset, language: str, model: str, label: s
     path = franken_dir(cfg.name, language, model, label, seed) / "instruction_following.json"
     if resume and path.exists() and read_json(path).get("key") == key:
         return read_json(path)
+    import torch
+
     net, tokenizer = load_causal_lm(str(folder))
+    if torch.cuda.is_available() and cfg.device in ("auto", "cuda"):
+        net = net.to("cuda")
     records, scores = follow_instructions(net, tokenizer, pairs, cfg.franken.max_new_tokens)
     log(f"{label}: English exact match {scores['exact_match']:.3f}, chrF++ {scores['chrf++']:.2f} "
         f"({scores['seconds']:.0f} s)")

@@ -80,6 +80,8 @@ class AdaptConfig:
     mixed_precision: str = "auto"        # auto: bf16 on CUDA, fp32 (no) on CPU
     gradient_checkpointing: bool = False
     flush_subnormals: bool = True        # CPU subnormals flushed to zero in the training step, one thread (devices.py)
+    rows_only_head: bool = False         # new_rows_only stages: the output head's weight gradient only for the new
+                                         # rows (trainable.rows_only_head; the same gradient, fewer products)
     device: str = "auto"                 # auto | cpu | cuda
     lr_scales: tuple[tuple[str, float], ...] = ()   # (parameter-name prefix, factor): that parameter's learning
                                          # rate is the stage's times the factor (the first prefix that matches)
@@ -184,10 +186,10 @@ class AdaptConfig:
     def weights_key(self) -> str:
         """Hash of every setting that changes the trained weights (not logging/eval/checkpoint cadence, nor
         execution details that change them only at the last bit: device, gradient checkpointing, the subnormal
-        flush); ``lr_scales`` and ``embedding_lr_scale`` count only when set, so runs from before them keep their key."""
+        flush, the rows-only head gradient); ``lr_scales`` and ``embedding_lr_scale`` count only when set, so runs from before them keep their key."""
         keep = {k: v for k, v in asdict(self).items()
                 if k not in ("log_every", "eval_every", "eval_documents", "checkpoint_every", "keep_checkpoints",
-                             "gradient_checkpointing", "device", "flush_subnormals")
+                             "gradient_checkpointing", "device", "flush_subnormals", "rows_only_head")
                 and not (k == "lr_scales" and not v) and not (k == "embedding_lr_scale" and v == 1.0)}
         return hashlib.sha256(json.dumps(keep, sort_keys=True, default=str).encode()).hexdigest()[:16]
 

@@ -92,7 +92,65 @@ def select_stage(model, stage: Stage, config: AdaptConfig, new_ids):
             mask = torch.zeros(w.shape[0], 1, dtype=w.dtype, device=w.device)
             mask[torch.as_tensor(list(new_ids), dtype=torch.long)] = 1
             hooks.append(w.register_hook(lambda g, m=mask: g * m.to(g.device, g.dtype)))
+    if stage.rows_only and config is not None and config.rows_only_head:
+        hooks.append(rows_only_head(model, new_ids))
     return model, hooks
+
+
+class _ForwardPatch:
+    """Undoes :func:`rows_only_head` (``remove()``, as a hook handle)."""
+
+    def __init__(self, module):
+        self.module = module
+
+    def remove(self) -> None:
+        self.module.__dict__.pop("forward", None)
+
+
+def rows_only_head(model, new_ids) -> _ForwardPatch:
+    """Make the output head's weight gradient cover only the rows ``new_ids``; returns a handle whose ``remove()``
+    restores the head.
+
+    Example::
+
+        >>> import torch
+        >>> head = torch.nn.Linear(4, 6, bias=False)
+        >>> class LM(torch.nn.Module):
+        ...     def get_output_embeddings(self):
+        ...         return head
+        >>> handle = rows_only_head(LM(), [4, 5])
+        >>> head(torch.ones(1, 4)).sum().backward()
+        >>> head.weight.grad[:4].abs().sum().item(), head.weight.grad[4:].abs().sum().item()
+        (0.0, 8.0)
+        >>> handle.remove()
+
+    A ``new_rows_only`` stage masks the embedding gradients to the new rows (:func:`select_stage`), yet autograd still
+    computes the head's full weight gradient (vocabulary x hidden x tokens, the largest product of the step for a
+    262k-token vocabulary) and the mask then zeroes all but the new rows. Here the head computes its logits with the
+    weight detached and writes the new rows' logits again from ``weight[new_ids]``, so the weight gradient is that
+    small product only; the logits, the gradient reaching the hidden states and the new rows' gradient are the same
+    up to floating-point order (tied or untied; the input embedding's own gradient is untouched).
+    """
+    import torch
+    import torch.nn.functional as F
+
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    head = base.get_output_embeddings() if hasattr(base, "get_output_embeddings") else None
+    if not isinstance(head, torch.nn.Linear):
+        raise ConfigError("rows_only_head", True, f"{type(base).__name__} has no linear output head; set "
+                          "rows_only_head=False")
+    ids = torch.as_tensor(sorted({int(i) for i in new_ids}), dtype=torch.long)
+
+    def forward(hidden):
+        weight, bias = head.weight, head.bias
+        index = ids.to(weight.device)
+        logits = F.linear(hidden, weight.detach(), None if bias is None else bias.detach())
+        logits[..., index] = F.linear(hidden, weight.index_select(0, index),
+                                      None if bias is None else bias.detach().index_select(0, index)).to(logits.dtype)
+        return logits
+
+    head.forward = forward
+    return _ForwardPatch(head)
 
 
 def attention_parameters(model) -> list[str]:
