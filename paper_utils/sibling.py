@@ -318,6 +318,15 @@ def follow_instructions(model, tokenizer, pairs: Sequence[dict], max_new_tokens:
 IF_VERSION = 1      # the scoring rule of :func:`follow_instructions` and the report's layout
 
 
+def pairs_digest(pairs: Sequence[dict]) -> str:
+    """The held-out prompts' identity in an instruction-following report's key: sha256 of (task, prompt, response)."""
+    import hashlib
+    import json
+
+    items = json.dumps([[p.get("task", ""), p["prompt"], p["response"]] for p in pairs], ensure_ascii=False)
+    return hashlib.sha256(items.encode()).hexdigest()[:16]
+
+
 def _finite(value):
     """``value`` with every NaN float replaced by None (strict JSON)."""
     if isinstance(value, float) and math.isnan(value):
@@ -342,7 +351,6 @@ def instruction_following(cfg, model: str, base, sibling, tokenizer, *, out_dir:
     and, for the study's own sibling, its ``summary.json``'s ``weights_key`` and ``model_fingerprint``.
     """
     import hashlib
-    import json
 
     from .errors import DataError
     from .io import read_json, write_json
@@ -354,8 +362,7 @@ def instruction_following(cfg, model: str, base, sibling, tokenizer, *, out_dir:
         raise DataError("instruction_following: no held-out English pairs (set [franken] heldout_pairs > 0, and check "
                         "that [franken] heldout_share holds out at least one task file)")
     trained = read_json(out / "summary.json") if (out / "summary.json").exists() and not cfg.franken.sibling else {}
-    items = json.dumps([[p.get("task", ""), p["prompt"], p["response"]] for p in pairs], ensure_ascii=False)
-    key = {"version": IF_VERSION, "pairs": hashlib.sha256(items.encode()).hexdigest()[:16], "n": len(pairs),
+    key = {"version": IF_VERSION, "pairs": pairs_digest(pairs), "n": len(pairs),
            "max_new_tokens": cfg.franken.max_new_tokens, "sibling": cfg.franken.sibling,
            "chat_template": hashlib.sha256(str(getattr(tokenizer, "chat_template", "")).encode()).hexdigest()[:16],
            "sibling_weights_key": trained.get("weights_key"),
@@ -388,5 +395,5 @@ def instruction_following(cfg, model: str, base, sibling, tokenizer, *, out_dir:
 
 __all__ = ["GEMMA_TURNS", "GEMMA_END", "GEMMA_CHAT_TEMPLATE", "prompt_texts", "prompt_ids", "end_id", "response_ids", "sft_examples", "collate",
            "sft_loss", "select_body", "response_loss_evaluator", "english_pairs", "task_balanced", "heldout_pairs", "load_base",
-           "sft_config", "SiblingResult", "train_sibling", "weight_shift", "follow_instructions",
+           "sft_config", "SiblingResult", "train_sibling", "weight_shift", "follow_instructions", "pairs_digest",
            "instruction_following"]

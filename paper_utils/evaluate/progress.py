@@ -41,17 +41,10 @@ from typing import Any, Iterable, Mapping
 
 from ..io import read_json, write_json
 from ..lockfile import installed_versions
+from ..packs import sha256_file
 from ..paths import DATA_DIR
 
 PROGRESS_FILE = "progress.json"
-
-
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def weights_digest(module) -> str:
@@ -233,7 +226,7 @@ class EvaluationProgress:
             return None
         folder = self.path.parent
         for name, digest in entry["files"].items():
-            if not (folder / name).exists() or _file_sha256(folder / name) != digest:
+            if not (folder / name).exists() or sha256_file(folder / name) != digest:
                 self.log(f"{task}: {name} has changed since the interrupted run wrote it; scored again")
                 return None
         return entry["summary"]
@@ -246,7 +239,7 @@ class EvaluationProgress:
         # a module file changed since this evaluation began: what ran may not be what is on disk (None: not resumable)
         digest = modules_digest(modules, changed_after=self.started)
         self.tasks[task] = {"summary": json.loads(json.dumps(summary, default=str)),
-                            "files": {name: _file_sha256(folder / name) for name in files},
+                            "files": {name: sha256_file(folder / name) for name in files},
                             "code": {"modules": modules, "digest": digest}}
         write_json(self.path, {"fingerprint": self.fingerprint, "tasks": self.tasks})
 

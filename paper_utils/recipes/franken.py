@@ -226,12 +226,9 @@ def label_instruction_following(cfg: Preset, language: str, model: str, label: s
     answer length, the scoring version, a digest of the model folder's weights and tokenizer). ``sibling``: the
     sibling report's own answers (notebook 10 writes it first). Returns ``{"label", "scores", "records", ...}``.
     """
-    import hashlib
-    import json
-
     from ..franken_grid import franken_model_dir, parse_franken_label
     from ..layout import require, sibling_dir
-    from ..sibling import IF_VERSION, follow_instructions, heldout_pairs
+    from ..sibling import IF_VERSION, follow_instructions, heldout_pairs, pairs_digest
     from ..surgery import load_causal_lm
 
     parse_franken_label(label)
@@ -241,12 +238,12 @@ def label_instruction_following(cfg: Preset, language: str, model: str, label: s
                 "from": "the sibling's instruction_following.json"}
     pairs = heldout_pairs(cfg, 0)        # the sibling report's prompts (seed 0 for every seed: one shared report)
     folder = Path(franken_model_dir(cfg.name, cfg.franken, language, model, label, seed))
-    items = json.dumps([[p.get("task", ""), p["prompt"], p["response"]] for p in pairs], ensure_ascii=False)
-    key = {"version": IF_VERSION, "pairs": hashlib.sha256(items.encode()).hexdigest()[:16], "n": len(pairs),
+    key = {"version": IF_VERSION, "pairs": pairs_digest(pairs), "n": len(pairs),
            "max_new_tokens": cfg.franken.max_new_tokens, "model": _folder_digest(folder)}
     path = franken_dir(cfg.name, language, model, label, seed) / "instruction_following.json"
-    if resume and path.exists() and read_json(path).get("key") == key:
-        return read_json(path)
+    done = read_json(path) if resume and path.exists() else {}
+    if done.get("key") == key:
+        return done
     import torch
 
     net, tokenizer = load_causal_lm(str(folder))
