@@ -51,6 +51,9 @@ class FrankenSettings:
     embedding_learning_rate: float = 1e-3
     new_rows_only: bool = True           # True: base rows keep the sibling's values (English outputs exact);
                                          # False: the paper's whole-matrix tuning
+    rows_only_head: bool = False         # new_rows_only embedding stages (base tuning, the staged sibling's first):
+                                         # the head's weight gradient for the new rows only (AdaptConfig.rows_only_head;
+                                         # the same rows up to float order, fewer products; not in the weights key)
     sft_mode: str = "full"               # the sibling's SFT: the body in full, or LoRA merged (embeddings frozen)
     sft_steps: int = 200
     sft_batch_size: int = 8

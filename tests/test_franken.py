@@ -6,6 +6,7 @@ import torch
 
 from paper_utils.config import load_preset
 from paper_utils.errors import AssetError, ConfigError
+from paper_utils.io import read_json
 
 SMOKE = {"grid.recipes": ["staged", "franken"],
          "franken": {"initializers": ["fvt"], "sft_steps": 2, "sft_batch_size": 2, "embedding_steps": 2,
@@ -182,7 +183,8 @@ def test_staged_sibling_adapts_the_extended_sibling_with_stage_04s_schedule(tmp_
     from paper_utils.train import AdaptConfig, read_log
 
     monkeypatch.setenv("PAPER_UTILS_RESULTS", str(tmp_path))
-    cfg = load_preset("smoke", **{**SMOKE, "franken": {**SMOKE["franken"], "staged_sibling": True}})
+    cfg = load_preset("smoke", **{**SMOKE, "franken": {**SMOKE["franken"], "staged_sibling": True,
+                                                       "rows_only_head": True}})
     assert franken_labels(cfg.franken)[-1] == "sibling_staged_fvt"
     assert "05_evaluation__uz__smollm2-135m__sibling_staged_fvt" in [j.job_id for j in franken_jobs(cfg)]
     run_method(smoke_setup(cfg, "uz", "smollm2-135m"), "fvt")
@@ -198,6 +200,20 @@ def test_staged_sibling_adapts_the_extended_sibling_with_stage_04s_schedule(tmp_
     moved = [name for name, p in lm.model.named_parameters()
              if not torch.equal(p, dict(ext.model.named_parameters())[name])]
     assert moved                                                   # it trained, from the extended sibling
+    for label in ("sibling_staged_fvt", "base_tuned_fvt"):         # [franken] rows_only_head reaches both tunings
+        trained = read_json(franken_dir("smoke", "uz", "smollm2-135m", label) / "summary.json")
+        assert trained["config"]["rows_only_head"] is True, label
+
+
+def test_rows_only_head_is_a_checked_switch_of_the_embedding_tuning():
+    from paper_utils.recipes.franken import embedding_config
+
+    assert embedding_config(load_preset("smoke", **SMOKE)).rows_only_head is False
+    on = load_preset("smoke", **{**SMOKE, "franken": {**SMOKE["franken"], "rows_only_head": True}})
+    assert embedding_config(on).rows_only_head is True
+    assert embedding_config(on).weights_key() == embedding_config(load_preset("smoke", **SMOKE)).weights_key()
+    with pytest.raises(ConfigError, match="franken.rows_only_head"):
+        load_preset("smoke", **{**SMOKE, "franken": {**SMOKE["franken"], "rows_only_head": "yes"}})
 
 
 def test_report_reads_evaluations_and_tests_pairs(tmp_path, monkeypatch):

@@ -96,7 +96,7 @@ def embedding_config(cfg: Preset, seed: int = 0, **overrides) -> AdaptConfig:
     f, a = cfg.franken, cfg.adaptation
     values = dict(stages=(Stage("embeddings", f.embedding_steps, new_rows_only=f.new_rows_only),), seq_len=a.seq_len,
                   batch_size=a.batch_size, learning_rate=f.embedding_learning_rate, english_share=a.english_share,
-                  seed=seed, eval_every=f.eval_every,
+                  seed=seed, eval_every=f.eval_every, rows_only_head=f.rows_only_head,
                   device=cfg.device if cfg.device in ("auto", "cpu", "cuda") else "auto")
     values.update(overrides)
     return AdaptConfig(**values)
@@ -125,7 +125,7 @@ def staged_sibling(cfg: Preset, language: str, model: str, seed: int, extended_s
     import copy
 
     label = franken_label("sibling_staged", record["initializer"])
-    config = AdaptConfig.from_preset(cfg, seed=seed, model=model)
+    config = AdaptConfig.from_preset(cfg, seed=seed, model=model, rows_only_head=cfg.franken.rows_only_head)
     heldout = [t for t in inputs.heldout_texts if t.strip()][:config.eval_documents]
     t0 = time.perf_counter()
     result = train(copy.deepcopy(extended_sibling), tokenizer, inputs.target_texts,
