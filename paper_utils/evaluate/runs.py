@@ -211,100 +211,104 @@ def run_evaluation(cfg: Preset, language: str, model: str, method: str = "base",
            "model_dir": str(model_dir), "model_source": str(source), "batch_size": batch_size}
     progress = EvaluationProgress(out, evaluation_fingerprint(run, lm, cfg), log=log)
 
-    def resumed(task: str) -> bool:
-        # a task an interrupted run of these weights, code and settings finished: its summary and files, kept
-        summary = progress.finished(task)
-        if summary is not None:
-            scores["tasks"][task] = summary
-            log(f"{task}: taken from the interrupted run ({PROGRESS_FILE}: same weights, code and settings)")
-        return summary is not None
-
     if resized:
         scores["evaluation_sizes"] = {"from": "[franken.evaluation]", **dict(cfg.franken.evaluation)}
     if source_data.weights_note and cfg.name != "smoke":
         scores["note"] = source_data.weights_note
-    if "translation" in tasks and not resumed("translation"):
+
+    # each task scores the model and returns (its summary, the files it wrote), in TASKS order
+    def translation() -> tuple[dict, list[str]]:
         test, demos = translation_data(cfg, language, ev.translation_sentences, seed=0)
-        scores["tasks"]["translation"] = {}
+        summary = {}
         for direction in (f"en-{language}", f"{language}-en"):
             records, s = evaluate_translation(lm, test, demos, language, direction, batch_size=batch_size,
                                               max_new_tokens=source_data.translation_max_new_tokens,
                                               base_tokenizer=base_tok, style=translation_style(cfg, method))
             write_jsonl(out / f"translation_{direction}.jsonl", records)
-            scores["tasks"]["translation"][direction] = s
+            summary[direction] = s
             log(f"translation {direction} ({s['style']}): chrF++ {s['chrf++']:.2f} BLEU {s['bleu']:.2f} "
-                f"(n={s['n']}, {s['seconds']}s)"
-                + _english_note(s))
-        progress.record("translation", scores["tasks"]["translation"],
-                        [f"translation_{d}.jsonl" for d in scores["tasks"]["translation"]])
-    if "matching" in tasks and not resumed("matching"):
+                f"(n={s['n']}, {s['seconds']}s)" + _english_note(s))
+        return summary, [f"translation_{d}.jsonl" for d in summary]
+
+    def matching() -> tuple[dict, list[str]]:
         targets, english = heldout_parallel(cfg, language)
         items = matching_items(targets, english, language, ev.matching_items, seed=MATCHING_SEED)
         records, by_direction = score_matching(lm, items, language, batch_size=batch_size, base_tokenizer=base_tok)
-        scores["tasks"]["matching"] = {}
+        summary = {}
         for direction, s in by_direction.items():
             write_jsonl(out / f"matching_{direction}.jsonl", [r for r in records if r["direction"] == direction])
-            scores["tasks"]["matching"][direction] = {**s, "config": {"n": ev.matching_items, "seed": MATCHING_SEED,
-                                                                      "held_out_pairs": len(targets)}}
+            summary[direction] = {**s, "config": {"n": ev.matching_items, "seed": MATCHING_SEED,
+                                                  "held_out_pairs": len(targets)}}
             log(f"matching {direction}: acc {s['accuracy']:.3f} (per byte; sum {s['accuracy_sum']:.3f}, chance 0.25, "
                 f"n={s['n']})" + _english_note(s))
-        progress.record("matching", scores["tasks"]["matching"],
-                        [f"matching_{d}.jsonl" for d in scores["tasks"]["matching"]])
-    if "classification" in tasks and not resumed("classification"):
+        return summary, [f"matching_{d}.jsonl" for d in summary]
+
+    def classification() -> tuple[dict, list[str]]:
         data = classification_data(cfg, language, ev.classification_items, seed=0)
         if data is None:
-            scores["tasks"]["classification"] = {"skipped": f"no labeled classification set for {language!r} offline"}
             log(f"classification: skipped (no offline labeled set for {language})")
-        else:
-            task, labels, test, demos = data
-            records, s = classify(lm, test, demos, labels, task, batch_size=batch_size, base_tokenizer=base_tok)
-            write_jsonl(out / "classification.jsonl", records)
-            scores["tasks"]["classification"] = s
-            log(f"classification {task}: acc {s['accuracy']:.3f} acc_norm {s['accuracy_norm']:.3f} (n={s['n']})"
-                + _english_note(s))
-        progress.record("classification", scores["tasks"]["classification"],
-                        [] if data is None else ["classification.jsonl"])
-    if "mmlu" in tasks and not resumed("mmlu"):
-        config = {"n": ev.mmlu_questions, "seed": 0, "data_source": cfg.data_source, "shots": 5,
-                  "subjects": ev.mmlu_subjects or "all"}
-        s = _reuse_base_mmlu(cfg, language, model, config, out) if method == "base" and not model_dir else None
+            return {"skipped": f"no labeled classification set for {language!r} offline"}, []
+        task, labels, test, demos = data
+        records, s = classify(lm, test, demos, labels, task, batch_size=batch_size, base_tokenizer=base_tok)
+        write_jsonl(out / "classification.jsonl", records)
+        log(f"classification {task}: acc {s['accuracy']:.3f} acc_norm {s['accuracy_norm']:.3f} (n={s['n']})"
+            + _english_note(s))
+        return s, ["classification.jsonl"]
+
+    def mmlu_config(shots: int) -> dict:
+        return {"n": ev.mmlu_questions, "seed": 0, "data_source": cfg.data_source, "shots": shots,
+                "subjects": ev.mmlu_subjects or "all"}
+
+    def reused_base(task: str, config: dict) -> dict | None:
+        return _reuse_base_mmlu(cfg, language, model, config, out, task) if method == "base" and not model_dir else None
+
+    def mmlu() -> tuple[dict, list[str]]:
+        config = mmlu_config(5)
+        s = reused_base("mmlu", config)
         if s is None:
             items, pool = mmlu_split(ev.mmlu_questions, 0, cfg.data_source, subjects=ev.mmlu_subjects)
             res = score_mmlu(lm, items, pool, batch_size=batch_size, base_tokenizer=base_tok)
             write_jsonl(out / "mmlu.jsonl", res.records())
             s = {**res.summary(), "config": config}
-        scores["tasks"]["mmlu"] = s
         log(f"mmlu: acc {s['accuracy']:.3f} (n={s['n']})" + (" [reused]" if "reused_from" in s else "")
             + _english_note(s))
-        progress.record("mmlu", s, ["mmlu.jsonl"])
-    if "mmlu_cloze" in tasks and not resumed("mmlu_cloze"):
-        config = {"n": ev.mmlu_questions, "seed": 0, "data_source": cfg.data_source, "shots": 0,
-                  "subjects": ev.mmlu_subjects or "all"}
-        s = (_reuse_base_mmlu(cfg, language, model, config, out, "mmlu_cloze")
-             if method == "base" and not model_dir else None)
+        return s, ["mmlu.jsonl"]
+
+    def mmlu_cloze() -> tuple[dict, list[str]]:
+        config = mmlu_config(0)
+        s = reused_base("mmlu_cloze", config)
         if s is None:
             items, _ = mmlu_split(ev.mmlu_questions, 0, cfg.data_source, subjects=ev.mmlu_subjects)
             records, s = score_mmlu_cloze(lm, items, batch_size=batch_size, base_tokenizer=base_tok)
             write_jsonl(out / "mmlu_cloze.jsonl", records)
             s = {**s, "config": config}
-        scores["tasks"]["mmlu_cloze"] = s
         log(f"mmlu cloze: acc {s['accuracy']:.3f} (per byte; sum {s['accuracy_sum']:.3f}, n={s['n']})"
             + (" [reused]" if "reused_from" in s else "") + _english_note(s))
-        progress.record("mmlu_cloze", s, ["mmlu_cloze.jsonl"])
-    if "bpb" in tasks and not resumed("bpb"):
-        texts = evaluation_bpb_text(cfg, language)
-        records, s = evaluate_bpb(lm, texts)
+        return s, ["mmlu_cloze.jsonl"]
+
+    def bpb() -> tuple[dict, list[str]]:
+        records, s = evaluate_bpb(lm, evaluation_bpb_text(cfg, language))
         write_jsonl(out / "bpb.jsonl", records)
-        scores["tasks"]["bpb"] = s
         log(f"bpb: {s['bpb']:.4f} (n={s['n']} documents)")
-        progress.record("bpb", s, ["bpb.jsonl"])
-    if "english_bpb" in tasks and not resumed("english_bpb"):
+        return s, ["bpb.jsonl"]
+
+    def english_bpb() -> tuple[dict, list[str]]:
         records, s = evaluate_english_bpb(lm, english_bpb_texts(cfg), base_tokenizer=base_tok)
         write_jsonl(out / "english_bpb.jsonl", records)
-        scores["tasks"]["english_bpb"] = s
         log(f"English bpb: {s['bpb']:.4f} (n={s['n']} documents; "
             + ", ".join(f"{k} {v['bpb']:.3f}" for k, v in s["by_source"].items()) + ")")
-        progress.record("english_bpb", s, ["english_bpb.jsonl"])
+        return s, ["english_bpb.jsonl"]
+
+    scorers = {"translation": translation, "matching": matching, "classification": classification, "mmlu": mmlu,
+               "mmlu_cloze": mmlu_cloze, "bpb": bpb, "english_bpb": english_bpb}
+    for task in (t for t in TASKS if t in tasks):
+        summary = progress.finished(task)     # an interrupted run of these weights, code and settings finished it
+        if summary is not None:
+            log(f"{task}: taken from the interrupted run ({PROGRESS_FILE}: same weights, code and settings)")
+        else:
+            summary, files = scorers[task]()
+            progress.record(task, summary, files)
+        scores["tasks"][task] = summary
     write_json(out / "scores.json", scores)
     progress.clear()                          # finished: a later run of this folder starts afresh
     return scores
