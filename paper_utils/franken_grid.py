@@ -154,6 +154,9 @@ def check_franken(table: Any, recipes: tuple[str, ...]) -> FrankenSettings:
         if not ok:
             raise ConfigError(f"franken.{key}", value, f"use a value like the default {default!r}")
         values[key] = float(value) if isinstance(default, float) else value
+    if values.get("rows_only_head") and not values.get("new_rows_only", True):
+        raise ConfigError("franken.rows_only_head", True, "it applies to new_rows_only tuning only; with "
+                          "new_rows_only = false (the whole matrix trains) set rows_only_head = false")
     if values.get("sft_mode", "full") not in SFT_MODES:
         raise ConfigError("franken.sft_mode", values["sft_mode"], f"use one of: {', '.join(SFT_MODES)}")
     return FrankenSettings(**values)

@@ -214,6 +214,9 @@ def test_rows_only_head_is_a_checked_switch_of_the_embedding_tuning():
     assert embedding_config(on).weights_key() == embedding_config(load_preset("smoke", **SMOKE)).weights_key()
     with pytest.raises(ConfigError, match="franken.rows_only_head"):
         load_preset("smoke", **{**SMOKE, "franken": {**SMOKE["franken"], "rows_only_head": "yes"}})
+    with pytest.raises(ConfigError, match="franken.rows_only_head.*new_rows_only = false"):
+        load_preset("smoke", **{**SMOKE, "franken": {**SMOKE["franken"], "rows_only_head": True,
+                                                     "new_rows_only": False}})
 
 
 def test_report_reads_evaluations_and_tests_pairs(tmp_path, monkeypatch):

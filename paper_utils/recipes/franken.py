@@ -20,7 +20,9 @@ One run is (language, model, seed); for each ``[franken] initializers`` label ``
 3. embedding tuning of the base, body frozen, on target-language text (+ ``[adaptation] english_share`` English):
    :func:`paper_utils.train.train` with one ``embeddings`` stage of ``[franken] embedding_steps`` at
    ``embedding_learning_rate`` (``new_rows_only``: the new rows, else the whole matrix as in the paper), the
-   ``[adaptation]`` sequence length and batch size; its export is the ``base_tuned_<init>`` comparison;
+   ``[adaptation]`` sequence length and batch size (``rows_only_head``: the head's weight gradient for the new rows
+   only, :func:`paper_utils.train.trainable.rows_only_head`, here and in step 6's embedding stage); its export is the
+   ``base_tuned_<init>`` comparison;
 4. the surgery (:mod:`paper_utils.surgery`): the tuned matrices into the sibling (:mod:`paper_utils.sibling` or
    ``[franken] sibling``), checked exact (:func:`~paper_utils.surgery.surgery_check`);
 5. the export: ``franken_<init>/model/`` (and ``sibling_ext_<init>/model/``: the sibling with the untuned rows);
