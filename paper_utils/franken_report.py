@@ -104,56 +104,94 @@ def paired_tests(preset: str, language: str, model: str, labels: Sequence[str], 
     accuracies and for English instruction-following exact match, paired permutation of the mean sentence chrF++ of
     the English answers, paired approximate randomization of corpus bits per byte; Holm over the table. A DataFrame.
     """
+    return pair_tests(preset, language, model, [(reference, label) for label in labels if label != reference], seed,
+                      ci_samples=ci_samples, n_samples=n_samples)
+
+
+def route_tests(preset: str, language: str, model: str, initializers: Sequence[str], seed: int = 0,
+                ci_samples: int = 1000, n_samples: int = 10000):
+    """What the Franken route itself does, per initializer (a second Holm family beside :func:`paired_tests`):
+    ``franken_<init>`` against ``sibling_ext_<init>`` (the same vocabulary and starting rows, untuned: what the base's
+    embedding tuning adds once transplanted) and against ``sibling_staged_<init>`` (the paper's route against the
+    study's staged route on the sibling). Pairs with a missing evaluation are left out.
+
+    >>> route_pairs(["fvt"])
+    [('sibling_ext_fvt', 'franken_fvt'), ('sibling_staged_fvt', 'franken_fvt')]
+    """
+    lay = ModelLayout(preset, language, model)
+    pairs = [(a, b) for a, b in route_pairs(initializers)
+             if (lay.eval_dir(a, seed) / "scores.json").exists() and (lay.eval_dir(b, seed) / "scores.json").exists()]
+    return pair_tests(preset, language, model, pairs, seed, ci_samples=ci_samples, n_samples=n_samples)
+
+
+def route_pairs(initializers: Sequence[str]) -> list[tuple[str, str]]:
+    """``(reference, label)`` pairs of :func:`route_tests`."""
+    from .franken_grid import franken_label
+
+    return [(franken_label(kind, init), franken_label("franken", init))
+            for init in initializers for kind in ("sibling_ext", "sibling_staged")]
+
+
+def pair_tests(preset: str, language: str, model: str, pairs: Sequence[tuple[str, str]], seed: int = 0,
+               ci_samples: int = 1000, n_samples: int = 10000):
+    """The tests of :func:`paired_tests` for any ``(reference, label)`` pairs of evaluated labels; Holm over all."""
     import pandas as pd
 
-    from .errors import DataError
-    from .stats import compare_bpb, compare_translations, correct, mcnemar_exact, paired_permutation
+    from .stats import correct
 
     lay = ModelLayout(preset, language, model)
-    ref_dir = lay.eval_dir(reference, seed)
-    following = instruction_reports(preset, language, model, [reference, *labels], seed)
+    following = instruction_reports(preset, language, model, sorted({x for pair in pairs for x in pair}), seed)
     results = []
-    for label in labels:
-        if label == reference:
-            continue
-        for column, _, name in _columns(language):
-            a_path, b_path = ref_dir / name, lay.eval_dir(label, seed) / name
-            if not (a_path.exists() and b_path.exists()):
-                continue
-            a, b = _paired(read_jsonl(a_path), read_jsonl(b_path), name)
-            if not a:
-                continue
-            if name.startswith("translation"):
-                refs = [r["reference"] for r in a]
-                if refs != [r["reference"] for r in b]:
-                    raise DataError(f"{name}: the references differ between {reference} and {label}")
-                results.append(compare_translations([r["hypothesis"] for r in a], [r["hypothesis"] for r in b], refs,
-                                                    "chrf++", test="paired_bootstrap", n_samples=n_samples,
-                                                    method_a=reference, method_b=label, label=column))
-            elif "bpb" in name:
-                results.append(compare_bpb([r["bits"] for r in a], [r["bytes"] for r in a], [r["bits"] for r in b],
-                                           [r["bytes"] for r in b], method_a=reference, method_b=label,
-                                           secondary=None, n_samples=n_samples, ci_samples=ci_samples,
-                                           label=column)[0])
-            else:
-                results.append(mcnemar_exact([r["correct"] for r in a], [r["correct"] for r in b], method_a=reference,
-                                             method_b=label, label=column, ci_samples=ci_samples))
-        if reference in following and label in following:
-            a, b = _paired(following[reference]["records"], following[label]["records"], "instruction_following.json")
-            if [r["prompt"] for r in a] != [r["prompt"] for r in b]:
-                raise DataError(f"instruction_following.json: {label} answered other prompts than {reference}; "
-                                "rerun notebook 10 (every label answers the sibling report's prompts)")
-            if a:
-                results.append(mcnemar_exact([r["exact"] for r in a], [r["exact"] for r in b], method_a=reference,
-                                             method_b=label, label="English IF exact", ci_samples=ci_samples))
-                results.append(paired_permutation([r["chrf++"] for r in a], [r["chrf++"] for r in b],
-                                                  method_a=reference, method_b=label, label="English IF chrF++",
-                                                  statistic="mean_sentence_chrf2++", n_samples=n_samples,
-                                                  ci_samples=ci_samples))
+    for reference, label in pairs:
+        results += _pair_results(lay, following, reference, label, language, seed, ci_samples, n_samples)
     results = correct(results, "holm") if results else []
     return pd.DataFrame([{"metric": r.metric, "a": r.method_a, "b": r.method_b, "delta": r.delta, "ci_low": r.ci_low,
                           "ci_high": r.ci_high, "p": r.p_value, "p_holm": r.p_adjusted, "test": r.test, "n": r.n}
                          for r in results])
+
+
+def _pair_results(lay: ModelLayout, following: dict, reference: str, label: str, language: str, seed: int,
+                  ci_samples: int, n_samples: int) -> list:
+    """Every test of ``label`` against ``reference`` (uncorrected results of :mod:`paper_utils.stats`)."""
+    from .errors import DataError
+    from .stats import compare_bpb, compare_translations, mcnemar_exact, paired_permutation
+
+    ref_dir, results = lay.eval_dir(reference, seed), []
+    for column, _, name in _columns(language):
+        a_path, b_path = ref_dir / name, lay.eval_dir(label, seed) / name
+        if not (a_path.exists() and b_path.exists()):
+            continue
+        a, b = _paired(read_jsonl(a_path), read_jsonl(b_path), name)
+        if not a:
+            continue
+        if name.startswith("translation"):
+            refs = [r["reference"] for r in a]
+            if refs != [r["reference"] for r in b]:
+                raise DataError(f"{name}: the references differ between {reference} and {label}")
+            results.append(compare_translations([r["hypothesis"] for r in a], [r["hypothesis"] for r in b], refs,
+                                                "chrf++", test="paired_bootstrap", n_samples=n_samples,
+                                                method_a=reference, method_b=label, label=column))
+        elif "bpb" in name:
+            results.append(compare_bpb([r["bits"] for r in a], [r["bytes"] for r in a], [r["bits"] for r in b],
+                                       [r["bytes"] for r in b], method_a=reference, method_b=label,
+                                       secondary=None, n_samples=n_samples, ci_samples=ci_samples,
+                                       label=column)[0])
+        else:
+            results.append(mcnemar_exact([r["correct"] for r in a], [r["correct"] for r in b], method_a=reference,
+                                         method_b=label, label=column, ci_samples=ci_samples))
+    if reference in following and label in following:
+        a, b = _paired(following[reference]["records"], following[label]["records"], "instruction_following.json")
+        if [r["prompt"] for r in a] != [r["prompt"] for r in b]:
+            raise DataError(f"instruction_following.json: {label} answered other prompts than {reference}; "
+                            "rerun notebook 10 (every label answers the sibling report's prompts)")
+        if a:
+            results.append(mcnemar_exact([r["exact"] for r in a], [r["exact"] for r in b], method_a=reference,
+                                         method_b=label, label="English IF exact", ci_samples=ci_samples))
+            results.append(paired_permutation([r["chrf++"] for r in a], [r["chrf++"] for r in b],
+                                              method_a=reference, method_b=label, label="English IF chrF++",
+                                              statistic="mean_sentence_chrf2++", n_samples=n_samples,
+                                              ci_samples=ci_samples))
+    return results
 
 
 def _paired(a: list[dict], b: list[dict], name: str = "") -> tuple[list[dict], list[dict]]:
@@ -168,4 +206,5 @@ def _paired(a: list[dict], b: list[dict], name: str = "") -> tuple[list[dict], l
     return a, [by_id[str(r.get("id"))] for r in a]
 
 
-__all__ = ["ENGLISH_TASKS", "regression_percent", "instruction_reports", "comparison_table", "paired_tests"]
+__all__ = ["ENGLISH_TASKS", "regression_percent", "instruction_reports", "comparison_table", "paired_tests",
+           "pair_tests", "route_tests", "route_pairs"]

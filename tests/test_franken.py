@@ -283,6 +283,31 @@ def test_report_reads_evaluations_and_tests_pairs(tmp_path, monkeypatch):
         paired_tests("smoke", "uz", "m", ["sibling", "franken_fvt"], ci_samples=0, n_samples=200)
 
 
+
+def test_route_tests_compare_the_transplant_with_its_untuned_and_staged_twins(tmp_path, monkeypatch):
+    """route_tests: franken_<init> against sibling_ext_<init> and sibling_staged_<init>, a Holm family of its own;
+    a pair with a missing evaluation is left out."""
+    from paper_utils.franken_report import paired_tests, route_tests
+    from paper_utils.io import write_json, write_jsonl
+    from paper_utils.layout import ModelLayout
+
+    monkeypatch.setenv("PAPER_UTILS_RESULTS", str(tmp_path))
+    lay = ModelLayout("smoke", "uz", "m")
+    correct = {"sibling": [1, 1, 0, 1, 0, 1], "sibling_ext_fvt": [1, 0, 0, 1, 0, 0], "franken_fvt": [1, 1, 1, 1, 1, 0],
+               "sibling_staged_fvt": [0, 0, 0, 1, 0, 0]}
+    for label, acc in correct.items():
+        write_json(lay.eval_dir(label) / "scores.json", {"tasks": {"mmlu": {"accuracy": sum(acc) / 6}}})
+        write_jsonl(lay.eval_dir(label) / "mmlu.jsonl", [{"id": i, "correct": bool(c)} for i, c in enumerate(acc)])
+    tests = route_tests("smoke", "uz", "m", ["fvt"], ci_samples=0)
+    assert list(zip(tests["a"], tests["b"])) == [("sibling_ext_fvt", "franken_fvt"), ("sibling_staged_fvt", "franken_fvt")]
+    assert list(tests["delta"].round(4)) == [round(3 / 6, 4), round(4 / 6, 4)]
+    assert (tests["p_holm"] >= tests["p"]).all()
+    # its own Holm family: the same test against the sibling table gives another adjustment
+    against_sibling = paired_tests("smoke", "uz", "m", ["sibling_ext_fvt", "franken_fvt"], ci_samples=0)
+    assert list(against_sibling["b"]) == ["sibling_ext_fvt", "franken_fvt"]
+    (lay.eval_dir("sibling_staged_fvt") / "scores.json").unlink()        # not evaluated yet: that pair is left out
+    assert list(route_tests("smoke", "uz", "m", ["fvt"], ci_samples=0)["a"]) == ["sibling_ext_fvt"]
+
 @pytest.mark.notebooks
 def test_notebook_10_runs_on_the_smoke_fixtures(tmp_path, monkeypatch):
     """Notebook 10 through papermill on the smoke preset with the recipe added (a copy of smoke.toml; the smoke
