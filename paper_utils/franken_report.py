@@ -13,7 +13,9 @@ following (exact match and mean sentence chrF++ on the sibling report's held-out
 :func:`paired_tests` compares each label with a reference (the sibling, by default) on the same items, each on the
 number the table reports: paired bootstrap of corpus chrF++, exact McNemar for accuracies and exact match, paired
 permutation of mean sentence chrF++, paired approximate randomization of the corpus ratio for bits per byte
-(:mod:`paper_utils.stats`), Holm-corrected over the table. ``english_regression_percent``: the relative drop of
+(:mod:`paper_utils.stats`), Holm-corrected over the table; :func:`route_tests` runs the same tests, as a second
+family, of each ``franken_<init>`` against ``sibling_ext_<init>`` and ``sibling_staged_<init>``
+(:func:`pair_tests` takes any pairs). ``english_regression_percent``: the relative drop of
 English retention (MMLU letter, MMLU cloze accuracy; English bpb rise) against the sibling, beside the paper's
 "< 1 %".
 """
