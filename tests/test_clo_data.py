@@ -58,6 +58,21 @@ def test_registry_names_and_preset_priorities():
         assert t.name == name and isinstance(t.version, str) and t.version
 
 
+@pytest.mark.parametrize("preset", ["smoke", "demo", "demo-full", "paper"])
+def test_every_shipped_clo_language_has_a_translator_in_its_presets_list(preset):
+    """Each language a preset's CLO grid runs is covered by the preset's own translator list (demo-full once listed
+    Uzbek but left its stand-in out of `[clo] translator`, and its Uzbek runs stopped at the first step)."""
+    from paper_utils.clo_inputs import translator_of
+    from paper_utils.config import load_preset
+    cfg = load_preset(preset)
+    languages = cfg.clo.languages or cfg.grid.languages
+    assert languages
+    for language in languages:
+        assert translator_of(cfg, language).directions >= {("en", language)}, (preset, language)
+    if preset == "demo-full":
+        assert translator_of(cfg, "uz").name == "uz_dictionary_wfw_standin"
+
+
 def test_a_language_without_translator_is_refused_naming_it_and_the_translators():
     with pytest.raises(ConfigError) as err:
         translator_for("ms", "demo-full")
