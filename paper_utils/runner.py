@@ -236,12 +236,16 @@ def job_environment(preset: Preset, seed: int = 0) -> dict[str, str]:
     Inside a kernel ``tqdm.auto`` (imported by transformers and datasets) wants the ipywidgets bar and,
     without ipywidgets, prints a ``TqdmWarning: IProgress not found`` box, with the path of tqdm's own
     file, into every notebook; it then draws plain-text bars anyway, so the warning is filtered out.
+    ``PYTHONPATH`` starts with this checkout's root, so the kernel imports the ``paper_utils`` whose commit
+    ``run_info.json`` records: with a virtual environment shared by two clones, the editable install points at one of
+    them, and a kernel started from the other would otherwise run the first clone's code (it did, 2026-12-02).
     """
     threads = os.environ.get("PAPER_UTILS_THREADS") or str(os.cpu_count() or 1)
     warning_filters = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), "ignore:IProgress not found"]))
     env = {"PYTHONHASHSEED": str(seed), "TOKENIZERS_PARALLELISM": "false", "TQDM_MININTERVAL": "30",
            "HF_HUB_DISABLE_PROGRESS_BARS": "1", "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
-           "MPLBACKEND": "Agg", "PAPER_UTILS_PRESET": preset.name, "PYTHONWARNINGS": warning_filters}
+           "MPLBACKEND": "Agg", "PAPER_UTILS_PRESET": preset.name, "PYTHONWARNINGS": warning_filters,
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(PACKAGE_DIR.parent), os.environ.get("PYTHONPATH")]))}
     if preset.data_source != "hub":
         env.update({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"})
     return env

@@ -214,6 +214,26 @@ def test_thread_count_follows_the_machine_unless_overridden(monkeypatch):
     assert env["HF_HUB_OFFLINE"] == "1"            # offline presets never reach the Hub
 
 
+def test_a_kernel_imports_this_checkouts_package_whatever_the_venv_points_at(tmp_path, monkeypatch):
+    """The job environment puts this checkout first, so a kernel started in the notebooks folder imports this
+    ``paper_utils`` even where a shared venv's editable install names another clone (here: a decoy on PYTHONPATH)."""
+    import os
+    import subprocess
+    import sys
+
+    from paper_utils.paths import NOTEBOOKS_DIR, REPO_ROOT
+
+    decoy = tmp_path / "other_clone"
+    (decoy / "paper_utils").mkdir(parents=True)
+    (decoy / "paper_utils" / "__init__.py").write_text("")
+    monkeypatch.setenv("PYTHONPATH", str(decoy))
+    env = runner.job_environment(load_preset("smoke"))
+    assert env["PYTHONPATH"].split(os.pathsep) == [str(REPO_ROOT), str(decoy)]
+    out = subprocess.run([sys.executable, "-c", "import paper_utils; print(paper_utils.__file__)"],
+                         cwd=NOTEBOOKS_DIR, env={**os.environ, **env}, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == str(REPO_ROOT / "paper_utils" / "__init__.py")
+
+
 @pytest.mark.slow
 def test_rerunning_a_job_reruns_its_dependents_only(toy_study, monkeypatch):
     writer = runner.Job("a_write", (), {"preset": "smoke", "value": 7}, ("a.txt",), timeout_s=120)
