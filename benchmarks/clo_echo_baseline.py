@@ -1,20 +1,27 @@
-"""How much of a CLO run's target chrF++ a copy of the prompt earns: the echo baseline and each run's copies.
+"""How much of a CLO run's scores a copy of the prompt earns: echo baselines, copies, and the rate without copies.
 
 Run::
 
     PYTHONPATH=. .venv/bin/python benchmarks/clo_echo_baseline.py [--preset demo-full] [--model smollm2-135m] \\
-        [--out results/benchmarks/clo_echo/echo.csv]
+        [--out results/benchmarks/clo_echo/echo.csv] [--tests-out results/benchmarks/clo_echo/tests.csv]
 
-Reads every committed ``generations.jsonl`` of the CLO recipe (``results/<preset>/<language>/<model>/clo/
-<variant>__seed<k>/``; fields ``prompt_tgt``, ``response``, ``reference``) and writes one row per language and run:
+Reads every ``generations.jsonl`` and ``scores.json`` of the CLO recipe (``results/<preset>/<language>/<model>/clo/
+<variant>__seed<k>/``) and writes one row per language and run:
 
-- ``chrf_pp``: corpus chrF++ of the run's target-language answers against the translated references (what
-  ``runs.csv`` reports as ``target chrF++``);
-- ``echo_chrf_pp``: the same score for a system that answers with the prompt itself (the held-out tasks often
-  transform their prompt, e.g. turn a statement into a question, so a copy shares most of the reference's words);
-- ``copies``: answers that are non-empty and, lower-cased with spaces collapsed, contained in their prompt.
+- ``chrf_pp`` / ``english_chrf_pp``: corpus chrF++ of the answers to the target-language / English prompts against
+  their references (what ``runs.csv`` reports as ``target chrF++`` / ``English chrF++``);
+- ``echo_chrf_pp`` / ``english_echo_chrf_pp``: the same score for a system that answers with the prompt itself (the
+  held-out tasks often transform their prompt, e.g. turn a statement into a question, so a copy shares most of the
+  reference's words);
+- ``copies`` / ``english_copies``: answers that are non-empty and, lower-cased with spaces collapsed, contained in
+  their prompt. An upper bound on copying: a short answer, or a right answer extracted from the prompt, counts too;
+  ``reference_in_prompt`` says for how many items the reference itself is inside the prompt;
+- ``target_rate``: the share of target-prompt answers identified as the target language (``runs.csv``'s number,
+  from ``scores.json``), and ``target_rate_not_copied``: the share identified as the target language *and* not a
+  copy (a copied target-language prompt is identified as the target language).
 
-Prints the table and writes it atomically.
+The tests file compares ``target_rate_not_copied`` of every run with ``clo`` at the same seed (``base`` with seed 0),
+exact McNemar on the items, Holm over all rows. Prints both tables and writes them atomically.
 """
 from __future__ import annotations
 
@@ -26,27 +33,72 @@ import pandas as pd
 from sacrebleu.metrics import CHRF
 
 from paper_utils.io import write_csv
-from paper_utils.paths import RESULTS_DIR
+from paper_utils.paths import RESULTS_DIR, results_dir
+from paper_utils.stats import correct, mcnemar_exact
 
 
 def _flat(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-def echo_rows(preset: str, model: str) -> list[dict]:
-    """One row per (language, run) with a ``generations.jsonl`` (module doc)."""
+def _copied(answer: str, prompt: str) -> bool:
+    return bool(_flat(answer)) and _flat(answer) in _flat(prompt)
+
+
+def run_items(preset: str, model: str) -> dict[tuple[str, str, int], list[dict]]:
+    """``{(language, variant, seed): items}``, each item its generation plus ``target_language`` (0/1) and
+    ``copied`` / ``english_copied`` (module doc); folders whose name does not end in ``__seed<k>`` are skipped."""
+    runs = {}
+    for path in sorted(results_dir(preset).glob(f"*/{model}/clo/*__seed*/generations.jsonl")):
+        variant, _, seed = path.parent.name.rpartition("__seed")
+        if not seed.isdigit():
+            continue
+        items = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        scores = json.loads((path.parent / "scores.json").read_text(encoding="utf-8"))
+        if not items or scores["record_ids"] != [item["id"] for item in items]:
+            raise SystemExit(f"{path}: empty, or not in the order of its scores.json's record_ids: rerun notebook 09")
+        for item, flag in zip(items, scores["items"]["target_language"]):
+            item.update(target_language=int(flag), copied=_copied(item["response"], item["prompt_tgt"]),
+                        english_copied=_copied(item["response_en_generated"], item["prompt_en"]))
+        runs[(path.parents[3].name, variant, int(seed))] = items
+    return runs
+
+
+def echo_rows(runs: dict[tuple[str, str, int], list[dict]]) -> list[dict]:
+    """One row per run (module doc)."""
     chrf = CHRF(word_order=2)
     rows = []
-    for path in sorted(Path(RESULTS_DIR, preset).glob(f"*/{model}/clo/*__seed*/generations.jsonl")):
-        items = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-        variant, _, seed = path.parent.name.rpartition("__seed")
-        references = [[item["reference"] for item in items]]
-        rows.append({"language": path.parents[3].name, "variant": variant, "seed": int(seed), "n": len(items),
-                     "chrf_pp": chrf.corpus_score([item["response"] for item in items], references).score,
-                     "echo_chrf_pp": chrf.corpus_score([item["prompt_tgt"] for item in items], references).score,
-                     "copies": sum(bool(_flat(item["response"])) and _flat(item["response"]) in _flat(item["prompt_tgt"])
-                                   for item in items)})
+    for (language, variant, seed), items in runs.items():
+        target_refs = [[item["reference"] for item in items]]
+        english_refs = [[item["reference_en"] for item in items]]
+        n = len(items)
+        rows.append({
+            "language": language, "variant": variant, "seed": seed, "n": n,
+            "chrf_pp": chrf.corpus_score([item["response"] for item in items], target_refs).score,
+            "echo_chrf_pp": chrf.corpus_score([item["prompt_tgt"] for item in items], target_refs).score,
+            "copies": sum(item["copied"] for item in items),
+            "reference_in_prompt": sum(_copied(item["reference"], item["prompt_tgt"]) for item in items),
+            "target_rate": sum(item["target_language"] for item in items) / n,
+            "target_rate_not_copied": sum(item["target_language"] and not item["copied"] for item in items) / n,
+            "english_chrf_pp": chrf.corpus_score([item["response_en_generated"] for item in items], english_refs).score,
+            "english_echo_chrf_pp": chrf.corpus_score([item["prompt_en"] for item in items], english_refs).score,
+            "english_copies": sum(item["english_copied"] for item in items)})
     return rows
+
+
+def not_copied_tests(runs: dict[tuple[str, str, int], list[dict]]) -> pd.DataFrame:
+    """``target_rate_not_copied`` of each run against ``clo`` at the same seed (``base``: seed 0); Holm over all."""
+    results, keys = [], []
+    for (language, variant, seed), items in runs.items():
+        anchor = runs.get((language, "clo", seed if variant != "base" else 0))
+        if variant == "clo" or anchor is None:
+            continue
+        flags = [[int(item["target_language"] and not item["copied"]) for item in rows] for rows in (anchor, items)]
+        results.append(mcnemar_exact(*flags, method_a="clo", method_b=variant, label="target_rate_not_copied"))
+        keys.append({"language": language, "variant": variant, "seed": seed})
+    corrected = correct(results)
+    return pd.DataFrame([{**key, "delta": r.delta, "ci_low": r.ci_low, "ci_high": r.ci_high, "p": r.p_value,
+                          "p_holm": r.p_adjusted, "n": r.n} for key, r in zip(keys, corrected)])
 
 
 def main() -> None:
@@ -54,13 +106,18 @@ def main() -> None:
     parser.add_argument("--preset", default="demo-full")
     parser.add_argument("--model", default="smollm2-135m")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR / "benchmarks" / "clo_echo" / "echo.csv")
+    parser.add_argument("--tests-out", type=Path, default=RESULTS_DIR / "benchmarks" / "clo_echo" / "tests.csv")
     args = parser.parse_args()
-    table = pd.DataFrame(echo_rows(args.preset, args.model))
-    if table.empty:
+    runs = run_items(args.preset, args.model)
+    if not runs:
         raise SystemExit(f"no generations.jsonl under results/{args.preset}/*/{args.model}/clo/: run notebook 09 first")
-    print(table.round(1).to_string(index=False))
+    table, tests = pd.DataFrame(echo_rows(runs)), not_copied_tests(runs)
+    with pd.option_context("display.width", 200):
+        print(table.round(2).to_string(index=False))
+        print(tests.round(4).to_string(index=False))
     write_csv(args.out, table)
-    print(f"written: {args.out}")
+    write_csv(args.tests_out, tests)
+    print(f"written: {args.out}, {args.tests_out}")
 
 
 if __name__ == "__main__":
