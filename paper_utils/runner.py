@@ -31,7 +31,7 @@ from .io import atomic_path, read_json, write_json
 from .jobs import Job, stage_job_id
 from .layout import (ModelLayout, executed_dir, failures_dir, fertility_csv, figures_dir, run_info_json,
                      relative, significance_csv, study_root)
-from .paths import NOTEBOOKS_DIR, PACKAGE_DIR, shown
+from .paths import NOTEBOOKS_DIR, PACKAGE_DIR, REPO_ROOT, shown
 from .registry import PROVIDERS, PROVIDERS_LOADED_BY, recipe
 
 
@@ -245,7 +245,7 @@ def job_environment(preset: Preset, seed: int = 0) -> dict[str, str]:
     env = {"PYTHONHASHSEED": str(seed), "TOKENIZERS_PARALLELISM": "false", "TQDM_MININTERVAL": "30",
            "HF_HUB_DISABLE_PROGRESS_BARS": "1", "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
            "MPLBACKEND": "Agg", "PAPER_UTILS_PRESET": preset.name, "PYTHONWARNINGS": warning_filters,
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(PACKAGE_DIR.parent), os.environ.get("PYTHONPATH")]))}
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
     if preset.data_source != "hub":
         env.update({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"})
     return env
