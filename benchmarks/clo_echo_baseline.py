@@ -5,7 +5,7 @@ Run::
     PYTHONPATH=. .venv/bin/python benchmarks/clo_echo_baseline.py [--preset demo-full] [--model smollm2-135m] \\
         [--out results/benchmarks/clo_echo/echo.csv] [--tests-out results/benchmarks/clo_echo/tests.csv]
 
-Reads every ``generations.jsonl`` and ``scores.json`` of the CLO recipe (``results/<preset>/<language>/<model>/clo/
+Reads every scored run's ``scores.json`` and ``generations.jsonl`` of the preset's CLO grid (``results/<preset>/<language>/<model>/clo/
 <variant>__seed<k>/``) and writes one row per language and run:
 
 - ``chrf_pp`` / ``english_chrf_pp``: corpus chrF++ of the answers to the target-language / English prompts against
@@ -30,10 +30,13 @@ import json
 from pathlib import Path
 
 import pandas as pd
-from sacrebleu.metrics import CHRF
 
-from paper_utils.io import write_csv
-from paper_utils.paths import RESULTS_DIR, results_dir
+from paper_utils.clo_report import find_runs
+from paper_utils.config import load_preset
+from paper_utils.evaluate.translation import translation_scores
+from paper_utils.io import read_jsonl, write_csv
+from paper_utils.layout import clo_dir
+from paper_utils.paths import RESULTS_DIR
 from paper_utils.stats import correct, mcnemar_exact
 
 
@@ -45,55 +48,53 @@ def _copied(answer: str, prompt: str) -> bool:
     return bool(_flat(answer)) and _flat(answer) in _flat(prompt)
 
 
-def run_items(preset: str, model: str) -> dict[tuple[str, str, int], list[dict]]:
-    """``{(language, variant, seed): items}``, each item its generation plus ``target_language`` (0/1) and
-    ``copied`` / ``english_copied`` (module doc); folders whose name does not end in ``__seed<k>`` are skipped."""
+def run_items(preset: str, model: str) -> dict[tuple[str, str, int], tuple[dict, list[dict]]]:
+    """``{(language, variant, seed): (scores, items)}`` for every scored CLO run of ``model`` (``find_runs``), each
+    item its generation plus ``target_language`` (0/1) and ``copied`` / ``english_copied`` (module doc)."""
+    cfg = load_preset(preset)
     runs = {}
-    for path in sorted(results_dir(preset).glob(f"*/{model}/clo/*__seed*/generations.jsonl")):
-        variant, _, seed = path.parent.name.rpartition("__seed")
-        if not seed.isdigit():
-            continue
-        items = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-        scores = json.loads((path.parent / "scores.json").read_text(encoding="utf-8"))
-        if not items or scores["record_ids"] != [item["id"] for item in items]:
-            raise SystemExit(f"{path}: empty, or not in the order of its scores.json's record_ids: rerun notebook 09")
-        for item, flag in zip(items, scores["items"]["target_language"]):
-            item.update(target_language=int(flag), copied=_copied(item["response"], item["prompt_tgt"]),
-                        english_copied=_copied(item["response_en_generated"], item["prompt_en"]))
-        runs[(path.parents[3].name, variant, int(seed))] = items
+    for language in dict.fromkeys(r.language for r in cfg.clo_runs() if r.model == model):
+        for (variant, seed), scores in sorted(find_runs(cfg, language, model).items()):
+            path = clo_dir(cfg.name, language, model, variant, seed) / "generations.jsonl"
+            items = read_jsonl(path)
+            if not items or scores["record_ids"] != [item["id"] for item in items]:
+                raise SystemExit(f"{path}: empty, or not in the order of its scores.json's record_ids: rerun notebook 09")
+            for item, flag in zip(items, scores["items"]["target_language"]):
+                item.update(target_language=int(flag), copied=_copied(item["response"], item["prompt_tgt"]),
+                            english_copied=_copied(item["response_en_generated"], item["prompt_en"]))
+            runs[(language, variant, seed)] = (scores, items)
     return runs
 
 
-def echo_rows(runs: dict[tuple[str, str, int], list[dict]]) -> list[dict]:
-    """One row per run (module doc)."""
-    chrf = CHRF(word_order=2)
+def echo_rows(runs: dict[tuple[str, str, int], tuple[dict, list[dict]]]) -> list[dict]:
+    """One row per run (module doc); the run's own numbers come from its ``scores.json``."""
     rows = []
-    for (language, variant, seed), items in runs.items():
-        target_refs = [[item["reference"] for item in items]]
-        english_refs = [[item["reference_en"] for item in items]]
+    for (language, variant, seed), (scores, items) in runs.items():
         n = len(items)
         rows.append({
             "language": language, "variant": variant, "seed": seed, "n": n,
-            "chrf_pp": chrf.corpus_score([item["response"] for item in items], target_refs).score,
-            "echo_chrf_pp": chrf.corpus_score([item["prompt_tgt"] for item in items], target_refs).score,
+            "chrf_pp": scores["target"]["chrf++"],
+            "echo_chrf_pp": translation_scores([item["prompt_tgt"] for item in items],
+                                               [item["reference"] for item in items])["chrf++"],
             "copies": sum(item["copied"] for item in items),
             "reference_in_prompt": sum(_copied(item["reference"], item["prompt_tgt"]) for item in items),
-            "target_rate": sum(item["target_language"] for item in items) / n,
+            "target_rate": scores["target"]["target_rate"],
             "target_rate_not_copied": sum(item["target_language"] and not item["copied"] for item in items) / n,
-            "english_chrf_pp": chrf.corpus_score([item["response_en_generated"] for item in items], english_refs).score,
-            "english_echo_chrf_pp": chrf.corpus_score([item["prompt_en"] for item in items], english_refs).score,
+            "english_chrf_pp": scores["english"]["chrf++"],
+            "english_echo_chrf_pp": translation_scores([item["prompt_en"] for item in items],
+                                                       [item["reference_en"] for item in items])["chrf++"],
             "english_copies": sum(item["english_copied"] for item in items)})
     return rows
 
 
-def not_copied_tests(runs: dict[tuple[str, str, int], list[dict]]) -> pd.DataFrame:
+def not_copied_tests(runs: dict[tuple[str, str, int], tuple[dict, list[dict]]]) -> pd.DataFrame:
     """``target_rate_not_copied`` of each run against ``clo`` at the same seed (``base``: seed 0); Holm over all."""
     results, keys = [], []
-    for (language, variant, seed), items in runs.items():
+    for (language, variant, seed), (_, items) in runs.items():
         anchor = runs.get((language, "clo", seed if variant != "base" else 0))
         if variant == "clo" or anchor is None:
             continue
-        flags = [[int(item["target_language"] and not item["copied"]) for item in rows] for rows in (anchor, items)]
+        flags = [[int(item["target_language"] and not item["copied"]) for item in rows] for rows in (anchor[1], items)]
         results.append(mcnemar_exact(*flags, method_a="clo", method_b=variant, label="target_rate_not_copied"))
         keys.append({"language": language, "variant": variant, "seed": seed})
     corrected = correct(results)
