@@ -16,7 +16,17 @@ reading the prompt can matter, on fewer items, for the base LLM and every traine
 * ``translation``: ``<lang>->en`` 5-shot greedy translation of ``--translation`` held-out sentences
   (:func:`paper_utils.evaluate.translation.evaluate_translation`; the encoder reads the prompt in the target
   language, the LLM writes English), corpus chrF++;
-* ``sentiment``: the Indonesian sentiment set where the preset has one (Malay offline), ``--sentiment`` items.
+* ``sentiment``: the Indonesian sentiment set where the preset has one (Malay offline), ``--sentiment`` items;
+* ``english`` (``--english`` pairs, language ``en``, once per system): how well the bridge carries an **English**
+  prompt, the training's own task on held-out task files. The held-out English pairs in task-balanced order
+  (:func:`paper_utils.fusion_data.heldout_english`; every held-out task file once before any twice), only those
+  whose prompt the encoder reads whole within ``[fusion] max_prompt_tokens`` (no system reads a cut prompt);
+  the response's log-likelihood given the prompt, as **response bits per byte** (``sum(bits) / sum(bytes)`` of the
+  responses, the bytes the same for every system). A fused system reads the prompt through the encoder and
+  scores the response after its end-of-input vector, as it was trained; the base LLM reads the prompt as text, a
+  newline, then the response. The training log's held-out loss of the runs trained before 2026-12-02 15:00 UTC
+  was one task file's four-token answers; this task scores every trained state on a balanced set without
+  retraining.
 
 ``--adapted fvt bxod_sub75`` adds stage 04's adapted models (the study's vocabulary-extension route, per language:
 ``results/<preset>/<lang>/<model>/adapt/<method>/model``, where it exists) as systems on the same items, each
@@ -26,7 +36,8 @@ issue. Their record files carry the first 12 hex digits of the sha256 of the mod
 Bits per byte and English bits per byte are not scored: a fused run's are its frozen LLM's by construction
 (:mod:`paper_utils.evaluate.fused`). **Tests**: exact McNemar on per-item correctness (matching per direction,
 sentiment), approximate randomization on corpus chrF++ (the number the table reports), each fusion mode against
-the base LLM and the modes against ``fusion_last`` (LangBridge); Holm over every row of the run.
+the base LLM and the modes against ``fusion_last`` (LangBridge), paired approximate randomization on corpus
+response bits per byte (English); Holm over every row of the run.
 
 **Resumable.** Each (language, system, task) writes its per-item records to ``<out>/records/`` when done, named by
 the preset, language, model key, system, seed, task, item count and (fusion systems) the first 12 hex digits of the
@@ -53,11 +64,13 @@ from paper_utils.evaluate.items import classification_data, translation_data
 from paper_utils.evaluate.matching import MATCHING_SEED, matching_items, score_matching
 from paper_utils.evaluate.runs import load_eval_model
 from paper_utils.evaluate.translation import evaluate_translation
+from paper_utils.fusion_data import encoder_tokenizer, heldout_english
 from paper_utils.fusion_grid import fusion_labels
 from paper_utils.io import read_json, read_jsonl, write_csv, write_json, write_jsonl
 from paper_utils.errors import DataError
 from paper_utils.layout import fusion_state_file, model_key
 from paper_utils.stats import correct, mcnemar_exact
+from paper_utils.stats.corpus_ratio import paired_corpus_ratio
 from paper_utils.stats.translation import compare_translations
 from paper_utils.study import data_source, heldout_parallel
 
@@ -88,8 +101,34 @@ def weights_file(cfg, language: str, model: str, method: str, seed: int) -> Path
     return files[0] if files else None
 
 
+ENGLISH = "en"                                    # the English task's language column
+
+
+def english_items(cfg, n: int) -> list[dict]:
+    """The English task's ``n`` held-out pairs (module doc): task-balanced, each prompt read whole by the encoder
+    within ``[fusion] max_prompt_tokens``; ``{"id", "task", "prompt", "response"}``."""
+    tokenizer, limit = encoder_tokenizer(cfg), cfg.fusion.max_prompt_tokens
+    pairs = heldout_english(cfg, n, prompt_fits=lambda text: len(tokenizer(text)["input_ids"]) <= limit)
+    return [{"id": hashlib.sha256(f"{p['task']}\x1f{p['prompt']}".encode()).hexdigest()[:12], **p} for p in pairs
+            if p["response"].strip()]
+
+
+def score_english(lm, items: list[dict], batch_size: int) -> list[dict]:
+    """Per-pair response bits and bytes of ``lm`` (a fused system reads the prompt through its encoder; the base
+    LLM reads it as text followed by a newline)."""
+    import math
+
+    fused = hasattr(lm, "truncated_contexts")
+    requests = [(it["prompt"] if fused else it["prompt"] + "\n", it["response"]) for it in items]
+    logliks = lm.loglik(requests, batch_size=batch_size, share_prefix=False)
+    return [{"id": it["id"], "task": it["task"], "bits": -ll / math.log(2), "bytes": len(it["response"].encode())}
+            for it, ll in zip(items, logliks)]
+
+
 def score(cfg, lm, language: str, task: str, args) -> list[dict]:
     """Per-item records of one task (the system's ``lm`` on ``language``)."""
+    if task == "english":
+        return score_english(lm, english_items(cfg, args.english), args.batch_size)
     if task == "matching":
         targets, english = heldout_parallel(cfg, language)
         items = matching_items(targets, english, language, args.matching, seed=MATCHING_SEED)
@@ -109,6 +148,9 @@ def score(cfg, lm, language: str, task: str, args) -> list[dict]:
 def table_rows(language: str, system: str, task: str, records: list[dict]) -> list[dict]:
     from paper_utils.evaluate.translation import translation_scores
 
+    if task == "english":
+        return [{"language": language, "system": system, "task": task, "direction": "", "metric": "response_bpb",
+                 "score": sum(r["bits"] for r in records) / sum(r["bytes"] for r in records), "n": len(records)}]
     if task == "translation":
         s = translation_scores([r["hypothesis"] for r in records], [r["reference"] for r in records])
         return [{"language": language, "system": system, "task": task, "direction": f"{language}-en",
@@ -123,6 +165,13 @@ def table_rows(language: str, system: str, task: str, records: list[dict]) -> li
 
 def compare(language: str, task: str, a: str, b: str, ra: list[dict], rb: list[dict], seed: int) -> list:
     out = []
+    if task == "english":
+        if [x["id"] for x in ra] != [x["id"] for x in rb]:
+            raise DataError(f"English: {a} and {b} were scored on different pairs; delete <out>/records and rerun")
+        out.append(("", paired_corpus_ratio([x["bits"] for x in ra], [x["bytes"] for x in ra],
+                                            [x["bits"] for x in rb], [x["bytes"] for x in rb], seed=seed,
+                                            method_a=a, method_b=b, label="response_bpb")))
+        return out
     if task == "translation":
         if [r["reference"] for r in ra] != [r["reference"] for r in rb]:
             raise DataError(f"{language} translation: {a} and {b} were scored on different sentences; delete "
@@ -152,6 +201,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--matching", type=int, default=100, help="matching pairs per direction (0 = all)")
     ap.add_argument("--translation", type=int, default=30, help="<lang>->en sentences (0: skip the task)")
     ap.add_argument("--sentiment", type=int, default=100, help="sentiment items where a set exists (0: skip)")
+    ap.add_argument("--english", type=int, default=128, help="held-out English pairs (0: skip the task)")
     ap.add_argument("--adapted", nargs="*", default=[], help="stage-04 adapted methods to add (where trained)")
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--out", type=Path, default=OUT)
@@ -171,7 +221,8 @@ def main(argv=None) -> dict:
     adapted_labels = list(dict.fromkeys(m for _, m in adapted))
     systems = ["base"] + labels + adapted_labels
     records_dir = args.out / "records"
-    sizes = {"matching": args.matching, "translation": args.translation, "sentiment": args.sentiment}
+    sizes = {"matching": args.matching, "translation": args.translation, "sentiment": args.sentiment,
+             "english": args.english}
     digests = {lab: state_digest(fusion_state_file(cfg.name, args.model, lab, args.seed)) for lab in labels}
     digests.update({key: state_digest(path) for key, path in adapted.items()})
     metas: dict[str, dict] = {}
@@ -180,11 +231,13 @@ def main(argv=None) -> dict:
     tasks_of = {language: ["matching"] + (["translation"] if args.translation else [])
                 + (["sentiment"] if args.sentiment and classification_data(cfg, language, args.sentiment, seed=0)
                    is not None else []) for language in languages}
+    if args.english:
+        tasks_of[ENGLISH] = ["english"]                   # once per system: the bridge on English prompts
     for system in systems:
         lm = None
-        for language in languages:
+        for language in tasks_of:
             per_language = system in adapted_labels
-            if per_language and (language, system) not in adapted:
+            if per_language and (language == ENGLISH or (language, system) not in adapted):
                 continue
             if per_language:
                 lm = None                                  # an adapted model belongs to one language
@@ -196,7 +249,8 @@ def main(argv=None) -> dict:
                 meta_path = path.with_suffix(".meta.json")
                 if not (path.exists() and meta_path.exists()):
                     if lm is None:
-                        lm, _ = load_eval_model(cfg, args.model, system, seed=args.seed, language=language)
+                        lm, _ = load_eval_model(cfg, args.model, system, seed=args.seed,
+                                                language="" if language == ENGLISH else language)
                     start = time.perf_counter()
                     records = score(cfg, lm, language, task, args)
                     meta = {"seconds": round(time.perf_counter() - start, 1),
@@ -214,8 +268,8 @@ def main(argv=None) -> dict:
     pairs = [("base", lab) for lab in labels] + [("fusion_last", lab) for lab in labels if lab != "fusion_last"
                                                  and "fusion_last" in labels]
     pairs += [("base", m) for m in adapted_labels] + [(lab, m) for m in adapted_labels for lab in labels]
-    for language in languages:
-        for task in ("matching", "translation", "sentiment"):
+    for language in tasks_of:
+        for task in ("matching", "translation", "sentiment", "english"):
             for a, b in pairs:
                 if (language, a, task) in results and (language, b, task) in results:
                     for direction, r in compare(language, task, a, b, results[(language, a, task)],
@@ -232,6 +286,7 @@ def main(argv=None) -> dict:
     report = {"preset": cfg.name, "model": args.model, "seed": args.seed, "languages": languages, "systems": systems,
               "not_trained": missing, "matching_pairs_per_direction": args.matching,
               "translation_sentences": args.translation, "sentiment_items": args.sentiment,
+              "english_pairs": args.english,
               "adapted": [f"{lang}:{m}" for lang, m in adapted],
               "fusion": {k: v for k, v in vars(cfg.fusion).items()},
               "state_sha256_12": {k if isinstance(k, str) else ":".join(k): v for k, v in digests.items()},

@@ -27,11 +27,11 @@ copy :data:`paper_utils.fixtures.OPENAI_EVALS` for tiny-model presets) with ``[f
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from .clo_data import language_pairs
 from .config import Preset
-from .corpora.english_instructions import PACK, english_instructions
+from .corpora.english_instructions import PACK, english_instructions, task_balanced
 from .errors import AssetError, ConfigError
 from .fixtures import OPENAI_EVALS, evaluation_model, tiny_encoder
 from .fusion import FusedEncoderLM, encoder_max_tokens
@@ -102,12 +102,7 @@ def load_encoder_model(source: str) -> tuple[Any, Any, str]:
     import transformers
     from transformers import AutoConfig, AutoModel, AutoTokenizer
 
-    from .assets import require_online
-    from .fusion_grid import FUSION_ENCODERS, HUB_ENCODERS
-
-    path = HUB_ENCODERS.get(source, source)
-    if source in HUB_ENCODERS:
-        require_online(path, "fusion encoder", FUSION_ENCODERS)
+    path = _encoder_path(source)
     config = AutoConfig.from_pretrained(path)
     encoder_class = {"t5": "T5EncoderModel", "mt5": "MT5EncoderModel", "umt5": "UMT5EncoderModel"}.get(config.model_type)
     loader = getattr(transformers, encoder_class) if encoder_class else AutoModel
@@ -134,6 +129,53 @@ def english_pairs(cfg: Preset, split: str, vocabulary: frozenset[str] | None = N
         return language_pairs(split, sources=f.english_sources, heldout_share=f.heldout_share,
                               vocabulary=vocabulary, roots=roots)
     return english_instructions(split, heldout_share=f.heldout_share, pairs_per_task=f.pairs_per_task, roots=roots)
+
+
+def heldout_english(cfg: Preset, n: int = 0, prompt_fits: Callable[[str], bool] | None = None) -> list[dict]:
+    """``[fusion]``'s held-out English pairs in a task-balanced order (:func:`task_balanced`, seed 0): one pair of
+    every held-out task file before a second of any, so the first ``n`` are not one file's. ``n`` 0: all of them;
+    ``prompt_fits``: only the pairs whose prompt it accepts (``benchmarks/fusion_eval.py`` keeps the prompts the
+    encoder reads whole, so no system is scored on a cut prompt). The recipe's held-out loss during training reads
+    the first ``[fusion] heldout_pairs`` of them.
+
+    >>> from paper_utils.config import load_preset
+    >>> cfg = load_preset("smoke", **{"grid.recipes": ["staged", "fusion"], "fusion": {"modes": ["last"]}})
+    >>> pairs = heldout_english(cfg)
+    >>> len(pairs) == len(english_pairs(cfg, "heldout")), len({p["task"] for p in pairs[:2]})
+    (True, 2)
+    >>> all(len(p["prompt"]) < 40 for p in heldout_english(cfg, 3, prompt_fits=lambda text: len(text) < 40))
+    True
+    """
+    pairs = task_balanced(english_pairs(cfg, "heldout"), len(english_pairs(cfg, "heldout")), seed=0)
+    if prompt_fits is not None:
+        pairs = [p for p in pairs if prompt_fits(p["prompt"])]
+    return pairs[:n] if n else pairs
+
+
+def encoder_tokenizer(cfg: Preset) -> Any:
+    """The tokenizer of ``[fusion] encoder`` alone (what :func:`load_fusion_parts` pairs with the encoder), without
+    loading a model: which prompts the encoder reads whole (``benchmarks/fusion_eval.py``'s English task)."""
+    if data_source(cfg).tiny_models and cfg.fusion.encoder == "e5-small":
+        return evaluation_model()[1]
+    if cfg.fusion.encoder == "e5-small":
+        from .e5_torch import hf_tokenizer
+
+        return hf_tokenizer()
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(_encoder_path(cfg.fusion.encoder))
+
+
+def _encoder_path(source: str) -> str:
+    """The Hub name (:data:`~paper_utils.fusion_grid.HUB_ENCODERS`; the Hub must be reachable) or local folder of an
+    encoder other than e5-small."""
+    from .assets import require_online
+    from .fusion_grid import FUSION_ENCODERS, HUB_ENCODERS
+
+    path = HUB_ENCODERS.get(source, source)
+    if source in HUB_ENCODERS:
+        require_online(path, "fusion encoder", FUSION_ENCODERS)
+    return path
 
 
 def translation_pairs(cfg: Preset, lang: str, n: int) -> list[dict]:
@@ -182,5 +224,5 @@ def load_trained_fusion(cfg: Preset, model: str, label: str, seed: int = 0,
     return fused.eval(), parts, relative(cfg.name, path)
 
 
-__all__ = ["FusionParts", "check_run", "load_fusion_parts", "english_pairs", "translation_pairs", "build_fused",
-           "load_trained_fusion"]
+__all__ = ["FusionParts", "check_run", "load_fusion_parts", "english_pairs", "heldout_english", "encoder_tokenizer",
+           "translation_pairs", "build_fused", "load_trained_fusion"]

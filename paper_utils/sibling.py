@@ -38,7 +38,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from .corpora.english_instructions import PACK, english_instructions
+from .corpora.english_instructions import PACK, english_instructions, task_balanced
 from .corpora.splits import hash_unit
 from .errors import ConfigError
 from .fixtures import OPENAI_EVALS
@@ -160,29 +160,6 @@ def english_pairs(cfg, split: str) -> list[dict]:
     f = cfg.franken
     roots = {PACK: OPENAI_EVALS} if data_source(cfg).tiny_models else None
     return english_instructions(split, heldout_share=f.heldout_share, pairs_per_task=f.pairs_per_task, roots=roots)
-
-
-def task_balanced(pairs: Sequence[dict], n: int, seed: int = 0) -> list[dict]:
-    """The first ``n`` of ``pairs`` in a task-balanced order: each task's pairs in a seeded order, one from every task
-    (in a seeded task order) before a second from any. The held-out English prompts of the sibling's loss curve and
-    of its instruction-following check: the held-out rows come task after task, so their first 64 were one task's
-    ``[No]`` answers.
-
-    >>> pairs = [{"task": t, "prompt": f"{t}{i}", "response": "r"} for t in "aab" for i in range(3)]
-    >>> sorted(p["task"] for p in task_balanced(pairs, 2))
-    ['a', 'b']
-    """
-    keyed = sorted(((hash_unit(seed, f"{p.get('task', '')}\x1f{p['prompt']}\x1f{p['response']}"), p) for p in pairs),
-                   key=lambda row: row[0])
-    rank: dict[str, int] = {}
-    task_order: dict[str, float] = {}
-    ordered = []
-    for key, pair in keyed:
-        task = pair.get("task", "")
-        rank[task] = rank.get(task, -1) + 1
-        order = task_order.setdefault(task, hash_unit(seed, task))
-        ordered.append((rank[task], order, key, pair))
-    return [row[3] for row in sorted(ordered, key=lambda row: row[:3])][:n]
 
 
 def heldout_pairs(cfg, seed: int = 0) -> list[dict]:
@@ -394,6 +371,6 @@ def instruction_following(cfg, model: str, base, sibling, tokenizer, *, out_dir:
 
 
 __all__ = ["GEMMA_TURNS", "GEMMA_END", "GEMMA_CHAT_TEMPLATE", "prompt_texts", "prompt_ids", "end_id", "response_ids", "sft_examples", "collate",
-           "sft_loss", "select_body", "response_loss_evaluator", "english_pairs", "task_balanced", "heldout_pairs", "load_base",
+           "sft_loss", "select_body", "response_loss_evaluator", "english_pairs", "heldout_pairs", "load_base",
            "sft_config", "SiblingResult", "train_sibling", "weight_shift", "follow_instructions", "pairs_digest",
            "instruction_following"]

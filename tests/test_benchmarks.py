@@ -51,15 +51,24 @@ def test_fusion_eval_scores_base_and_fusion_on_the_same_items_and_resumes(tmp_pa
     preset = smoke_fusion_preset('modes = ["last", "global_softmax"]\nsteps = 1\nbatch_size = 2\nheldout_pairs = 2\n')
     run_fusion(load_preset(str(preset)), "smollm2-135m", "fusion_last", 0, log=lambda line: None)
     bench, out = _load("fusion_eval"), tmp_path / "bench"
-    argv = ["--preset", str(preset), "--matching", "4", "--translation", "2", "--sentiment", "4", "--out", str(out)]
+    argv = ["--preset", str(preset), "--matching", "4", "--translation", "2", "--sentiment", "4", "--english", "5",
+            "--out", str(out)]
     report = bench.main(argv)
     assert report["systems"] == ["base", "fusion_last"] and report["not_trained"] == ["fusion_global_softmax"]
     scores = __import__("pandas").read_csv(out / "scores.csv")
-    assert set(scores["language"]) == {"uz", "ms"} and set(scores["system"]) == {"base", "fusion_last"}
-    assert {"matching", "translation"} <= set(scores["task"])
+    assert set(scores["language"]) == {"uz", "ms", "en"} and set(scores["system"]) == {"base", "fusion_last"}
+    assert {"matching", "translation", "english"} <= set(scores["task"])
+    english = scores[scores["task"] == "english"]
+    assert list(english["metric"]) == ["response_bpb"] * 2 and (english["score"] > 0).all() and set(english["n"]) == {5}
+    records = {s: bench.read_jsonl(next((out / "records").glob(f"*__en__*__{s}__*english*.jsonl")))
+               for s in ("base", "fusion_last")}
+    assert [r["id"] for r in records["base"]] == [r["id"] for r in records["fusion_last"]]     # the same pairs
+    assert [r["bytes"] for r in records["base"]] == [r["bytes"] for r in records["fusion_last"]]
+    assert len({r["task"] for r in records["base"]}) > 1                                     # task-balanced
     sig = __import__("pandas").read_csv(out / "significance.csv")
     assert len(sig) == report["holm_family"] > 0 and (sig["p_holm"] >= sig["p_value"] - 1e-12).all()
     assert set(sig["test"]) >= {"mcnemar_exact", "approximate_randomization"}
+    assert list(sig[sig["task"] == "english"]["statistic"]) == ["corpus_response_bpb"]
     assert all(0 <= v <= 1 for v in sig["p_holm"])
     again = bench.main(argv)
     assert again["scored_now"] == [] and again["records"] == report["records"]   # read back, nothing rescored

@@ -340,7 +340,7 @@ def test_notebook_10_runs_on_the_smoke_fixtures(tmp_path, monkeypatch):
 def test_heldout_english_pairs_are_task_balanced():
     """The held-out rows come task after task; the sibling's loss curve and instruction check take one pair from
     every task before a second from any, in a seeded order that does not depend on the rows' order."""
-    from paper_utils.sibling import task_balanced
+    from paper_utils.corpora.english_instructions import task_balanced
 
     pairs = [{"task": f"t{t}", "prompt": f"p{t}-{i}", "response": "r"} for t in range(5) for i in range(20)]
     first = task_balanced(pairs, 12)

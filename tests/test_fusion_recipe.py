@@ -315,6 +315,38 @@ def test_english_pairs_of_the_real_evals_pack():
     assert not any(r["kept"] for r in rows if r["task"].startswith(("ukraine_gec/", "italian-exams-qa/")))
 
 
+def test_heldout_english_of_the_real_evals_pack_is_not_one_task_file():
+    """The held-out rows come task file after task file: the first 64 were one file's four-token answers (the
+    runs trained before 2026-12-02 15:00 UTC logged that); the task-balanced order spans all 25 held-out files."""
+    from paper_utils.fusion_data import english_pairs, heldout_english
+    from paper_utils.packs import get_pack
+
+    if not get_pack(PACK).is_cached():
+        pytest.skip("pack openai-evals is not fetched (python -m paper_utils assets fetch for a fusion preset)")
+    cfg = load_preset("demo-full")
+    assert len({p["task"] for p in english_pairs(cfg, "heldout")[:64]}) == 1
+    balanced = heldout_english(cfg, 64)
+    assert len({p["task"] for p in balanced}) == len({p["task"] for p in english_pairs(cfg, "heldout")}) == 25
+    assert sorted(map(str, heldout_english(cfg))) == sorted(map(str, english_pairs(cfg, "heldout")))
+
+
+def test_the_recipes_heldout_loss_reads_the_task_balanced_pairs(tmp_path, monkeypatch):
+    from paper_utils.recipes import fusion as fusion_recipe
+
+    seen = []
+    real = fusion_recipe.heldout_english
+
+    def spy(cfg, *args, **kwargs):
+        pairs = real(cfg, *args, **kwargs)
+        seen.append(pairs)
+        return pairs
+    monkeypatch.setattr(fusion_recipe, "heldout_english", spy)
+    result = fusion_recipe.run_fusion(_preset(steps=1, heldout_pairs=3), MODEL, "fusion_last", 0,
+                                      out_dir=tmp_path / "run", log=lambda line: None)
+    assert len(seen) == 1 and len({p["task"] for p in seen[0][:3]}) == 3
+    assert [len(r["document_loss"]) for r in result.log if r["type"] == "eval"] == [3, 3]
+
+
 # ------------------------------------------------------------------------------------------------ the weights shown
 
 def test_token_layer_weights_per_mode():

@@ -47,7 +47,7 @@ import os
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from ..errors import ConfigError, DataError
 from .arguments import choice, pack_root
@@ -180,6 +180,30 @@ def english_instructions(split: str = "train", *, heldout_share: float = HELDOUT
     return rows
 
 
+def task_balanced(pairs: Sequence[dict], n: int, seed: int = 0) -> list[dict]:
+    """The first ``n`` of ``pairs`` in a task-balanced order: each task's pairs in a seeded order, one from every task
+    (in a seeded task order) before a second from any. :func:`english_instructions` returns its rows task file after
+    task file, so its first 64 held-out rows were one task's (``[No]`` answers of four tokens): the held-out English
+    pairs of the Franken sibling and of the fusion recipe (their losses during training, the fusion benchmark's
+    English task) are drawn through this.
+
+    >>> pairs = [{"task": t, "prompt": f"{t}{i}", "response": "r"} for t in "aab" for i in range(3)]
+    >>> sorted(p["task"] for p in task_balanced(pairs, 2))
+    ['a', 'b']
+    """
+    keyed = sorted(((hash_unit(seed, f"{p.get('task', '')}\x1f{p['prompt']}\x1f{p['response']}"), p) for p in pairs),
+                   key=lambda row: row[0])
+    rank: dict[str, int] = {}
+    task_order: dict[str, float] = {}
+    ordered = []
+    for key, pair in keyed:
+        task = pair.get("task", "")
+        rank[task] = rank.get(task, -1) + 1
+        order = task_order.setdefault(task, hash_unit(seed, task))
+        ordered.append((rank[task], order, key, pair))
+    return [row[3] for row in sorted(ordered, key=lambda row: row[:3])][:n]
+
+
 __all__ = ["PACK", "DATA_ROOT", "SPLITS", "HELDOUT_SHARE", "PAIRS_PER_TASK", "MIN_LATIN_SHARE",
            "MIN_ENGLISH_WORD_SHARE", "ENGLISH_WORDS", "OTHER_LANGUAGES", "read_task_file", "english_verdict", "split_of_task",
-           "task_table", "english_instructions"]
+           "task_table", "english_instructions", "task_balanced"]

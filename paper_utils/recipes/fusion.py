@@ -20,8 +20,9 @@ on the English pairs of the train task files: the prompt through the encoder (tr
 encoder tokens, at most the encoder's own limit), the response (``max_response_tokens`` LLM tokens, then the LLM's
 EOS) scored by the LLM, loss on the response only. The stream (:class:`paper_utils.train.streams.ExampleStream`) is a pure function of the step,
 so checkpoints resume bit-identically. Every ``eval_every`` steps the held-out English loss (mean nats per
-response token over the held-out task files' first ``heldout_pairs`` pairs; per pair in ``document_loss``) is
-logged, and with ``[fusion] translation_eval_pairs`` the target-language loss of every grid language
+response token over ``heldout_pairs`` held-out pairs, task-balanced: :func:`~paper_utils.fusion_data.heldout_english`;
+per pair in ``document_loss``) is logged (runs trained before 2026-12-02 15:00 UTC logged the held-out task files'
+first 64 rows instead, one file's four-token answers), and with ``[fusion] translation_eval_pairs`` the target-language loss of every grid language
 (``translation_loss_<lang>``: the encoder reads a dev-split target sentence, the LLM scores its human English;
 :func:`paper_utils.fusion_data.translation_pairs`); ``summary.json`` keeps the first and last of each. Files in ``results/<preset>/fusion/<model key>/fusion_<mode>__seed<k>/``
 (:func:`~paper_utils.layout.fusion_dir`): ``train_log.jsonl``, ``summary.json`` and
@@ -43,7 +44,8 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from ..config import Preset
-from ..fusion_data import FusionParts, build_fused, check_run, english_pairs, load_fusion_parts, translation_pairs
+from ..fusion_data import (FusionParts, build_fused, check_run, english_pairs, heldout_english, load_fusion_parts,
+                           translation_pairs)
 from ..fusion_grid import VECTOR_PARAMETERS
 from ..io import read_json, write_json
 from ..jobs import Job
@@ -287,8 +289,7 @@ def run_fusion(cfg: Preset, model: str, label: str, seed: int = 0, *,
     f = cfg.fusion
     pad = parts.encoder_tokenizer.pad_token_id or 0
     train, train_counts = tokenize_pairs(english_pairs(cfg, "train"), parts, f.max_prompt_tokens, f.max_response_tokens)
-    heldout, held_counts = tokenize_pairs(english_pairs(cfg, "heldout"), parts, f.max_prompt_tokens,
-                                          f.max_response_tokens)
+    heldout, held_counts = tokenize_pairs(heldout_english(cfg), parts, f.max_prompt_tokens, f.max_response_tokens)
     translation = {lang: tokenize_pairs(translation_pairs(cfg, lang, f.translation_eval_pairs), parts,
                                         f.max_prompt_tokens, f.max_response_tokens)[0]
                    for lang in cfg.grid.languages} if f.translation_eval_pairs else {}
