@@ -343,10 +343,28 @@ def failure_reason(exc: BaseException, limit: int = 160) -> str:
     return line if len(line) <= limit else line[:limit - 3] + "..."
 
 
+def preset_digest(p: Preset) -> str:
+    """The first 8 hex digits of the sha256 of the preset file's parsed content (canonical JSON, keys sorted):
+    a comment or a layout change leaves it, and every finished job of the preset, as it was; a value changes it.
+    ``"none"`` for a preset built in memory.
+
+    >>> preset_digest(load_preset("smoke")) == preset_digest(load_preset("smoke")), len(preset_digest(load_preset("smoke")))
+    (True, 8)
+    """
+    import json
+    import tomllib
+
+    if not p.source_file:
+        return "none"
+    with open(p.source_file, "rb") as fh:
+        parsed = tomllib.load(fh)
+    return hashlib.sha256(json.dumps(parsed, sort_keys=True, default=str).encode()).hexdigest()[:8]
+
+
 def job_version(p: Preset, job: Job, known: dict[str, str] | None = None) -> str:
-    """The version a job's stamp must carry to count as done: its notebook's code and the preset file
-    (``known``: a cache of code versions by notebook for callers that ask for many jobs)."""
-    preset_hash = hashlib.sha256(Path(p.source_file).read_bytes()).hexdigest()[:8] if p.source_file else "none"
+    """The version a job's stamp must carry to count as done: its notebook's code and the preset's content
+    (:func:`preset_digest`; ``known``: a cache of code versions by notebook for callers that ask for many jobs)."""
+    preset_hash = preset_digest(p)
     known = {} if known is None else known
     if job.notebook not in known:
         known[job.notebook] = code_version(NOTEBOOKS_DIR / f"{job.notebook}.ipynb")

@@ -405,3 +405,19 @@ def test_executed_notebook_metadata_names_no_absolute_path(tmp_path, monkeypatch
     runner.machine_independent(out)
     meta = nbformat.read(out, as_version=4).metadata["papermill"]
     assert meta == {"input_path": "notebooks/a.ipynb", "output_path": "$PAPER_UTILS_RESULTS/smoke/executed/a.ipynb"}
+
+
+def test_a_comment_in_the_preset_leaves_its_jobs_done_and_a_value_does_not(tmp_path):
+    """The preset part of a job's version is its parsed content: editing a comment (as the demo-full preset's were
+    edited, 2026-12-02) no longer makes every finished job of the preset stale."""
+    from paper_utils.paths import PRESETS_DIR
+
+    text = (PRESETS_DIR / "smoke.toml").read_text(encoding="utf-8")
+    original, commented, changed = tmp_path / "a.toml", tmp_path / "b.toml", tmp_path / "c.toml"
+    original.write_text(text, encoding="utf-8")
+    commented.write_text("# a new comment\n" + text.replace("\n", "   # and another\n", 1), encoding="utf-8")
+    changed.write_text(text.replace("seeds = [0]", "seeds = [1]", 1), encoding="utf-8")
+    assert "seeds = [1]" in changed.read_text(encoding="utf-8")
+    job = runner.plan(load_preset(str(original)))[0]
+    versions = [runner.job_version(load_preset(str(path)), job) for path in (original, commented, changed)]
+    assert versions[0] == versions[1] != versions[2]
