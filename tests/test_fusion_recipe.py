@@ -343,7 +343,8 @@ def test_the_recipes_heldout_loss_reads_the_task_balanced_pairs(tmp_path, monkey
     monkeypatch.setattr(fusion_recipe, "heldout_english", spy)
     result = fusion_recipe.run_fusion(_preset(steps=1, heldout_pairs=3), MODEL, "fusion_last", 0,
                                       out_dir=tmp_path / "run", log=lambda line: None)
-    assert len(seen) == 1 and len({p["task"] for p in seen[0][:3]}) == 3
+    assert len(seen) == 1 and [p["task"] for p in seen[0][:3]] == ["seasons/samples.jsonl", "antonyms/samples.jsonl",
+                                                                   "seasons/samples.jsonl"]   # the fixture's 2 files
     assert [len(r["document_loss"]) for r in result.log if r["type"] == "eval"] == [3, 3]
 
 
