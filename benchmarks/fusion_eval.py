@@ -44,7 +44,8 @@ the preset, language, model key, system, seed, task, item count and (fusion syst
 trained state's sha256; a rerun scores only what is missing, and a retrained state or other sizes score afresh.
 The fused systems read few-shot prompts cut from the left to ``[fusion] max_prompt_tokens`` encoder tokens (the base
 LLM reads them whole): each record file's ``.meta.json`` counts them (``truncated_contexts``) with its seconds.
-Output: ``<out>/scores.csv`` (one row per language x system x task x direction), ``<out>/significance.csv`` and
+Output (``<out>``: ``results/benchmarks/fusion_eval/<model key>/`` unless ``--out`` says otherwise):
+``<out>/scores.csv`` (one row per language x system x task x direction), ``<out>/significance.csv`` and
 ``<out>/report.json`` (settings, commit, each record file's meta), all written atomically.
 """
 from __future__ import annotations
@@ -204,8 +205,9 @@ def main(argv=None) -> dict:
     ap.add_argument("--english", type=int, default=128, help="held-out English pairs (0: skip the task)")
     ap.add_argument("--adapted", nargs="*", default=[], help="stage-04 adapted methods to add (where trained)")
     ap.add_argument("--batch-size", type=int, default=8)
-    ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--out", type=Path, default=None, help="default: results/benchmarks/fusion_eval/<model key>/")
     args = ap.parse_args(argv)
+    args.out = args.out or OUT / model_key(args.model)
     cfg = load_preset(args.preset)
     languages = args.languages or list(cfg.grid.languages)
     labels = [lab for lab in fusion_labels(cfg.fusion) if fusion_state_file(cfg.name, args.model, lab, args.seed).exists()]
