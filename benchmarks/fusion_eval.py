@@ -24,7 +24,7 @@ reading the prompt can matter, on fewer items, for the base LLM and every traine
   the response's log-likelihood given the prompt, as **response bits per byte** (``sum(bits) / sum(bytes)`` of the
   responses, the bytes the same for every system). A fused system reads the prompt through the encoder and
   scores the response after its end-of-input vector, as it was trained; the base LLM reads the prompt as text, a
-  newline, then the response. The training log's held-out loss of the runs trained before 2026-12-02 15:00 UTC
+  newline, then the response. The training log's held-out loss of the runs trained before commit efdb865 (2026-12-02)
   was one task file's four-token answers; this task scores every trained state on a balanced set without
   retraining.
 
@@ -109,7 +109,7 @@ def english_items(cfg, n: int) -> list[dict]:
     """The English task's ``n`` held-out pairs (module doc): task-balanced, each prompt read whole by the encoder
     within ``[fusion] max_prompt_tokens``; ``{"id", "task", "prompt", "response"}``."""
     tokenizer, limit = encoder_tokenizer(cfg), cfg.fusion.max_prompt_tokens
-    pairs = heldout_english(cfg, n, prompt_fits=lambda text: len(tokenizer(text)["input_ids"]) <= limit)
+    pairs = heldout_english(cfg, n, prompt_fits=lambda text: len(tokenizer(text, verbose=False)["input_ids"]) <= limit)
     return [{"id": hashlib.sha256(f"{p['task']}\x1f{p['prompt']}".encode()).hexdigest()[:12], **p} for p in pairs
             if p["response"].strip()]
 

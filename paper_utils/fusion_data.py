@@ -146,7 +146,8 @@ def heldout_english(cfg: Preset, n: int = 0, prompt_fits: Callable[[str], bool] 
     >>> all(len(p["prompt"]) < 40 for p in heldout_english(cfg, 3, prompt_fits=lambda text: len(text) < 40))
     True
     """
-    pairs = task_balanced(english_pairs(cfg, "heldout"), len(english_pairs(cfg, "heldout")), seed=0)
+    heldout = english_pairs(cfg, "heldout")
+    pairs = task_balanced(heldout, len(heldout), seed=0)
     if prompt_fits is not None:
         pairs = [p for p in pairs if prompt_fits(p["prompt"])]
     return pairs[:n] if n else pairs

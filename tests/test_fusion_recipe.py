@@ -317,7 +317,7 @@ def test_english_pairs_of_the_real_evals_pack():
 
 def test_heldout_english_of_the_real_evals_pack_is_not_one_task_file():
     """The held-out rows come task file after task file: the first 64 were one file's four-token answers (the
-    runs trained before 2026-12-02 15:00 UTC logged that); the task-balanced order spans all 25 held-out files."""
+    runs trained before commit efdb865 (2026-12-02) logged that); the task-balanced order spans all 25 held-out files."""
     from paper_utils.fusion_data import english_pairs, heldout_english
     from paper_utils.packs import get_pack
 

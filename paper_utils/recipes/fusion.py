@@ -21,7 +21,7 @@ encoder tokens, at most the encoder's own limit), the response (``max_response_t
 EOS) scored by the LLM, loss on the response only. The stream (:class:`paper_utils.train.streams.ExampleStream`) is a pure function of the step,
 so checkpoints resume bit-identically. Every ``eval_every`` steps the held-out English loss (mean nats per
 response token over ``heldout_pairs`` held-out pairs, task-balanced: :func:`~paper_utils.fusion_data.heldout_english`;
-per pair in ``document_loss``) is logged (runs trained before 2026-12-02 15:00 UTC logged the held-out task files'
+per pair in ``document_loss``) is logged (runs trained before commit efdb865 (2026-12-02) logged the held-out task files'
 first 64 rows instead, one file's four-token answers), and with ``[fusion] translation_eval_pairs`` the target-language loss of every grid language
 (``translation_loss_<lang>``: the encoder reads a dev-split target sentence, the LLM scores its human English;
 :func:`paper_utils.fusion_data.translation_pairs`); ``summary.json`` keeps the first and last of each. Files in ``results/<preset>/fusion/<model key>/fusion_<mode>__seed<k>/``
