@@ -39,7 +39,6 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from .corpora.english_instructions import PACK, english_instructions, task_balanced
-from .corpora.splits import hash_unit
 from .errors import ConfigError
 from .fixtures import OPENAI_EVALS
 from .layout import sibling_dir
