@@ -31,7 +31,10 @@ reading the prompt can matter, on fewer items, for the base LLM and every traine
 ``--adapted fvt bxod_sub75`` adds stage 04's adapted models (the study's vocabulary-extension route, per language:
 ``results/<preset>/<lang>/<model>/adapt/<method>/model``, where it exists) as systems on the same items, each
 tested against the base LLM and against every fusion mode: the "best BXOD-adapted model in one table" of the fusion
-issue. Their record files carry the first 12 hex digits of the sha256 of the model's weights file.
+issue. Their record files carry the first 12 hex digits of the sha256 of the model's weights file. With
+``--english`` each adapted model also scores the English task (reading the prompt as text, like the base LLM): the
+English cost of adapting to one language, beside the bridge's, as system ``<method>-<lang>`` in language ``en``
+(:func:`english_label`), tested against the base LLM and every fusion mode.
 
 Bits per byte and English bits per byte are not scored: a fused run's are its frozen LLM's by construction
 (:mod:`paper_utils.evaluate.fused`). **Tests**: exact McNemar on per-item correctness (matching per direction,
@@ -103,6 +106,15 @@ def weights_file(cfg, language: str, model: str, method: str, seed: int) -> Path
 
 
 ENGLISH = "en"                                    # the English task's language column
+
+
+def english_label(method: str, language: str) -> str:
+    """The English task's system name of stage 04's ``method`` adapted to ``language``: one per adapted model.
+
+    >>> english_label("bxod_sub75", "uz")
+    'bxod_sub75-uz'
+    """
+    return f"{method}-{language}"
 
 
 def english_items(cfg, n: int) -> list[dict]:
@@ -235,41 +247,43 @@ def main(argv=None) -> dict:
                    is not None else []) for language in languages}
     if args.english:
         tasks_of[ENGLISH] = ["english"]                   # once per system: the bridge on English prompts
-    for system in systems:
-        lm = None
-        for language in tasks_of:
-            per_language = system in adapted_labels
-            if per_language and (language == ENGLISH or (language, system) not in adapted):
-                continue
-            if per_language:
-                lm = None                                  # an adapted model belongs to one language
-            digest = digests.get((language, system)) if per_language else digests.get(system)
-            for task in tasks_of[language]:
-                stem = "__".join([cfg.name, language, model_key(args.model), system, f"seed{args.seed}", task,
-                                  f"n{sizes[task]}"] + ([digest] if digest else []))
-                path = records_dir / f"{stem}.jsonl"
-                meta_path = path.with_suffix(".meta.json")
-                if not (path.exists() and meta_path.exists()):
-                    if lm is None:
-                        lm, _ = load_eval_model(cfg, args.model, system, seed=args.seed,
-                                                language="" if language == ENGLISH else language)
-                    start = time.perf_counter()
-                    records = score(cfg, lm, language, task, args)
-                    meta = {"seconds": round(time.perf_counter() - start, 1),
-                            "truncated_contexts": getattr(lm, "truncated_contexts", 0), "items": len(records)}
-                    if hasattr(lm, "truncated_contexts"):        # a fused system: prompts cut to the encoder limit
-                        lm.truncated_contexts = 0
-                    write_jsonl(path, records)
-                    write_json(meta_path, meta)
-                    scored_now.append(path.stem)
-                    print(f"{language} {system} {task}: {meta['seconds']} s", flush=True)
-                metas[path.stem] = read_json(meta_path)
-                results[(language, system, task)] = read_jsonl(path)
+    # (system as tabled, language, the model to load, the language it was adapted to ("": none), weights digest)
+    runs = [(system, language, system, "", digests.get(system)) for system in ["base"] + labels for language in tasks_of]
+    english_adapted = [english_label(m, lang) for lang, m in adapted] if args.english else []
+    for (lang, m), digest in ((key, digests[key]) for key in adapted):
+        runs.append((m, lang, m, lang, digest))
+        if args.english:                                  # the adapted model's English cost, on the same pairs
+            runs.append((english_label(m, lang), ENGLISH, m, lang, digest))
+    lm, loaded = None, None
+    for system, language, load_system, load_language, digest in runs:
+        if loaded != (load_system, load_language):
+            lm, loaded = None, (load_system, load_language)      # loaded on first need, once per model
+        for task in tasks_of[language]:
+            stem = "__".join([cfg.name, language, model_key(args.model), system, f"seed{args.seed}", task,
+                              f"n{sizes[task]}"] + ([digest] if digest else []))
+            path = records_dir / f"{stem}.jsonl"
+            meta_path = path.with_suffix(".meta.json")
+            if not (path.exists() and meta_path.exists()):
+                if lm is None:
+                    lm, _ = load_eval_model(cfg, args.model, load_system, seed=args.seed, language=load_language)
+                start = time.perf_counter()
+                records = score(cfg, lm, language, task, args)
+                meta = {"seconds": round(time.perf_counter() - start, 1),
+                        "truncated_contexts": getattr(lm, "truncated_contexts", 0), "items": len(records)}
+                if hasattr(lm, "truncated_contexts"):        # a fused system: prompts cut to the encoder limit
+                    lm.truncated_contexts = 0
+                write_jsonl(path, records)
+                write_json(meta_path, meta)
+                scored_now.append(path.stem)
+                print(f"{language} {system} {task}: {meta['seconds']} s", flush=True)
+            metas[path.stem] = read_json(meta_path)
+            results[(language, system, task)] = read_jsonl(path)
     rows = [row for (lang, system, task), recs in results.items() for row in table_rows(lang, system, task, recs)]
     comparisons = []
     pairs = [("base", lab) for lab in labels] + [("fusion_last", lab) for lab in labels if lab != "fusion_last"
                                                  and "fusion_last" in labels]
-    pairs += [("base", m) for m in adapted_labels] + [(lab, m) for m in adapted_labels for lab in labels]
+    pairs += [("base", m) for m in adapted_labels + english_adapted]
+    pairs += [(lab, m) for m in adapted_labels + english_adapted for lab in labels]
     for language in tasks_of:
         for task in ("matching", "translation", "sentiment", "english"):
             for a, b in pairs:
@@ -289,7 +303,7 @@ def main(argv=None) -> dict:
               "not_trained": missing, "matching_pairs_per_direction": args.matching,
               "translation_sentences": args.translation, "sentiment_items": args.sentiment,
               "english_pairs": args.english,
-              "adapted": [f"{lang}:{m}" for lang, m in adapted],
+              "adapted": [f"{lang}:{m}" for lang, m in adapted], "english_of_adapted": english_adapted,
               "fusion": {k: v for k, v in vars(cfg.fusion).items()},
               "state_sha256_12": {k if isinstance(k, str) else ":".join(k): v for k, v in digests.items()},
               "commit": commit(),

@@ -85,13 +85,19 @@ def test_fusion_eval_scores_base_and_fusion_on_the_same_items_and_resumes(tmp_pa
     tok.save_pretrained(folder)
     with_adapted = bench.main(argv + ["--adapted", "fvt", "bxod"])
     assert with_adapted["systems"] == ["base", "fusion_last", "fvt"] and with_adapted["adapted"] == ["uz:fvt"]
-    assert sorted(with_adapted["scored_now"]) == sorted(n for n in with_adapted["records"] if "__fvt__" in n)
+    assert sorted(with_adapted["scored_now"]) == sorted(n for n in with_adapted["records"] if "__fvt" in n)
     scores = __import__("pandas").read_csv(out / "scores.csv")
     assert set(scores[scores["system"] == "fvt"]["language"]) == {"uz"}
+    # its English cost: the uz model on the English pairs, as system "fvt-uz", the same pairs as the base LLM
+    assert with_adapted["english_of_adapted"] == ["fvt-uz"]
+    assert list(scores[scores["system"] == "fvt-uz"]["language"]) == ["en"]
+    adapted_english = bench.read_jsonl(next((out / "records").glob("*__en__*__fvt-uz__*english*.jsonl")))
+    assert [(r["id"], r["bytes"]) for r in adapted_english] == [(r["id"], r["bytes"]) for r in records["base"]]
     sig = __import__("pandas").read_csv(out / "significance.csv")
     pairs = set(zip(sig["method_a"], sig["method_b"], sig["language"]))
     assert {("base", "fvt", "uz"), ("fusion_last", "fvt", "uz")} <= pairs and not any(
         b == "fvt" and lang == "ms" for _, b, lang in pairs)
+    assert {("base", "fvt-uz", "en"), ("fusion_last", "fvt-uz", "en")} <= pairs
     assert len(sig) == with_adapted["holm_family"] > report["holm_family"]
 
 
